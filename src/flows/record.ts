@@ -1,0 +1,93 @@
+/**
+ * The flow record: the one JSON shape used by the CLI, the API, CSV and the views.
+ * Field names are snake_case and stable; `src` is the initiator.
+ */
+import ipaddr from "ipaddr.js";
+import { END_REASON_NAMES, type FlowColumns } from "./columns.ts";
+import { flagLetters, flowState, type FlowState } from "./state.ts";
+import { protoName } from "./protocols.ts";
+
+export interface FlowRecord {
+  id: number;
+  proto: string;
+  proto_num: number;
+  ip_version: 4 | 6;
+  vlan: number | null;
+  src_ip: string;
+  src_port: number;
+  dst_ip: string;
+  dst_port: number;
+  packets: number;
+  bytes: number;
+  src_packets: number;
+  src_bytes: number;
+  dst_packets: number;
+  dst_bytes: number;
+  ip_bytes: number;
+  first_seen: string;
+  last_seen: string;
+  duration_ms: number;
+  tcp_flags: string;
+  src_tcp_flags: string;
+  dst_tcp_flags: string;
+  state: FlowState;
+  /** bits/s over the last one-second tick (0 for ended flows and offline reads without ticks). */
+  bps: number;
+  /** true while the flow is in the live table. */
+  active: boolean;
+  /** why the flow ended: idle, active_timeout, tcp_close, evicted, end_of_capture; null while active. */
+  end_reason: string | null;
+}
+
+/** Address at word offset `off` of `key` as text (IPv6 in RFC 5952 form). */
+export function addrText(key: Uint32Array, off: number, v6: boolean): string {
+  const w0 = key[off]!;
+  if (!v6) return `${w0 >>> 24}.${(w0 >>> 16) & 255}.${(w0 >>> 8) & 255}.${w0 & 255}`;
+  const parts: number[] = [];
+  for (let k = 0; k < 4; k++) {
+    const w = key[off + k]!;
+    parts.push(w >>> 16, w & 0xffff);
+  }
+  return new ipaddr.IPv6(parts).toRFC5952String();
+}
+
+export function isoTime(sec: number): string {
+  return new Date(Math.round(sec * 1000)).toISOString();
+}
+
+export function toRecord(c: FlowColumns, i: number): FlowRecord {
+  const v6 = c.ipVersion(i) === 6;
+  const vlan = c.vlan(i);
+  const f0 = c.dirFlags(i, 0);
+  const f1 = c.dirFlags(i, 1);
+  const tcp = c.proto(i) === 6;
+  const reason = c.endReason(i);
+  return {
+    id: c.id[i]!,
+    proto: protoName(c.proto(i)),
+    proto_num: c.proto(i),
+    ip_version: v6 ? 6 : 4,
+    vlan: vlan < 0 ? null : vlan,
+    src_ip: addrText(c.key, c.srcAddrOff(i), v6),
+    src_port: c.srcPort(i),
+    dst_ip: addrText(c.key, c.dstAddrOff(i), v6),
+    dst_port: c.dstPort(i),
+    packets: c.packets(i),
+    bytes: c.totalBytes(i),
+    src_packets: c.dirPackets(i, 0),
+    src_bytes: c.dirBytes(i, 0),
+    dst_packets: c.dirPackets(i, 1),
+    dst_bytes: c.dirBytes(i, 1),
+    ip_bytes: c.ipBytes[i]!,
+    first_seen: isoTime(c.first[i]!),
+    last_seen: isoTime(c.last[i]!),
+    duration_ms: c.durationMs(i),
+    tcp_flags: tcp ? flagLetters(f0 | f1) : "",
+    src_tcp_flags: tcp ? flagLetters(f0) : "",
+    dst_tcp_flags: tcp ? flagLetters(f1) : "",
+    state: flowState(c, i),
+    bps: reason === 0 ? Math.round(c.bps[i]!) : 0,
+    active: reason === 0,
+    end_reason: reason === 0 ? null : END_REASON_NAMES[reason]!,
+  };
+}
