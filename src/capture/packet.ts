@@ -66,3 +66,27 @@ export const MALFORMED_NAMES = [
   "truncated_transport",
   "header_chain_too_long",
 ] as const;
+
+/** Capture counters of a source (libpcap's pcap_stats for live sources). */
+export interface CaptureStats {
+  /** Packets handed to the sink. */
+  packets: number;
+  /** Live only: pcap_stats ps_recv / ps_drop / ps_ifdrop (0 for files). On `lo` libpcap counts each packet twice in ps_recv. */
+  received: number;
+  dropped: number;
+  ifDropped: number;
+}
+
+/**
+ * A packet source: live interface, capture file, later a NetFlow/IPFIX collector.
+ * Shape shared by every component: a config object in the constructor, start(), stop().
+ */
+export interface PacketSource {
+  /** Feeds packets to `sink` until the end of the file or stop(); rejects on a capture error. */
+  start(sink: PacketSink): Promise<void>;
+  /** Requests the end; the start() promise resolves soon after (within the source's timeout). */
+  stop(): void;
+  stats(): CaptureStats;
+  /** Link types seen so far (one per pcapng interface; one for pcap and live). */
+  linktypes(): number[];
+}

@@ -18,7 +18,7 @@
  * - `flags[i*2 + d]`: OR of TCP flags seen per direction (FIN 1, SYN 2, RST 4, PSH 8, ACK 16,
  *   URG 32, ECE 64, CWR 128).
  * - `meta[i]`: bit 0 = initiator is B; bit 1 = slot live; bits 4..7 = end reason (EndReason).
- * - `tickBytes[i]`: bytes since the last rate tick; `bps[i]`: bits/s over the last tick.
+ * - `tickBytes[i]`, `tickPkts[i]`: bytes and packets since the last rate tick; `bps[i]`: bits/s over the last tick.
  *
  * Limits: packets per direction are u32 (wrap after 4.29 G packets per direction of one flow
  * segment; the active timeout cuts long flows into segments well before that).
@@ -50,7 +50,7 @@ export const END_REASON_NAMES: EndReasonName[] = [
 
 /** Bytes of typed-array storage per flow slot (see BYTES_PER_SLOT test). */
 export const BYTES_PER_SLOT =
-  KEY_WORDS * 4 + 4 + 8 + 8 + 8 + 2 * 4 + 2 * 8 + 8 + 2 + 1 + 4 + 4;
+  KEY_WORDS * 4 + 4 + 8 + 8 + 8 + 2 * 4 + 2 * 8 + 8 + 2 + 1 + 4 + 4 + 4;
 
 export class FlowColumns {
   capacity: number;
@@ -65,6 +65,7 @@ export class FlowColumns {
   flags: Uint8Array;
   meta: Uint8Array;
   tickBytes: Float32Array;
+  tickPkts: Uint32Array;
   bps: Float32Array;
 
   constructor(capacity: number) {
@@ -80,6 +81,7 @@ export class FlowColumns {
     this.flags = new Uint8Array(capacity * 2);
     this.meta = new Uint8Array(capacity);
     this.tickBytes = new Float32Array(capacity);
+    this.tickPkts = new Uint32Array(capacity);
     this.bps = new Float32Array(capacity);
   }
 
@@ -102,6 +104,7 @@ export class FlowColumns {
     next.flags.set(this.flags);
     next.meta.set(this.meta);
     next.tickBytes.set(this.tickBytes);
+    next.tickPkts.set(this.tickPkts);
     next.bps.set(this.bps);
     Object.assign(this, next);
   }
@@ -122,6 +125,7 @@ export class FlowColumns {
     this.flags[j * 2 + 1] = src.flags[i * 2 + 1]!;
     this.meta[j] = src.meta[i]!;
     this.tickBytes[j] = src.tickBytes[i]!;
+    this.tickPkts[j] = src.tickPkts[i]!;
     this.bps[j] = src.bps[i]!;
   }
 
