@@ -1,0 +1,55 @@
+/**
+ * Opens a capture file for a whole-file read: the pure-TS FileSource (pcap and pcapng, also
+ * pcapng with interfaces of different link types) by default, or libpcap's own reader when a BPF
+ * filter is given (libpcap compiles and runs the filter; like tcpdump, it refuses pcapng files
+ * whose interfaces have different link types).
+ */
+import { FileSource } from "./file-source.ts";
+import type { PacketSink } from "./packet.ts";
+import { PcapOfflineSource } from "./pcap-offline-source.ts";
+
+export interface FileReadInfo {
+  file: string;
+  reader: "flowmatrix" | "libpcap";
+  format: string;
+  records: number;
+  untimed_packets: number;
+  truncated: boolean;
+  truncated_reason: string | null;
+}
+
+export interface WholeFileReader {
+  readSync(sink: PacketSink): void;
+  info(): FileReadInfo;
+}
+
+export async function openFileSource(path: string, filter?: string): Promise<WholeFileReader> {
+  if (filter !== undefined && filter.trim() !== "") {
+    const src = new PcapOfflineSource({ path, filter });
+    return {
+      readSync: (sink) => src.readSync(sink),
+      info: () => ({
+        file: path,
+        reader: "libpcap",
+        format: "libpcap",
+        records: src.stats().packets,
+        untimed_packets: 0,
+        truncated: false,
+        truncated_reason: null,
+      }),
+    };
+  }
+  const src = new FileSource({ path });
+  return {
+    readSync: (sink) => src.readSync(sink),
+    info: () => ({
+      file: path,
+      reader: "flowmatrix",
+      format: src.format,
+      records: src.records,
+      untimed_packets: src.untimed,
+      truncated: src.truncated,
+      truncated_reason: src.truncated ? src.message : null,
+    }),
+  };
+}

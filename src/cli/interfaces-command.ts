@@ -1,0 +1,21 @@
+/** `flowmatrix interfaces [--json]`: capture devices with addresses and up/down. */
+import { parseArgs } from "node:util";
+import { defaultInterface, listInterfaces } from "../capture/interfaces.ts";
+
+export async function interfacesCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: "boolean", default: false } }, strict: true });
+  const list = listInterfaces();
+  const def = defaultInterface();
+  if (values.json) {
+    console.log(JSON.stringify({ default: def, interfaces: list }, null, 2));
+    return 0;
+  }
+  for (const i of list) {
+    const state = i.up ? (i.running ? "up" : "up, not running") : "down";
+    const flags = [i.loopback ? "loopback" : "", i.wireless ? "wireless" : "", i.name === def ? "default" : ""].filter(Boolean);
+    console.log(`${i.name.padEnd(16)} ${state.padEnd(16)} ${flags.join(",")}`);
+    for (const a of i.addresses) console.log(`${"".padEnd(17)}${a.address}${a.prefixLength !== null ? `/${a.prefixLength}` : ""}`);
+    if (i.description) console.log(`${"".padEnd(17)}${i.description}`);
+  }
+  return 0;
+}

@@ -1,0 +1,63 @@
+/**
+ * `flowmatrix serve`: capture (live, or a replayed file) and serve the dashboard and API.
+ * Prints the URL; SIGINT/SIGTERM stop the capture, close the clients and exit 0.
+ */
+import { parseArgs } from "node:util";
+import { defaultInterface } from "../capture/interfaces.ts";
+import { FlowmatrixServer } from "../server/app.ts";
+import type { EngineConfig } from "../worker/protocol.ts";
+import { UsageError } from "./usage-error.ts";
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      interface: { type: "string", short: "i" },
+      read: { type: "string", short: "r" },
+      speed: { type: "string", default: "1" },
+      loop: { type: "boolean", default: false },
+      filter: { type: "string", short: "f" },
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", short: "p", default: "3000" },
+      "max-flows": { type: "string" },
+      "idle-timeout": { type: "string" },
+      transport: { type: "string", default: "ws" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.interface && values.read) throw new UsageError("--interface and --read exclude each other");
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535 (got "${values.port}")`);
+  const speed = values.speed === "max" ? "max" : Number(values.speed);
+  if (speed !== "max" && !(speed > 0)) throw new UsageError(`--speed must be a positive number or "max" (got "${values.speed}")`);
+  if (values.transport !== "ws" && values.transport !== "sse") throw new UsageError(`--transport must be ws or sse`);
+  const maxFlows = values["max-flows"] === undefined ? undefined : Number(values["max-flows"]);
+  if (maxFlows !== undefined && !(maxFlows >= 16)) throw new UsageError("--max-flows must be a number >= 16");
+  const idle = values["idle-timeout"] === undefined ? undefined : Number(values["idle-timeout"]);
+  if (idle !== undefined && !(idle > 0)) throw new UsageError("--idle-timeout must be a positive number of seconds");
+  const source: EngineConfig["source"] = values.read
+    ? { kind: "file", path: values.read, speed, loop: values.loop }
+    : { kind: "live", interface: values.interface ?? defaultInterface() };
+  const server = new FlowmatrixServer({
+    engine: { source, filter: values.filter, maxFlows, idleTimeout: idle },
+    host: values.host,
+    port,
+    transport: values.transport,
+  });
+  server.ctx.engine.onFatal((e) => console.error(`flowmatrix: capture stopped: ${e.message}`));
+  const url = await server.start();
+  const what = source.kind === "live" ? `capturing on ${source.interface}` : `replaying ${source.path}`;
+  console.log(`flowmatrix ${server.ctx.version} ${what} — dashboard at ${url}/  (API ${url}/api/v1/)`);
+  let stopping = false;
+  const shutdown = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`flowmatrix: ${sig}, stopping`);
+    await server.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  return 0;
+}

@@ -1,0 +1,18 @@
+export const VERSION = "0.1.0";
+
+export const USAGE = `flowmatrix ${VERSION} — real-time network traffic monitor
+
+Usage:
+  flowmatrix serve [--interface IF | --read FILE [--speed N|max] [--loop]] [--filter BPF]
+                   [--host 127.0.0.1] [--port 3000] [--max-flows N]
+  flowmatrix flows --read FILE [--format json|ndjson|csv|table|summary] [--filter BPF]
+                   [--idle-timeout S] [--active-timeout S] [--no-expire] [--max-flows N]
+  flowmatrix interfaces [--json]
+  flowmatrix --help | --version
+
+Commands:
+  serve       capture (live or replayed from a file) and serve the dashboard and the REST API
+  flows       read a whole capture file and print every flow (active and ended), then exit
+  interfaces  list capture devices with their addresses and state
+
+Exit codes: 0 ok, 2 bad usage or unreadable input, 3 missing libpcap or capture permission.`;

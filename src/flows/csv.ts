@@ -1,0 +1,31 @@
+/**
+ * CSV (RFC 4180) of flow records: one header row, the record's fields in a fixed order.
+ * Quoting is done by csv-stringify; the column list is shared by the CLI and the API.
+ */
+import { stringify } from "csv-stringify/sync";
+import type { FlowRecord } from "./record.ts";
+
+export const CSV_COLUMNS = [
+  "id", "proto", "proto_num", "ip_version", "vlan", "src_ip", "src_port", "dst_ip", "dst_port",
+  "packets", "bytes", "src_packets", "src_bytes", "dst_packets", "dst_bytes", "ip_bytes",
+  "first_seen", "last_seen", "duration_ms", "tcp_flags", "src_tcp_flags", "dst_tcp_flags", "state",
+  "bps", "active", "end_reason", "suspicious",
+] as const;
+
+export function csvHeader(): string {
+  return stringify([CSV_COLUMNS as unknown as string[]], { record_delimiter: "windows" });
+}
+
+/** CSV line(s) for records; `suspicious` lists are joined with ";". */
+export function csvRows(records: (FlowRecord & { suspicious?: string[] })[]): string {
+  return stringify(
+    records.map((r) =>
+      CSV_COLUMNS.map((c) => {
+        const v = (r as unknown as Record<string, unknown>)[c];
+        if (c === "suspicious") return (r.suspicious ?? []).join(";");
+        return v === null || v === undefined ? "" : String(v);
+      }),
+    ),
+    { record_delimiter: "windows" },
+  );
+}

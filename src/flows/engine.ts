@@ -1,0 +1,178 @@
+/**
+ * FlowEngine: the packet sink that turns packets into flows. Decodes each packet into one reused
+ * DecodedPacket, joins non-first fragments to their first fragment, accounts the packet in the
+ * flow table, counts non-IP and malformed packets by reason, and runs the one-second clock
+ * (rates, per-second totals, expiry).
+ *
+ * Clock: packet time. Offline this replays the capture's own time; live, the owner also calls
+ * `advance(Date.now() / 1000)` from a timer so flows expire while no packets arrive.
+ */
+import { decode } from "../capture/decode.ts";
+import { FragmentTracker } from "../capture/fragments.ts";
+import { DecodedPacket, DecodeResult, MALFORMED_NAMES, type PacketSink } from "../capture/packet.ts";
+import type { FlowColumns } from "./columns.ts";
+import { EndedRing } from "./ended.ts";
+import { FlowTable, type FlowTableConfig } from "./table.ts";
+import { Talkers } from "./talkers.ts";
+import { Totals } from "./totals.ts";
+
+export interface FlowEngineConfig extends FlowTableConfig {
+  /** Ended flows kept for queries (default 100,000). */
+  recentEnded?: number;
+  /** Keep per-second top-talker snapshots (the server does; the `flows` CLI does not need them). */
+  talkers?: boolean;
+}
+
+export interface EngineStats {
+  packets: number;
+  bytes: number;
+  ip_packets: number;
+  ip_bytes: number;
+  non_ip_packets: number;
+  malformed: Record<string, number>;
+  malformed_packets: number;
+  flows: number;
+  active_flows: number;
+  ended_flows: number;
+  evicted: number;
+  linktypes: Record<string, number>;
+}
+
+export type TickListener = (now: number) => void;
+
+export class FlowEngine implements PacketSink {
+  readonly table: FlowTable;
+  readonly recent: EndedRing;
+  readonly totals = new Totals();
+  readonly talkers: Talkers | undefined;
+  private readonly visitTalker: ((c: FlowColumns, i: number) => void) | undefined;
+  private readonly pkt = new DecodedPacket();
+  private readonly frags = new FragmentTracker();
+  packets = 0;
+  bytes = 0;
+  ipPackets = 0;
+  ipBytes = 0;
+  nonIp = 0;
+  /** Packets not keyed into a flow because they did not validate (index = DecodeResult code). */
+  readonly malformed = new Float64Array(MALFORMED_NAMES.length);
+  /** Reasons noted on packets that were still keyed (e.g. truncated transport). */
+  readonly notes = new Float64Array(MALFORMED_NAMES.length);
+  private lastLinktype = -1;
+  private linktypeRun = 0;
+  private readonly linktypeCounts = new Map<number, number>();
+  /** Engine clock (seconds): the latest packet time or advance() time. */
+  now = 0;
+  private nextTick = 0;
+  private lastTick = 0;
+  private readonly tickListeners: TickListener[] = [];
+
+  constructor(config: FlowEngineConfig = {}) {
+    this.table = new FlowTable(config);
+    this.recent = new EndedRing(config.recentEnded ?? 100_000);
+    this.table.onEnded((cols, i) => this.recent.push(cols, i));
+    if (config.talkers) {
+      const talkers = new Talkers();
+      this.talkers = talkers;
+      this.visitTalker = (c, i) => talkers.visit(c, i);
+    }
+  }
+
+  /** Subscribe to the ended-flow stream (the seam for stores and exporters). */
+  onEnded(fn: (cols: FlowColumns, i: number, reason: number) => void): void {
+    this.table.onEnded(fn);
+  }
+
+  /** Called after each one-second tick of the engine clock. */
+  onTick(fn: TickListener): void {
+    this.tickListeners.push(fn);
+  }
+
+  packet(buf: Uint8Array, off: number, caplen: number, wirelen: number, ts: number, linktype: number): void {
+    this.packets++;
+    this.bytes += wirelen;
+    if (linktype !== this.lastLinktype) this.switchLinktype(linktype);
+    this.linktypeRun++;
+    if (ts >= this.nextTick) this.advance(ts);
+    const p = this.pkt;
+    const r = decode(buf, off, caplen, linktype, p);
+    if (p.note !== 0) this.notes[p.note]!++;
+    if (r !== DecodeResult.OK) {
+      if (r === DecodeResult.NON_IP) this.nonIp++;
+      else this.malformed[r]!++;
+      this.totals.packet(wirelen, -1);
+      return;
+    }
+    if (p.isFragment) this.frags.resolve(p, ts);
+    this.ipPackets++;
+    this.ipBytes += wirelen;
+    this.table.add(p, ts, wirelen);
+    this.totals.packet(wirelen, p.proto);
+  }
+
+  private switchLinktype(lt: number): void {
+    if (this.lastLinktype >= 0) {
+      this.linktypeCounts.set(this.lastLinktype, (this.linktypeCounts.get(this.lastLinktype) ?? 0) + this.linktypeRun);
+    }
+    this.lastLinktype = lt;
+    this.linktypeRun = 0;
+  }
+
+  /**
+   * Move the clock to `now` (seconds). Once per second of clock time: per-flow rates, the
+   * per-second totals, and expiry. A clock that goes backwards is ignored.
+   */
+  advance(now: number): void {
+    if (now < this.now) return;
+    this.now = now;
+    if (now < this.nextTick) return;
+    if (this.nextTick === 0) {
+      this.lastTick = Math.floor(now);
+      this.nextTick = this.lastTick + 1;
+      return;
+    }
+    const dt = Math.max(1, now - this.lastTick);
+    this.table.rateTick(dt, this.visitTalker);
+    this.talkers?.commit(this.lastTick);
+    this.totals.flush(this.lastTick, this.table.count);
+    this.table.sweep(now);
+    this.lastTick = Math.floor(now);
+    this.nextTick = this.lastTick + 1;
+    for (const fn of this.tickListeners) fn(now);
+  }
+
+  /** End of input: flush the partial second and end every live flow (reason end_of_capture). */
+  finish(): void {
+    this.totals.flush(this.lastTick, this.table.count);
+    this.table.flushAll();
+  }
+
+  stats(): EngineStats {
+    const malformed: Record<string, number> = {};
+    let malformedPackets = 0;
+    for (let r = 2; r < MALFORMED_NAMES.length; r++) {
+      const n = this.malformed[r]! + this.notes[r]!;
+      if (n > 0) malformed[MALFORMED_NAMES[r]!] = n;
+      malformedPackets += this.malformed[r]!;
+    }
+    const linktypes: Record<string, number> = {};
+    for (const [lt, n] of this.linktypeCounts) linktypes[String(lt)] = n;
+    if (this.lastLinktype >= 0) {
+      linktypes[String(this.lastLinktype)] = (linktypes[String(this.lastLinktype)] ?? 0) + this.linktypeRun;
+    }
+    const t = this.table;
+    return {
+      packets: this.packets,
+      bytes: this.bytes,
+      ip_packets: this.ipPackets,
+      ip_bytes: this.ipBytes,
+      non_ip_packets: this.nonIp,
+      malformed,
+      malformed_packets: malformedPackets,
+      flows: t.created,
+      active_flows: t.count,
+      ended_flows: t.ended,
+      evicted: t.evicted,
+      linktypes,
+    };
+  }
+}

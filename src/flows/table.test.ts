@@ -1,0 +1,140 @@
+import { describe, expect, test } from "bun:test";
+import { DecodedPacket } from "../capture/packet.ts";
+import { EndReason, FlowColumns, BYTES_PER_SLOT } from "./columns.ts";
+import { FlowTable } from "./table.ts";
+import { toRecord } from "./record.ts";
+
+function v4(a: string): number {
+  return a.split(".").reduce((x, o) => x * 256 + Number(o), 0);
+}
+
+function pkt(src: string, sport: number, dst: string, dport: number, proto = 6, flags = 0): DecodedPacket {
+  const p = new DecodedPacket();
+  p.ipVersion = 4;
+  p.src[0] = v4(src);
+  p.dst[0] = v4(dst);
+  p.sport = sport;
+  p.dport = dport;
+  p.proto = proto;
+  p.tcpFlags = flags;
+  p.ipLen = 40;
+  return p;
+}
+
+describe("FlowTable", () => {
+  test("both directions meet in one flow; initiator is the first sender", () => {
+    const t = new FlowTable();
+    const a = t.add(pkt("10.0.0.9", 40000, "10.0.0.1", 80, 6, 2), 100, 60);
+    const b = t.add(pkt("10.0.0.1", 80, "10.0.0.9", 40000, 6, 18), 100.1, 60);
+    const c = t.add(pkt("10.0.0.9", 40000, "10.0.0.1", 80, 6, 16), 100.2, 54);
+    expect(a).toBe(b);
+    expect(b).toBe(c);
+    expect(t.count).toBe(1);
+    const r = toRecord(t.cols, a);
+    expect(r.src_ip).toBe("10.0.0.9");
+    expect(r.src_port).toBe(40000);
+    expect(r.dst_ip).toBe("10.0.0.1");
+    expect(r.src_packets).toBe(2);
+    expect(r.dst_packets).toBe(1);
+    expect(r.src_bytes).toBe(114);
+    expect(r.bytes).toBe(174);
+    expect(r.state).toBe("established");
+    expect(r.tcp_flags).toBe("SA");
+    expect(r.duration_ms).toBe(200);
+  });
+
+  test("a first packet that is a SYN-ACK makes its receiver the initiator", () => {
+    const t = new FlowTable();
+    const i = t.add(pkt("10.0.0.1", 80, "10.0.0.9", 40000, 6, 18), 1, 60);
+    const r = toRecord(t.cols, i);
+    expect(r.src_ip).toBe("10.0.0.9");
+    expect(r.dst_port).toBe(80);
+    expect(r.dst_packets).toBe(1);
+  });
+
+  test("VLAN id is part of the key", () => {
+    const t = new FlowTable();
+    const p = pkt("10.0.0.1", 1, "10.0.0.2", 2, 17);
+    p.vlan = 10;
+    const i = t.add(p, 1, 60);
+    p.vlan = 20;
+    const j = t.add(p, 1, 60);
+    p.vlan = -1;
+    const k = t.add(p, 1, 60);
+    expect(new Set([i, j, k]).size).toBe(3);
+    expect(toRecord(t.cols, j).vlan).toBe(20);
+    expect(toRecord(t.cols, k).vlan).toBeNull();
+  });
+
+  test("idle, tcp close and active timeouts end flows into the ended stream", () => {
+    const t = new FlowTable({ idleTimeout: 60, tcpCloseTimeout: 15, activeTimeout: 100 });
+    const ended: [string, number][] = [];
+    t.onEnded((c, i, reason) => ended.push([toRecord(c, i).src_ip, reason]));
+    t.add(pkt("10.0.0.1", 1, "10.0.0.2", 2, 17), 0, 60); // idle
+    t.add(pkt("10.0.0.3", 1, "10.0.0.4", 2, 6, 4), 0, 60); // RST → closes 15 s later
+    for (let s = 0; s <= 120; s += 10) t.add(pkt("10.0.0.5", 1, "10.0.0.6", 2, 17), s, 60); // long
+    expect(t.sweep(10)).toBe(0);
+    expect(t.sweep(16)).toBe(1);
+    expect(ended[0]).toEqual(["10.0.0.3", EndReason.tcp_close]);
+    expect(t.sweep(61)).toBe(1);
+    expect(ended[1]).toEqual(["10.0.0.1", EndReason.idle]);
+    expect(t.sweep(120.5)).toBe(1);
+    expect(ended[2]).toEqual(["10.0.0.5", EndReason.active_timeout]);
+    expect(t.count).toBe(0);
+    // The next packet of the long flow starts a new segment with a new id.
+    const i = t.add(pkt("10.0.0.5", 1, "10.0.0.6", 2, 17), 121, 60);
+    expect(t.cols.id[i]).toBe(4);
+  });
+
+  test("the cap evicts least recently active flows and counts them; the index stays consistent", () => {
+    const t = new FlowTable({ maxFlows: 1000, initialCapacity: 64 });
+    const ended = new Set<number>();
+    t.onEnded((c, i) => ended.add(c.id[i]!));
+    for (let n = 0; n < 5000; n++) t.add(pkt("10.1.0.1", n, "10.2.0.1", 80, 17), n, 60);
+    expect(t.count).toBeLessThanOrEqual(1000);
+    expect(t.evicted).toBe(5000 - t.count);
+    expect(ended.size).toBe(t.evicted);
+    // The most recent flows survive; each is still found by its key (no duplicate entry created).
+    const before = t.count;
+    for (let n = 4990; n < 5000; n++) t.add(pkt("10.2.0.1", 80, "10.1.0.1", n, 17), 6000, 60);
+    expect(t.count).toBe(before);
+    let oldest = Infinity;
+    t.forEach((c, i) => (oldest = Math.min(oldest, c.first[i]!)));
+    expect(oldest).toBeGreaterThan(3000);
+  });
+
+  test("deletion keeps probe chains intact under churn", () => {
+    const t = new FlowTable({ initialCapacity: 16, maxFlows: 100000 });
+    const live = new Map<number, number>();
+    for (let round = 0; round < 20; round++) {
+      for (let n = 0; n < 500; n++) {
+        const port = (round * 131 + n * 7) % 3000;
+        const i = t.add(pkt("10.0.0.1", port, "10.0.0.2", 53, 17), round, 60);
+        live.set(port, i);
+      }
+      t.idleTimeout = 0.5;
+      t.sweep(round + 0.4); // ends the flows of earlier rounds only
+      t.idleTimeout = 60;
+    }
+    // Every port seen in the last round maps to exactly one live flow.
+    const seen = new Set<number>();
+    t.forEach((c, i) => {
+      const id = c.id[i]!;
+      expect(seen.has(id)).toBe(false);
+      seen.add(id);
+    });
+    for (let n = 0; n < 500; n++) {
+      const port = (19 * 131 + n * 7) % 3000;
+      const before = t.count;
+      t.add(pkt("10.0.0.2", 53, "10.0.0.1", port, 17), 19, 60);
+      expect(t.count).toBe(before);
+    }
+  });
+
+  test("bytes per flow slot is at most 128", () => {
+    expect(FlowTable.bytesPerSlot()).toBeLessThanOrEqual(128);
+    const c = new FlowColumns(1024);
+    const arrays = Object.values(c).filter((v) => ArrayBuffer.isView(v)) as ArrayBufferView[];
+    expect(arrays.reduce((s, a) => s + a.byteLength, 0)).toBe(1024 * BYTES_PER_SLOT);
+  });
+});

@@ -1,0 +1,295 @@
+/**
+ * SystemMetricsCollector: samples host and process metrics on a timer into a SeriesRing.
+ *
+ * Per tick: host CPU % (systeminformation.currentLoad), load average (os.loadavg), memory
+ * (systeminformation.mem; used = total − available), this process's RSS and CPU % of one core
+ * (process.cpuUsage delta / wall delta; may exceed 100 with several busy threads), the capture
+ * interface (./interface-state.ts: sysfs on Linux, systeminformation.networkStats elsewhere)
+ * with per-second rates from counter deltas, and `extra()` (the owner's figures: capture drops,
+ * bps, pps, active flows …) — all into one history.
+ *
+ * Cost (measured on Linux, Bun 1.4.5, 2-CPU VM, eth0 watched): one tick takes 3.9 ms median,
+ * 8 ms p95 wall, dominated by systeminformation.currentLoad, which runs `cat /proc/stat | grep cpu`
+ * through execSync (a synchronous shell spawn that blocks the event loop for those ms); mem and
+ * sysfs take < 1 ms. At the default 5 s interval the whole process used 0.097 % of one core over
+ * 30 s, against 0.069 % idle with no collector (≈ 0.03 % attributable to collection).
+ *
+ * Limits:
+ * - The first sample starts at start() but takes ≈ 0.5 s: currentLoad primes its counters and
+ *   measures over 500 ms on its first call. Its proc CPU % is the average since process start.
+ * - currentLoad caches results for 200 ms, so intervals < 200 ms repeat CPU values.
+ * - Ticks are aligned to multiples of intervalMs (wall clock); a tick that runs late by more than
+ *   a step leaves a gap (null). Ticks never overlap: the next is scheduled after one completes.
+ * - History holds historyHours / interval steps, capped at MAX_HISTORY_STEPS (≈ 5 MB with
+ *   20 series); a shorter interval therefore retains less time.
+ * - Extra series names are fixed at the first sample (or by `extraNames`); keys appearing later,
+ *   or clashing with built-in names, are not stored in history (still in latest().extra).
+ * - Interface counters are from the host network namespace only.
+ * - The timer is unref'd: it does not keep the process alive on its own.
+ * Errors from systeminformation, `extra` or onSample callbacks never stop the timer; the field
+ * they feed reads null for that tick and the error is kept in `lastError` (count in `errorCount`).
+ */
+import os from "node:os";
+import si from "systeminformation";
+import { SeriesRing, type SeriesRange } from "./ring.ts";
+import { readInterfaceState, type InterfaceState } from "./interface-state.ts";
+
+export interface SystemMetricsConfig {
+  /** Sampling interval in ms (default 5000, minimum 50). */
+  intervalMs?: number;
+  /** Capture interface to watch (e.g. "eth0"); omitted = no interface figures. */
+  interface?: string;
+  /** History retained, in hours (default 24); see MAX_HISTORY_STEPS. */
+  historyHours?: number;
+  /** Owner's figures sampled at each tick into the same history. */
+  extra?: () => Record<string, number>;
+  /** Names of the extra series; default: the keys returned by the first extra() call. */
+  extraNames?: readonly string[];
+}
+
+export interface InterfaceRates {
+  rxBytesPerSec: number;
+  txBytesPerSec: number;
+  rxPacketsPerSec: number;
+  txPacketsPerSec: number;
+  /** rx + tx dropped per second. */
+  dropsPerSec: number;
+  /** rx + tx errors per second. */
+  errorsPerSec: number;
+}
+
+export interface SystemSample {
+  /** Wall clock of the sample, ms since epoch. */
+  ts: number;
+  cpuPercent: number | null;
+  load1: number;
+  load5: number;
+  load15: number;
+  memUsed: number | null;
+  memTotal: number | null;
+  procRss: number;
+  procCpuPercent: number;
+  iface: InterfaceState | null;
+  /** null on the first sample, or when a counter went backwards (interface recreated). */
+  ifaceRates: InterfaceRates | null;
+  extra: Record<string, number>;
+  /** Wall time this collection took, ms. */
+  collectMs: number;
+}
+
+/** Built-in history series, in ring order. if_up: 1 up, 0 down, null unknown/missing. */
+export const BASE_SERIES = [
+  "cpu", "load1", "load5", "load15", "mem_used", "mem_total", "rss", "proc_cpu",
+  "if_up", "if_rx_bytes_s", "if_tx_bytes_s", "if_rx_pps", "if_tx_pps", "if_drops_s",
+  "if_errors_s", "collect_ms",
+] as const;
+
+export const MAX_HISTORY_STEPS = 20_000;
+
+export type SampleListener = (s: SystemSample) => void;
+
+export class SystemMetricsCollector {
+  readonly intervalMs: number;
+  readonly interfaceName: string | undefined;
+  readonly historyHours: number;
+  /** Last error caught in a tick (systeminformation, extra, listener), or null. */
+  lastError: Error | null = null;
+  errorCount = 0;
+  private readonly extraFn: (() => Record<string, number>) | undefined;
+  private extraNames: readonly string[] | undefined;
+  private ring: SeriesRing | null = null;
+  private last: SystemSample | null = null;
+  private listeners = new Set<SampleListener>();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private generation = 0;
+  private running = false;
+  private prevCpu: NodeJS.CpuUsage | null = null;
+  private prevWall = 0;
+
+  constructor(config: SystemMetricsConfig = {}) {
+    this.intervalMs = Math.max(50, config.intervalMs ?? 5000);
+    this.interfaceName = config.interface;
+    this.historyHours = config.historyHours ?? 24;
+    if (!(this.historyHours > 0)) throw new RangeError("SystemMetricsCollector: historyHours must be > 0");
+    this.extraFn = config.extra;
+    this.extraNames = config.extraNames;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Starts sampling; resolves once the first sample (taken immediately) is stored. Never rejects. */
+  start(): Promise<void> {
+    if (this.running) return Promise.resolve();
+    this.running = true;
+    const gen = ++this.generation;
+    return this.tick(gen);
+  }
+
+  /** Stops the timer; an in-flight collection completes but is not recorded. History is kept. */
+  stop(): void {
+    this.running = false;
+    this.generation++;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  latest(): SystemSample | null {
+    return this.last;
+  }
+
+  /**
+   * The last `durationSec` seconds of history, at most `maxPoints` points (default 1440, so
+   * 24 h at 5 s comes back at 60 s resolution). Downsampled points are means over the bucket.
+   */
+  history(durationSec: number, maxPoints = 1440): SeriesRange {
+    const now = Date.now() / 1000;
+    if (!this.ring) return { step: this.intervalMs / 1000, t: [], series: {} };
+    return this.ring.range(now - durationSec, now, maxPoints);
+  }
+
+  /** Names of the series in history ([] before the first sample). */
+  seriesNames(): readonly string[] {
+    return this.ring ? this.ring.names : [];
+  }
+
+  /** Calls `cb` after each sample is stored; returns an unsubscribe function. */
+  onSample(cb: SampleListener): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  private fail(e: unknown): void {
+    this.lastError = e instanceof Error ? e : new Error(String(e));
+    this.errorCount++;
+  }
+
+  private schedule(gen: number): void {
+    if (!this.running || gen !== this.generation) return;
+    const now = Date.now();
+    const delay = this.intervalMs - (now % this.intervalMs) + 2;
+    this.timer = setTimeout(() => void this.tick(gen), delay);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  private async tick(gen: number): Promise<void> {
+    try {
+      const s = await this.collect();
+      if (gen !== this.generation) return;
+      this.last = s;
+      this.record(s);
+      for (const cb of this.listeners) {
+        try {
+          cb(s);
+        } catch (e) {
+          this.fail(e);
+        }
+      }
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      this.schedule(gen);
+    }
+  }
+
+  private async collect(): Promise<SystemSample> {
+    const t0 = performance.now();
+    const ts = Date.now();
+    const [cpu, mem, iface] = await Promise.all([
+      si.currentLoad().then((c) => c.currentLoad, (e) => (this.fail(e), null)),
+      si.mem().then((m) => m, (e) => (this.fail(e), null)),
+      this.interfaceName === undefined ? null : readInterfaceState(this.interfaceName),
+    ]);
+    const [load1, load5, load15] = os.loadavg() as [number, number, number];
+    const wall = performance.now();
+    const cpuNow = process.cpuUsage();
+    let procCpuPercent: number;
+    if (this.prevCpu) {
+      const used = cpuNow.user - this.prevCpu.user + cpuNow.system - this.prevCpu.system;
+      procCpuPercent = (used / 1000 / Math.max(1e-3, wall - this.prevWall)) * 100;
+    } else {
+      procCpuPercent = ((cpuNow.user + cpuNow.system) / 1e6 / Math.max(1e-3, process.uptime())) * 100;
+    }
+    const prevIface = this.last?.iface ?? null;
+    const ifaceRates = iface && prevIface ? rates(prevIface, iface, (ts - this.last!.ts) / 1000) : null;
+    this.prevCpu = cpuNow;
+    this.prevWall = wall;
+    let extra: Record<string, number> = {};
+    if (this.extraFn) {
+      try {
+        extra = this.extraFn();
+      } catch (e) {
+        this.fail(e);
+      }
+    }
+    return {
+      ts,
+      cpuPercent: cpu === null || !Number.isFinite(cpu) ? null : cpu,
+      load1, load5, load15,
+      memUsed: mem ? mem.total - mem.available : null,
+      memTotal: mem ? mem.total : null,
+      procRss: process.memoryUsage().rss,
+      procCpuPercent,
+      iface,
+      ifaceRates,
+      extra,
+      collectMs: performance.now() - t0,
+    };
+  }
+
+  private ensureRing(s: SystemSample): SeriesRing {
+    if (this.ring) return this.ring;
+    const base: readonly string[] = BASE_SERIES;
+    const extras = (this.extraNames ?? Object.keys(s.extra)).filter((n) => !base.includes(n));
+    const stepSec = this.intervalMs / 1000;
+    const capacity = Math.min(MAX_HISTORY_STEPS, Math.ceil((this.historyHours * 3600) / stepSec));
+    this.extraNames = extras;
+    this.ring = new SeriesRing({ names: [...base, ...new Set(extras)], stepSec, capacity });
+    return this.ring;
+  }
+
+  private record(s: SystemSample): void {
+    const ring = this.ensureRing(s);
+    const t = s.ts / 1000;
+    let i = 0;
+    const put = (v: number | null | undefined) => {
+      if (v !== null && v !== undefined && Number.isFinite(v)) ring.set(t, i, v);
+      i++;
+    };
+    put(s.cpuPercent);
+    put(s.load1);
+    put(s.load5);
+    put(s.load15);
+    put(s.memUsed);
+    put(s.memTotal);
+    put(s.procRss);
+    put(s.procCpuPercent);
+    const link = s.iface?.link;
+    put(link === "up" ? 1 : link === "down" ? 0 : null);
+    const r = s.ifaceRates;
+    put(r?.rxBytesPerSec);
+    put(r?.txBytesPerSec);
+    put(r?.rxPacketsPerSec);
+    put(r?.txPacketsPerSec);
+    put(r?.dropsPerSec);
+    put(r?.errorsPerSec);
+    put(s.collectMs);
+    for (; i < ring.names.length; ) put(s.extra[ring.names[i]!]);
+  }
+}
+
+function rates(a: InterfaceState, b: InterfaceState, dt: number): InterfaceRates | null {
+  if (!(dt > 0) || a.operstate === "missing" || b.operstate === "missing") return null;
+  const d = (x: number, y: number) => (y - x) / dt;
+  const out: InterfaceRates = {
+    rxBytesPerSec: d(a.rxBytes, b.rxBytes),
+    txBytesPerSec: d(a.txBytes, b.txBytes),
+    rxPacketsPerSec: d(a.rxPackets, b.rxPackets),
+    txPacketsPerSec: d(a.txPackets, b.txPackets),
+    dropsPerSec: d(a.rxDropped + a.txDropped, b.rxDropped + b.txDropped),
+    errorsPerSec: d(a.rxErrors + a.txErrors, b.rxErrors + b.txErrors),
+  };
+  for (const v of Object.values(out)) if (v < 0) return null;
+  return out;
+}

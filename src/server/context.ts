@@ -1,0 +1,28 @@
+/** What every route module of the server gets: the engine, system metrics, alerts, settings. */
+import type { AlertEngine } from "../alerts/alert-engine.ts";
+import type { SystemMetricsCollector } from "../metrics/system-collector.ts";
+import type { EngineClient } from "../worker/engine-client.ts";
+import type { EngineConfig } from "../worker/protocol.ts";
+
+export interface ServerConfig {
+  engine: EngineConfig;
+  /** Listen address (default 127.0.0.1) and port (default 3000; 0 = any free port). */
+  host?: string;
+  port?: number;
+  /** System metrics interval (default 5000 ms). */
+  metricsIntervalMs?: number;
+  /** Live-push transport the pages use by default (default "ws"; `?transport=sse` overrides). */
+  transport?: "ws" | "sse";
+  /** Alert thresholds (see src/alerts). */
+  alerts?: import("../alerts/alert-engine.ts").AlertConfig;
+}
+
+export interface ServerContext {
+  config: ServerConfig;
+  engine: EngineClient;
+  metrics: SystemMetricsCollector;
+  alerts: AlertEngine;
+  /** ms since epoch. */
+  startedAt: number;
+  version: string;
+}
