@@ -111,7 +111,8 @@ export class FlowColumns {
 
   /** Copy slot `i` of `src` into slot `j` of this. */
   copyFrom(src: FlowColumns, i: number, j: number): void {
-    this.key.set(src.key.subarray(i * KEY_WORDS, i * KEY_WORDS + KEY_WORDS), j * KEY_WORDS);
+    const sk = src.key, dk = this.key, so = i * KEY_WORDS, d = j * KEY_WORDS;
+    for (let w = 0; w < KEY_WORDS; w++) dk[d + w] = sk[so + w]!;
     this.hash[j] = src.hash[i]!;
     this.id[j] = src.id[i]!;
     this.first[j] = src.first[i]!;

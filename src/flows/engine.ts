@@ -35,6 +35,9 @@ export interface EngineStats {
   active_flows: number;
   ended_flows: number;
   evicted: number;
+  /** Bytes of the flow table's typed arrays, and per slot. */
+  table_bytes: number;
+  table_slots: number;
   linktypes: Record<string, number>;
 }
 
@@ -172,6 +175,8 @@ export class FlowEngine implements PacketSink {
       active_flows: t.count,
       ended_flows: t.ended,
       evicted: t.evicted,
+      table_bytes: t.byteSize(),
+      table_slots: t.cols.capacity,
       linktypes,
     };
   }

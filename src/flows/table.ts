@@ -222,7 +222,8 @@ export class FlowTable {
   end(i: number, reason: number): void {
     const cols = this.cols;
     cols.meta[i] = (cols.meta[i]! & 0x0f) | (reason << 4);
-    for (const l of this.listeners) l(cols, i, reason);
+    const ls = this.listeners;
+    for (let n = 0; n < ls.length; n++) ls[n]!(cols, i, reason);
     cols.meta[i] = 0;
     // Remove from the index (backward-shift deletion).
     const mask = this.mask;
