@@ -61,7 +61,7 @@ function hex(bytes: number[]): string {
 function oracleAddr(s: string): string {
   return hex(ipaddr.parse(s).toByteArray());
 }
-function ourAddr(words: Uint32Array, v: number): string {
+function ourAddr(words: Int32Array, v: number): string {
   const out: number[] = [];
   for (let i = 0; i < (v === 4 ? 1 : 4); i++) {
     const w = words[i]!;

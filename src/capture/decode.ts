@@ -186,11 +186,11 @@ function ipv4(buf: Uint8Array, p: number, end: number, out: DecodedPacket): numb
   out.ipLen = total;
   const src = out.src;
   const dst = out.dst;
-  src[0] = ((buf[p + 12]! << 24) | (buf[p + 13]! << 16) | (buf[p + 14]! << 8) | buf[p + 15]!) >>> 0;
+  src[0] = ((buf[p + 12]! << 24) | (buf[p + 13]! << 16) | (buf[p + 14]! << 8) | buf[p + 15]!) | 0;
   src[1] = 0;
   src[2] = 0;
   src[3] = 0;
-  dst[0] = ((buf[p + 16]! << 24) | (buf[p + 17]! << 16) | (buf[p + 18]! << 8) | buf[p + 19]!) >>> 0;
+  dst[0] = ((buf[p + 16]! << 24) | (buf[p + 17]! << 16) | (buf[p + 18]! << 8) | buf[p + 19]!) | 0;
   dst[1] = 0;
   dst[2] = 0;
   dst[3] = 0;
@@ -221,9 +221,9 @@ function ipv6(buf: Uint8Array, p: number, end: number, out: DecodedPacket): numb
   const dst = out.dst;
   for (let i = 0; i < 4; i++) {
     const a = p + 8 + i * 4;
-    src[i] = ((buf[a]! << 24) | (buf[a + 1]! << 16) | (buf[a + 2]! << 8) | buf[a + 3]!) >>> 0;
+    src[i] = ((buf[a]! << 24) | (buf[a + 1]! << 16) | (buf[a + 2]! << 8) | buf[a + 3]!) | 0;
     const b = a + 16;
-    dst[i] = ((buf[b]! << 24) | (buf[b + 1]! << 16) | (buf[b + 2]! << 8) | buf[b + 3]!) >>> 0;
+    dst[i] = ((buf[b]! << 24) | (buf[b + 1]! << 16) | (buf[b + 2]! << 8) | buf[b + 3]!) | 0;
   }
   let nh = buf[p + 6]!;
   let q = p + 40;

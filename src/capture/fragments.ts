@@ -18,7 +18,7 @@ const PROBES = 8;
 export class FragmentTracker {
   readonly capacity: number;
   private readonly mask: number;
-  private readonly keys: Uint32Array;
+  private readonly keys: Int32Array;
   private readonly ports: Uint32Array;
   /** Packet time the entry was stored. */
   private readonly seen: Float64Array;
@@ -36,7 +36,7 @@ export class FragmentTracker {
     while (cap < capacity) cap *= 2;
     this.capacity = cap;
     this.mask = cap - 1;
-    this.keys = new Uint32Array(cap * KW);
+    this.keys = new Int32Array(cap * KW);
     this.ports = new Uint32Array(cap);
     this.seen = new Float64Array(cap);
     this.used = new Uint8Array(cap);
@@ -53,7 +53,7 @@ export class FragmentTracker {
     const s = pkt.src;
     const d = pkt.dst;
     const pv = pkt.proto | (pkt.ipVersion << 8);
-    const id = pkt.fragId >>> 0;
+    const id = pkt.fragId | 0;
     let h = Math.imul(s[0]! ^ Math.imul(d[0]!, 0x9e3779b1), 0x85ebca6b);
     h ^= Math.imul(s[1]! ^ s[2]! ^ s[3]! ^ d[1]! ^ d[2]! ^ d[3]!, 0xc2b2ae35);
     h ^= Math.imul(id ^ (pv << 16), 0x27d4eb2f);

@@ -15,9 +15,9 @@ export interface PacketSink {
 export class DecodedPacket {
   /** 4 or 6. */
   ipVersion = 4;
-  /** Outer IP source/destination: IPv4 in word 0 (0x0a000001 = 10.0.0.1), words 1..3 zero; IPv6 as 4 big-endian words. */
-  readonly src = new Uint32Array(4);
-  readonly dst = new Uint32Array(4);
+  /** Outer IP source/destination (Int32Array: JSC keeps int32 values unboxed; read unsigned with >>> 0): IPv4 in word 0 (0x0a000001 = 10.0.0.1), words 1..3 zero; IPv6 as 4 big-endian words. */
+  readonly src = new Int32Array(4);
+  readonly dst = new Int32Array(4);
   /** Final IP protocol after IPv6 extension headers (6 tcp, 17 udp, 1 icmp, 58 icmpv6, …). */
   proto = 0;
   /** Ports for TCP/UDP/SCTP (0 otherwise); ICMP echo request/reply: both = echo identifier. */

@@ -2,29 +2,46 @@
  * Struct-of-arrays storage for flows. One instance backs the live flow table, another the
  * "recently ended" ring; the query module, CSV and the API read both through the same layout.
  *
- * Layout of flow slot `i` (no object per flow):
- * - `key[i*10 .. i*10+9]`: canonical bidirectional key. Endpoint A is the lower (address, port)
- *   pair, compared word by word, so both directions of a conversation produce the same key.
+ * Two arrays per flow slot `i`, no object per flow:
+ * - `key[i*10 .. i*10+9]` (Int32: JSC keeps int32 unboxed, a Uint32 ≥ 2^31 becomes a double): the canonical bidirectional key. Endpoint A is the lower
+ *   (address, port) pair, compared word by word, so both directions produce the same key.
  *     [0..3] address A, [4..7] address B — IPv4 in word 0 (host-order value of the
  *            big-endian address, e.g. 10.0.0.1 = 0x0a000001), words 1..3 zero;
  *            IPv6 as four big-endian 32-bit words.
  *     [8]    portA << 16 | portB (both 0 when the protocol has no ports)
  *     [9]    proto | (v6 ? 1 << 8 : 0) | (hasVlan ? 1 << 9 : 0) | vlanId << 16
- * - `hash[i]`: hash of the key (used by the table index and for fast rejects).
- * - `id[i]`: flow id, unique for the life of the process (never reused).
- * - `first[i]`, `last[i]`: seconds since the epoch (f64, µs precision).
- * - `pkts[i*2 + d]`, `bytes[i*2 + d]`: per direction d (0 = A→B, 1 = B→A); bytes = wire length.
- * - `ipBytes[i]`: sum of the outer IP length fields (IPv4 total length, IPv6 payload + 40).
- * - `flags[i*2 + d]`: OR of TCP flags seen per direction (FIN 1, SYN 2, RST 4, PSH 8, ACK 16,
- *   URG 32, ECE 64, CWR 128).
- * - `meta[i]`: bit 0 = initiator is B; bit 1 = slot live; bits 4..7 = end reason (EndReason).
- * - `tickBytes[i]`, `tickPkts[i]`: bytes and packets since the last rate tick; `bps[i]`: bits/s over the last tick.
+ * - one 64-byte record (a cache line: everything a packet updates is in it), seen through two
+ *   views of one buffer:
+ *     f64[i*8 + F_FIRST], F_LAST   first / last packet time, seconds since the epoch (min / max)
+ *     f64[i*8 + F_BYTES + d]       wire bytes per direction d (0 = A→B, 1 = B→A)
+ *     f64[i*8 + F_ID]              flow id, unique for the life of the process (never reused)
+ *     u32[i*16 + U_PKTS + d]       packets per direction
+ *     u32[i*16 + U_FLAGS]          TCP flags OR-ed per direction (A→B bits 0-7, B→A bits 8-15;
+ *                                  FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32, ECE 64, CWR 128)
+ *                                  and meta in bits 16-23: bit 0 initiator is B, bit 1 live,
+ *                                  bits 4-7 end reason (EndReason)
+ *     u32[i*16 + U_TICK_BYTES], U_TICK_PKTS   bytes / packets since the last rate tick
+ *     u32[i*16 + U_RATE]           bytes/s over the last tick (bps = 8 ×)
  *
- * Limits: packets per direction are u32 (wrap after 4.29 G packets per direction of one flow
- * segment; the active timeout cuts long flows into segments well before that).
+ * Limits: packets per direction are u32 (wrap after 4.29 G packets in one direction of one flow
+ * segment; the active timeout cuts long flows into segments well before that); the per-flow
+ * rate saturates at 2^32-1 bytes/s (34 Gbit/s). IP-header byte counts are not kept (they would
+ * not fit the 128 bytes per flow budget).
  */
 
 export const KEY_WORDS = 10;
+/** Float64 / Uint32 words per flow record. */
+export const REC_F64 = 8;
+export const REC_U32 = 16;
+export const F_FIRST = 0;
+export const F_LAST = 1;
+export const F_BYTES = 2;
+export const F_ID = 4;
+export const U_PKTS = 10;
+export const U_FLAGS = 12;
+export const U_TICK_BYTES = 13;
+export const U_TICK_PKTS = 14;
+export const U_RATE = 15;
 
 export const META_INIT_B = 1;
 export const META_LIVE = 2;
@@ -48,41 +65,21 @@ export const END_REASON_NAMES: EndReasonName[] = [
   "end_of_capture",
 ];
 
-/** Bytes of typed-array storage per flow slot (see BYTES_PER_SLOT test). */
-export const BYTES_PER_SLOT =
-  KEY_WORDS * 4 + 4 + 8 + 8 + 8 + 2 * 4 + 2 * 8 + 8 + 2 + 1 + 4 + 4 + 4;
+/** Bytes of typed-array storage per flow slot (key + record). */
+export const BYTES_PER_SLOT = KEY_WORDS * 4 + REC_F64 * 8;
 
 export class FlowColumns {
   capacity: number;
-  key: Uint32Array;
-  hash: Uint32Array;
-  id: Float64Array;
-  first: Float64Array;
-  last: Float64Array;
-  pkts: Uint32Array;
-  bytes: Float64Array;
-  ipBytes: Float64Array;
-  flags: Uint8Array;
-  meta: Uint8Array;
-  tickBytes: Float32Array;
-  tickPkts: Uint32Array;
-  bps: Float32Array;
+  key: Int32Array;
+  f64: Float64Array;
+  u32: Uint32Array;
 
   constructor(capacity: number) {
     this.capacity = capacity;
-    this.key = new Uint32Array(capacity * KEY_WORDS);
-    this.hash = new Uint32Array(capacity);
-    this.id = new Float64Array(capacity);
-    this.first = new Float64Array(capacity);
-    this.last = new Float64Array(capacity);
-    this.pkts = new Uint32Array(capacity * 2);
-    this.bytes = new Float64Array(capacity * 2);
-    this.ipBytes = new Float64Array(capacity);
-    this.flags = new Uint8Array(capacity * 2);
-    this.meta = new Uint8Array(capacity);
-    this.tickBytes = new Float32Array(capacity);
-    this.tickPkts = new Uint32Array(capacity);
-    this.bps = new Float32Array(capacity);
+    this.key = new Int32Array(capacity * KEY_WORDS);
+    const buf = new ArrayBuffer(capacity * REC_F64 * 8);
+    this.f64 = new Float64Array(buf);
+    this.u32 = new Uint32Array(buf);
   }
 
   /** Total bytes held by the typed arrays. */
@@ -94,52 +91,60 @@ export class FlowColumns {
   grow(capacity: number): void {
     const next = new FlowColumns(capacity);
     next.key.set(this.key);
-    next.hash.set(this.hash);
-    next.id.set(this.id);
-    next.first.set(this.first);
-    next.last.set(this.last);
-    next.pkts.set(this.pkts);
-    next.bytes.set(this.bytes);
-    next.ipBytes.set(this.ipBytes);
-    next.flags.set(this.flags);
-    next.meta.set(this.meta);
-    next.tickBytes.set(this.tickBytes);
-    next.tickPkts.set(this.tickPkts);
-    next.bps.set(this.bps);
-    Object.assign(this, next);
+    next.f64.set(this.f64);
+    this.capacity = capacity;
+    this.key = next.key;
+    this.f64 = next.f64;
+    this.u32 = next.u32;
   }
 
   /** Copy slot `i` of `src` into slot `j` of this. */
   copyFrom(src: FlowColumns, i: number, j: number): void {
     const sk = src.key, dk = this.key, so = i * KEY_WORDS, d = j * KEY_WORDS;
     for (let w = 0; w < KEY_WORDS; w++) dk[d + w] = sk[so + w]!;
-    this.hash[j] = src.hash[i]!;
-    this.id[j] = src.id[i]!;
-    this.first[j] = src.first[i]!;
-    this.last[j] = src.last[i]!;
-    this.pkts[j * 2] = src.pkts[i * 2]!;
-    this.pkts[j * 2 + 1] = src.pkts[i * 2 + 1]!;
-    this.bytes[j * 2] = src.bytes[i * 2]!;
-    this.bytes[j * 2 + 1] = src.bytes[i * 2 + 1]!;
-    this.ipBytes[j] = src.ipBytes[i]!;
-    this.flags[j * 2] = src.flags[i * 2]!;
-    this.flags[j * 2 + 1] = src.flags[i * 2 + 1]!;
-    this.meta[j] = src.meta[i]!;
-    this.tickBytes[j] = src.tickBytes[i]!;
-    this.tickPkts[j] = src.tickPkts[i]!;
-    this.bps[j] = src.bps[i]!;
+    const sf = src.f64, df = this.f64, fo = i * REC_F64, fd = j * REC_F64;
+    for (let w = 0; w < REC_F64; w++) df[fd + w] = sf[fo + w]!;
+  }
+
+  // ---- record fields ----
+
+  first(i: number): number {
+    return this.f64[i * REC_F64 + F_FIRST]!;
+  }
+  last(i: number): number {
+    return this.f64[i * REC_F64 + F_LAST]!;
+  }
+  id(i: number): number {
+    return this.f64[i * REC_F64 + F_ID]!;
+  }
+  meta(i: number): number {
+    return this.u32[i * REC_U32 + U_FLAGS]! >>> 16;
+  }
+  setMeta(i: number, m: number): void {
+    const o = i * REC_U32 + U_FLAGS;
+    this.u32[o] = ((this.u32[o]! & 0xffff) | ((m & 0xff) << 16)) >>> 0;
+  }
+  /** bits/s over the last tick (0 once ended). */
+  bps(i: number): number {
+    return this.endReason(i) === 0 ? this.u32[i * REC_U32 + U_RATE]! * 8 : 0;
+  }
+  tickBytes(i: number): number {
+    return this.u32[i * REC_U32 + U_TICK_BYTES]!;
+  }
+  tickPkts(i: number): number {
+    return this.u32[i * REC_U32 + U_TICK_PKTS]!;
   }
 
   // ---- oriented accessors (src = initiator) ----
 
   isLive(i: number): boolean {
-    return (this.meta[i]! & META_LIVE) !== 0;
+    return (this.meta(i) & META_LIVE) !== 0;
   }
   initB(i: number): boolean {
-    return (this.meta[i]! & META_INIT_B) !== 0;
+    return (this.meta(i) & META_INIT_B) !== 0;
   }
   endReason(i: number): number {
-    return this.meta[i]! >>> 4;
+    return this.meta(i) >>> 4;
   }
   proto(i: number): number {
     return this.key[i * KEY_WORDS + 9]! & 0xff;
@@ -170,21 +175,21 @@ export class FlowColumns {
   }
   /** d = 0: initiator→responder, 1: responder→initiator. */
   dirPackets(i: number, d: 0 | 1): number {
-    return this.pkts[i * 2 + (this.initB(i) ? 1 - d : d)]!;
+    return this.u32[i * REC_U32 + U_PKTS + (this.initB(i) ? 1 - d : d)]!;
   }
   dirBytes(i: number, d: 0 | 1): number {
-    return this.bytes[i * 2 + (this.initB(i) ? 1 - d : d)]!;
+    return this.f64[i * REC_F64 + F_BYTES + (this.initB(i) ? 1 - d : d)]!;
   }
   dirFlags(i: number, d: 0 | 1): number {
-    return this.flags[i * 2 + (this.initB(i) ? 1 - d : d)]!;
+    return (this.u32[i * REC_U32 + U_FLAGS]! >>> ((this.initB(i) ? 1 - d : d) * 8)) & 0xff;
   }
   packets(i: number): number {
-    return this.pkts[i * 2]! + this.pkts[i * 2 + 1]!;
+    return this.u32[i * REC_U32 + U_PKTS]! + this.u32[i * REC_U32 + U_PKTS + 1]!;
   }
   totalBytes(i: number): number {
-    return this.bytes[i * 2]! + this.bytes[i * 2 + 1]!;
+    return this.f64[i * REC_F64 + F_BYTES]! + this.f64[i * REC_F64 + F_BYTES + 1]!;
   }
   durationMs(i: number): number {
-    return Math.round((this.last[i]! - this.first[i]!) * 1000);
+    return Math.round((this.last(i) - this.first(i)) * 1000);
   }
 }

@@ -7,7 +7,7 @@ import type { FlowRecord } from "./record.ts";
 
 export const CSV_COLUMNS = [
   "id", "proto", "proto_num", "ip_version", "vlan", "src_ip", "src_port", "dst_ip", "dst_port",
-  "packets", "bytes", "src_packets", "src_bytes", "dst_packets", "dst_bytes", "ip_bytes",
+  "packets", "bytes", "src_packets", "src_bytes", "dst_packets", "dst_bytes",
   "first_seen", "last_seen", "duration_ms", "tcp_flags", "src_tcp_flags", "dst_tcp_flags", "state",
   "bps", "active", "end_reason", "suspicious",
 ] as const;

@@ -26,7 +26,6 @@ export class EndedRing {
     const j = this.total % this.capacity;
     if (this.total >= this.capacity) this.overwritten++;
     this.cols.copyFrom(src, i, j);
-    this.cols.bps[j] = 0;
     this.total++;
   }
 
@@ -44,7 +43,7 @@ export class EndedRing {
     const n = this.size;
     for (let k = 1; k <= n; k++) {
       const j = (this.total - k) % this.capacity;
-      if (this.cols.id[j] === id) return j;
+      if (this.cols.id(j) === id) return j;
     }
     return -1;
   }

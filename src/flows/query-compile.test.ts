@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import ipaddr from "ipaddr.js";
-import { FlowColumns, KEY_WORDS, META_INIT_B, META_LIVE } from "./columns.ts";
+import {
+  F_BYTES, F_FIRST, F_LAST, FlowColumns, KEY_WORDS, META_INIT_B, META_LIVE, REC_F64, REC_U32, U_FLAGS, U_PKTS, U_RATE,
+} from "./columns.ts";
 import { compileQuery, compileScan, flowStateIndex } from "./query-compile.ts";
 import { parseQuery, paramsToQuery, queryToString, type QueryNode } from "./query.ts";
 import { ACK, FIN, flowState, RST, STATES, SYN } from "./state.ts";
@@ -34,12 +36,13 @@ function put(c: FlowColumns, i: number, s: Slot): void {
   c.key[o + 8] = ((pa << 16) | pb) >>> 0;
   c.key[o + 9] = (s.proto | (v6 ? 0x100 : 0) | (s.vlan !== undefined ? 0x200 : 0) | ((s.vlan ?? 0) << 16)) >>> 0;
   const [dA, dB] = initB ? [s.rev, s.fwd] : [s.fwd, s.rev];
-  c.pkts[i * 2] = dA[0]; c.bytes[i * 2] = dA[1]; c.flags[i * 2] = dA[2];
-  c.pkts[i * 2 + 1] = dB[0]; c.bytes[i * 2 + 1] = dB[1]; c.flags[i * 2 + 1] = dB[2];
-  c.first[i] = s.first;
-  c.last[i] = s.last;
-  c.bps[i] = s.bps ?? 0;
-  c.meta[i] = (initB ? META_INIT_B : 0) | META_LIVE | ((s.ended ?? 0) << 4);
+  const fo = i * REC_F64, uo = i * REC_U32;
+  c.u32[uo + U_PKTS] = dA[0]; c.f64[fo + F_BYTES] = dA[1];
+  c.u32[uo + U_PKTS + 1] = dB[0]; c.f64[fo + F_BYTES + 1] = dB[1];
+  c.f64[fo + F_FIRST] = s.first;
+  c.f64[fo + F_LAST] = s.last;
+  c.u32[uo + U_RATE] = Math.round((s.bps ?? 0) / 8);
+  c.u32[uo + U_FLAGS] = (dA[2] | (dB[2] << 8) | (((initB ? META_INIT_B : 0) | META_LIVE | ((s.ended ?? 0) << 4)) << 16)) >>> 0;
 }
 
 const T = 1_700_000_000;
@@ -210,12 +213,12 @@ describe("compiled functions", () => {
     const buf = new Uint32Array(8);
     const scan = compileScan(parseQuery("proto:tcp"));
     expect([...buf.subarray(0, scan(cols, 1, 5, buf, true))]).toEqual([3, 4]);
-    cols.meta[3] = cols.meta[3]! & ~META_LIVE;
+    cols.setMeta(3, cols.meta(3) & ~META_LIVE);
     try {
       expect([...buf.subarray(0, scan(cols, 0, 8, buf, true))]).toEqual([0, 4, 6]);
       expect([...buf.subarray(0, scan(cols, 0, 8, buf, false))]).toEqual([0, 3, 4, 6]);
     } finally {
-      cols.meta[3] = cols.meta[3]! | META_LIVE;
+      cols.setMeta(3, cols.meta(3) | META_LIVE);
     }
   });
   test("hand-built ASTs with non-numeric values are refused, not compiled into code", () => {
@@ -232,10 +235,8 @@ describe("flowStateIndex", () => {
     put(c, 0, { ...SLOTS[0]!, fwd: [1, 1, 0], rev: [1, 1, 0] });
     let bad = 0;
     for (const initB of [0, 1]) {
-      c.meta[0] = META_LIVE | initB;
       for (let f = 0; f < 65536; f += 7) {
-        c.flags[0] = f >>> 8;
-        c.flags[1] = f & 0xff;
+        c.u32[U_FLAGS] = ((f >>> 8) | ((f & 0xff) << 8) | ((META_LIVE | initB) << 16)) >>> 0;
         if (STATES[flowStateIndex(c, 0)] !== flowState(c, 0)) bad++;
       }
     }
@@ -262,9 +263,9 @@ describe("speed", () => {
       c.key[o + 4] = (0xc0a80000 | (rnd() & 0xffff)) >>> 0;
       c.key[o + 8] = ((rnd() & 0xffff) << 16 | 443) >>> 0;
       c.key[o + 9] = i % 10 === 0 ? 0x100 | 17 : 6;
-      c.pkts[i * 2] = rnd() & 0xff;
-      c.bytes[i * 2] = rnd() & 0xfffff;
-      c.meta[i] = META_LIVE | (rnd() & 1);
+      c.u32[i * REC_U32 + U_PKTS] = rnd() & 0xff;
+      c.f64[i * REC_F64 + F_BYTES] = rnd() & 0xfffff;
+      c.setMeta(i, META_LIVE | (rnd() & 1));
     }
     const out = new Uint32Array(n);
     const run = (q: string) => {

@@ -10,7 +10,9 @@
  * matches ICMP flows).
  */
 import ipaddr from "ipaddr.js";
-import { KEY_WORDS, META_LIVE, type FlowColumns } from "./columns.ts";
+import {
+  F_BYTES, F_FIRST, F_LAST, KEY_WORDS, META_LIVE, REC_F64, REC_U32, U_FLAGS, U_PKTS, U_RATE, type FlowColumns,
+} from "./columns.ts";
 import type { QueryNode } from "./query.ts";
 import { STATES, tcpState, type FlowState } from "./state.ts";
 
@@ -36,11 +38,12 @@ function tcpStateTable(): Uint8Array {
 
 /** Index into STATES of flowState(c, i), without building a string. */
 export function flowStateIndex(c: FlowColumns, i: number): number {
-  const b = c.meta[i]! & 1;
+  const b = c.meta(i) & 1;
+  const fl = c.u32[i * REC_U32 + U_FLAGS]!;
   if ((c.key[i * KEY_WORDS + 9]! & 0xff) === 6) {
-    return tcpStateTable()[(c.flags[i * 2 + b]! << 8) | c.flags[i * 2 + (b ^ 1)]!]!;
+    return tcpStateTable()[(((fl >>> (b * 8)) & 0xff) << 8) | ((fl >>> ((b ^ 1) * 8)) & 0xff)]!;
   }
-  return c.pkts[i * 2 + (b ^ 1)]! > 0 ? IDX_BIDIRECTIONAL : IDX_ONEWAY;
+  return c.u32[i * REC_U32 + U_PKTS + (b ^ 1)]! > 0 ? IDX_BIDIRECTIONAL : IDX_ONEWAY;
 }
 
 const ALL: FlowPredicate = () => true;
@@ -61,7 +64,8 @@ function lit(x: unknown): string {
   return `(${x})`;
 }
 
-// Names in generated code: c = columns, i = slot, k = c.key, b = key offset, m = c.meta[i], T = stateHits.
+// Names in generated code: c = columns, i = slot, k = c.key, b = key offset, f = c.f64, u = c.u32,
+// fo / uo = record offsets, fl = flags word, m = meta (fl >>> 16), T = stateHits.
 const W9 = "k[b+9]";
 
 function ipExpr(n: Extract<QueryNode, { kind: "ip" }>): string {
@@ -99,7 +103,7 @@ function stateExpr(state: FlowState): string {
   const want = STATES.indexOf(state);
   if (want < 0) throw new TypeError(`invalid query AST state ${String(state)}`);
   if (want === IDX_ONEWAY || want === IDX_BIDIRECTIONAL) {
-    return `((${W9}&255)!==6&&(c.pkts[i*2+((m&1)^1)]>0)===${want === IDX_BIDIRECTIONAL})`;
+    return `((${W9}&255)!==6&&(u[uo+${U_PKTS}+((m&1)^1)]>0)===${want === IDX_BIDIRECTIONAL})`;
   }
   if (!stateHits[want]) {
     const table = tcpStateTable();
@@ -107,14 +111,14 @@ function stateExpr(state: FlowState): string {
     for (let k = 0; k < 65536; k++) hit[k] = table[k] === want ? 1 : 0;
     stateHits[want] = hit;
   }
-  return `((${W9}&255)===6&&T[${want}][(c.flags[i*2+(m&1)]<<8)|c.flags[i*2+((m&1)^1)]]===1)`;
+  return `((${W9}&255)===6&&T[${want}][(((fl>>>((m&1)*8))&255)<<8)|((fl>>>(((m&1)^1)*8))&255)]===1)`;
 }
 
 const CMP_VALUE = {
-  bytes: "(c.bytes[i*2]+c.bytes[i*2+1])",
-  packets: "(c.pkts[i*2]+c.pkts[i*2+1])",
-  duration: "Math.round((c.last[i]-c.first[i])*1000)",
-  bps: "((m>>>4)!==0?0:Math.round(c.bps[i]))",
+  bytes: `(f[fo+${F_BYTES}]+f[fo+${F_BYTES + 1}])`,
+  packets: `(u[uo+${U_PKTS}]+u[uo+${U_PKTS + 1}])`,
+  duration: `Math.round((f[fo+${F_LAST}]-f[fo+${F_FIRST}])*1000)`,
+  bps: `((m>>>4)!==0?0:u[uo+${U_RATE}]*8)`,
 } as const;
 const CMP_OP = { "=": "===", ">": ">", ">=": ">=", "<": "<", "<=": "<=" } as const;
 
@@ -172,7 +176,8 @@ export function compileQuery(node: QueryNode): FlowPredicate {
   if (node.kind === "all") return ALL;
   const body = expr(node);
   return cached(predicates, body,
-    `function flowQuery(c,i){const k=c.key,b=i*${KEY_WORDS},m=c.meta[i];return ${body};}`);
+    `function flowQuery(c,i){const k=c.key,b=i*${KEY_WORDS},f=c.f64,u=c.u32,fo=i*${REC_F64},uo=i*${REC_U32},` +
+    `fl=u[uo+${U_FLAGS}],m=fl>>>16;return ${body};}`);
 }
 
 /**
@@ -182,7 +187,8 @@ export function compileQuery(node: QueryNode): FlowPredicate {
 export function compileScan(node: QueryNode): FlowScan {
   const body = expr(node);
   return cached(scans, body,
-    `function flowScan(c,from,to,out,liveOnly){const k=c.key,meta=c.meta;let h=0;` +
-    `for(let i=from;i<to;i++){const m=meta[i];if(liveOnly&&(m&${META_LIVE})===0)continue;` +
-    `const b=i*${KEY_WORDS};if(${body})out[h++]=i;}return h;}`);
+    `function flowScan(c,from,to,out,liveOnly){const k=c.key,f=c.f64,u=c.u32;let h=0;` +
+    `for(let i=from;i<to;i++){const uo=i*${REC_U32},fl=u[uo+${U_FLAGS}],m=fl>>>16;` +
+    `if(liveOnly&&(m&${META_LIVE})===0)continue;` +
+    `const b=i*${KEY_WORDS},fo=i*${REC_F64};if(${body})out[h++]=i;}return h;}`);
 }

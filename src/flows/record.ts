@@ -23,7 +23,6 @@ export interface FlowRecord {
   src_bytes: number;
   dst_packets: number;
   dst_bytes: number;
-  ip_bytes: number;
   first_seen: string;
   last_seen: string;
   duration_ms: number;
@@ -40,7 +39,7 @@ export interface FlowRecord {
 }
 
 /** Address at word offset `off` of `key` as text (IPv6 in RFC 5952 form). */
-export function addrText(key: Uint32Array, off: number, v6: boolean): string {
+export function addrText(key: Int32Array, off: number, v6: boolean): string {
   const w0 = key[off]!;
   if (!v6) return `${w0 >>> 24}.${(w0 >>> 16) & 255}.${(w0 >>> 8) & 255}.${w0 & 255}`;
   const parts: number[] = [];
@@ -63,7 +62,7 @@ export function toRecord(c: FlowColumns, i: number): FlowRecord {
   const tcp = c.proto(i) === 6;
   const reason = c.endReason(i);
   return {
-    id: c.id[i]!,
+    id: c.id(i),
     proto: protoName(c.proto(i)),
     proto_num: c.proto(i),
     ip_version: v6 ? 6 : 4,
@@ -78,15 +77,14 @@ export function toRecord(c: FlowColumns, i: number): FlowRecord {
     src_bytes: c.dirBytes(i, 0),
     dst_packets: c.dirPackets(i, 1),
     dst_bytes: c.dirBytes(i, 1),
-    ip_bytes: c.ipBytes[i]!,
-    first_seen: isoTime(c.first[i]!),
-    last_seen: isoTime(c.last[i]!),
+    first_seen: isoTime(c.first(i)),
+    last_seen: isoTime(c.last(i)),
     duration_ms: c.durationMs(i),
     tcp_flags: tcp ? flagLetters(f0 | f1) : "",
     src_tcp_flags: tcp ? flagLetters(f0) : "",
     dst_tcp_flags: tcp ? flagLetters(f1) : "",
     state: flowState(c, i),
-    bps: reason === 0 ? Math.round(c.bps[i]!) : 0,
+    bps: c.bps(i),
     active: reason === 0,
     end_reason: reason === 0 ? null : END_REASON_NAMES[reason]!,
   };

@@ -36,18 +36,18 @@ function sortValue(c: FlowColumns, i: number, key: SortKey): number {
   switch (key) {
     case "bytes": return c.totalBytes(i);
     case "packets": return c.packets(i);
-    case "bps": return c.endReason(i) === 0 ? c.bps[i]! : 0;
-    case "duration": return c.last[i]! - c.first[i]!;
-    case "first_seen": return c.first[i]!;
-    case "last_seen": return c.last[i]!;
+    case "bps": return c.bps(i);
+    case "duration": return c.last(i) - c.first(i);
+    case "first_seen": return c.first(i);
+    case "last_seen": return c.last(i);
     case "src_port": return c.srcPort(i);
     case "dst_port": return c.dstPort(i);
     case "protocol": return c.proto(i);
     case "src_ip":
     case "dst_ip": {
       const off = key === "src_ip" ? c.srcAddrOff(i) : c.dstAddrOff(i);
-      const hi = c.key[off]!;
-      return c.ipVersion(i) === 6 ? 2 ** 33 + hi * 2 + c.key[off + 1]! / 2 ** 31 : hi;
+      const hi = c.key[off]! >>> 0;
+      return c.ipVersion(i) === 6 ? 2 ** 33 + hi * 2 + (c.key[off + 1]! >>> 0) / 2 ** 31 : hi;
     }
   }
 }
@@ -115,7 +115,7 @@ export function selectFlows(table: FlowTable, recent: EndedRing, pred: Predicate
     for (let i = 0; i < table.hwm; i++) {
       if (!c.isLive(i) || !pred(c, i)) continue;
       total++;
-      top.push(sortValue(c, i, o.sortBy), i, c.id[i]!);
+      top.push(sortValue(c, i, o.sortBy), i, c.id(i));
     }
   }
   if (o.state !== "active") {
@@ -123,7 +123,7 @@ export function selectFlows(table: FlowTable, recent: EndedRing, pred: Predicate
     recent.forEach((_, j) => {
       if (!pred(c, j)) return;
       total++;
-      top.push(sortValue(c, j, o.sortBy), -(j + 1), c.id[j]!);
+      top.push(sortValue(c, j, o.sortBy), -(j + 1), c.id(j));
     });
   }
   const refs = top.sorted().slice(o.offset);

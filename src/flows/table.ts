@@ -14,10 +14,16 @@
  * - Every flow that leaves the table is passed to the `onEnded` listeners while its slot is still
  *   intact: that stream is the one seam for the recently-ended list, stores and exporters.
  *
- * Memory: BYTES_PER_SLOT (columns) + 2 × 4 bytes of index per slot (index size = 2 × slots).
+ * Memory per flow slot: BYTES_PER_SLOT (104: key + one 64-byte record) + 8 bytes of index (two
+ * 32-bit index entries per flow slot, so the load factor stays ≤ 0.5; an entry holds the slot in
+ * its low 24 bits and the top 8 bits of the key's hash as a filter). Free slots are chained
+ * through word 0 of their key, so there is no free-list array. Limit: 16,777,215 flows.
  */
 import type { DecodedPacket } from "../capture/packet.ts";
-import { EndReason, FlowColumns, KEY_WORDS, META_INIT_B, META_LIVE, BYTES_PER_SLOT } from "./columns.ts";
+import {
+  BYTES_PER_SLOT, EndReason, F_BYTES, F_FIRST, F_ID, F_LAST, FlowColumns, KEY_WORDS, META_INIT_B, META_LIVE,
+  REC_F64, REC_U32, U_FLAGS, U_PKTS, U_RATE, U_TICK_BYTES, U_TICK_PKTS,
+} from "./columns.ts";
 
 export interface FlowTableConfig {
   /** Hard cap on live flows (default 1,000,000). */
@@ -52,11 +58,11 @@ export class FlowTable {
   noExpire: boolean;
 
   cols: FlowColumns;
-  /** index slot → flow slot + 1 (0 = empty). */
+  /** Index entries: (hash >>> 24) << 24 | (flow slot + 1); 0 = empty. */
   private index: Int32Array;
   private mask: number;
-  private free: Int32Array;
-  private freeTop = 0;
+  /** Head of the free-slot chain (slot + 1; 0 = empty); the next link is in key word 0. */
+  private freeHead = 0;
   /** Slots [0, hwm) have been used at least once. */
   hwm = 0;
   /** Live flows. */
@@ -67,11 +73,11 @@ export class FlowTable {
   ended = 0;
   evicted = 0;
   private readonly listeners: EndedListener[] = [];
-  private readonly k = new Uint32Array(KEY_WORDS);
+  private readonly k = new Int32Array(KEY_WORDS);
   private rng = 0x9e3779b9;
 
   constructor(config: FlowTableConfig = {}) {
-    this.maxFlows = Math.max(16, Math.floor(config.maxFlows ?? 1_000_000));
+    this.maxFlows = Math.min(0xfffffe, Math.max(16, Math.floor(config.maxFlows ?? 1_000_000)));
     this.idleTimeout = config.idleTimeout ?? 60;
     this.activeTimeout = config.activeTimeout ?? 1800;
     this.tcpCloseTimeout = config.tcpCloseTimeout ?? 15;
@@ -80,7 +86,6 @@ export class FlowTable {
     this.cols = new FlowColumns(cap);
     this.index = new Int32Array(cap * 2);
     this.mask = cap * 2 - 1;
-    this.free = new Int32Array(cap);
   }
 
   onEnded(listener: EndedListener): void {
@@ -89,12 +94,12 @@ export class FlowTable {
 
   /** Bytes held by the table (columns + index + free list). */
   byteSize(): number {
-    return this.cols.byteSize() + this.index.byteLength + this.free.byteLength;
+    return this.cols.byteSize() + this.index.byteLength;
   }
 
   /** Bytes per flow slot, by construction (columns + index share). */
   static bytesPerSlot(): number {
-    return BYTES_PER_SLOT + 2 * 4 + 4;
+    return BYTES_PER_SLOT + 2 * 4;
   }
 
   /**
@@ -114,26 +119,27 @@ export class FlowTable {
     if (swap) {
       k[0] = d[0]!; k[1] = d[1]!; k[2] = d[2]!; k[3] = d[3]!;
       k[4] = s[0]!; k[5] = s[1]!; k[6] = s[2]!; k[7] = s[3]!;
-      k[8] = ((p.dport << 16) | p.sport) >>> 0;
+      k[8] = (p.dport << 16) | p.sport;
     } else {
       k[0] = s[0]!; k[1] = s[1]!; k[2] = s[2]!; k[3] = s[3]!;
       k[4] = d[0]!; k[5] = d[1]!; k[6] = d[2]!; k[7] = d[3]!;
-      k[8] = ((p.sport << 16) | p.dport) >>> 0;
+      k[8] = (p.sport << 16) | p.dport;
     }
     const vlan = p.vlan;
-    k[9] = (p.proto | (p.ipVersion === 6 ? 0x100 : 0) | (vlan >= 0 ? 0x200 | (vlan << 16) : 0)) >>> 0;
+    k[9] = p.proto | (p.ipVersion === 6 ? 0x100 : 0) | (vlan >= 0 ? 0x200 | (vlan << 16) : 0);
     const h = hashKey(k);
     const cols = this.cols;
     const key = cols.key;
     const index = this.index;
     const mask = this.mask;
+    const tag = h >>> 24;
     let slot = h & mask;
     let i = -1;
     for (;;) {
       const e = index[slot]!;
       if (e === 0) break;
-      const f = e - 1;
-      if (cols.hash[f] === h) {
+      if (e >>> 24 === tag) {
+        const f = (e & 0xffffff) - 1;
         const o = f * KEY_WORDS;
         if (
           key[o + 8] === k[8] && key[o + 9] === k[9] && key[o] === k[0] && key[o + 4] === k[4] &&
@@ -147,19 +153,16 @@ export class FlowTable {
       slot = (slot + 1) & mask;
     }
     const dir = swap ? 1 : 0;
-    if (i < 0) {
-      i = this.insert(h, ts, p, dir);
-    } else {
-      if (ts > cols.last[i]!) cols.last[i] = ts;
-      else if (ts < cols.first[i]!) cols.first[i] = ts;
-    }
-    const j = i * 2 + dir;
-    cols.pkts[j]!++;
-    cols.bytes[j]! += wirelen;
-    cols.flags[j]! |= p.tcpFlags;
-    cols.ipBytes[i]! += p.ipLen;
-    cols.tickBytes[i]! += wirelen;
-    cols.tickPkts[i]!++;
+    if (i < 0) i = this.insert(h, ts, p, dir);
+    const f64 = this.cols.f64, u32 = this.cols.u32;
+    const fo = i * REC_F64, uo = i * REC_U32;
+    if (ts > f64[fo + F_LAST]!) f64[fo + F_LAST] = ts;
+    else if (ts < f64[fo + F_FIRST]!) f64[fo + F_FIRST] = ts;
+    f64[fo + F_BYTES + dir]! += wirelen;
+    u32[uo + U_PKTS + dir]!++;
+    if (p.tcpFlags !== 0) u32[uo + U_FLAGS]! |= p.tcpFlags << (dir * 8);
+    u32[uo + U_TICK_BYTES]! += wirelen;
+    u32[uo + U_TICK_PKTS]!++;
     return i;
   }
 
@@ -167,34 +170,35 @@ export class FlowTable {
   private insert(h: number, ts: number, p: DecodedPacket, dir: number): number {
     if (this.count >= this.maxFlows) this.evictOldest();
     let i: number;
-    if (this.freeTop > 0) i = this.free[--this.freeTop]!;
-    else {
+    if (this.freeHead !== 0) {
+      i = this.freeHead - 1;
+      this.freeHead = this.cols.key[i * KEY_WORDS]!;
+    } else {
       if (this.hwm === this.cols.capacity) this.grow();
       i = this.hwm++;
     }
     const cols = this.cols;
-    cols.key.set(this.k, i * KEY_WORDS);
-    cols.hash[i] = h;
-    cols.id[i] = this.nextId++;
-    cols.first[i] = ts;
-    cols.last[i] = ts;
-    cols.pkts[i * 2] = 0;
-    cols.pkts[i * 2 + 1] = 0;
-    cols.bytes[i * 2] = 0;
-    cols.bytes[i * 2 + 1] = 0;
-    cols.flags[i * 2] = 0;
-    cols.flags[i * 2 + 1] = 0;
-    cols.ipBytes[i] = 0;
-    cols.tickBytes[i] = 0;
-    cols.tickPkts[i] = 0;
-    cols.bps[i] = 0;
+    const k = this.k, key = cols.key, o = i * KEY_WORDS;
+    key[o] = k[0]!; key[o + 1] = k[1]!; key[o + 2] = k[2]!; key[o + 3] = k[3]!; key[o + 4] = k[4]!;
+    key[o + 5] = k[5]!; key[o + 6] = k[6]!; key[o + 7] = k[7]!; key[o + 8] = k[8]!; key[o + 9] = k[9]!;
+    const f64 = cols.f64, u32 = cols.u32, fo = i * REC_F64, uo = i * REC_U32;
+    f64[fo + F_FIRST] = ts;
+    f64[fo + F_LAST] = ts;
+    f64[fo + F_BYTES] = 0;
+    f64[fo + F_BYTES + 1] = 0;
+    f64[fo + F_ID] = this.nextId++;
+    u32[uo + U_PKTS] = 0;
+    u32[uo + U_PKTS + 1] = 0;
+    u32[uo + U_TICK_BYTES] = 0;
+    u32[uo + U_TICK_PKTS] = 0;
+    u32[uo + U_RATE] = 0;
     // Initiator: the sender, unless the first packet is a SYN-ACK (then its receiver).
     let initB = dir === 1;
     if (p.proto === 6 && (p.tcpFlags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) initB = !initB;
-    cols.meta[i] = META_LIVE | (initB ? META_INIT_B : 0);
+    u32[uo + U_FLAGS] = (META_LIVE | (initB ? META_INIT_B : 0)) << 16;
     let slot = h & this.mask;
     while (this.index[slot] !== 0) slot = (slot + 1) & this.mask;
-    this.index[slot] = i + 1;
+    this.index[slot] = ((h >>> 24) << 24) | (i + 1);
     this.count++;
     this.created++;
     return i;
@@ -204,39 +208,44 @@ export class FlowTable {
     const cap = Math.min(this.cols.capacity * 2, nextPow2(this.maxFlows));
     if (cap <= this.cols.capacity) throw new Error("flow table cannot grow past maxFlows");
     this.cols.grow(cap);
-    const free = new Int32Array(cap);
-    free.set(this.free.subarray(0, this.freeTop));
-    this.free = free;
     this.index = new Int32Array(cap * 2);
     this.mask = cap * 2 - 1;
+    this.reindex();
+  }
+
+  /** Rebuild the index from the live slots. */
+  private reindex(): void {
     const cols = this.cols;
+    const index = this.index;
+    const mask = this.mask;
     for (let i = 0; i < this.hwm; i++) {
-      if (!(cols.meta[i]! & META_LIVE)) continue;
-      let slot = cols.hash[i]! & this.mask;
-      while (this.index[slot] !== 0) slot = (slot + 1) & this.mask;
-      this.index[slot] = i + 1;
+      if (!cols.isLive(i)) continue;
+      const h = hashKey(cols.key, i * KEY_WORDS);
+      let slot = h & mask;
+      while (index[slot] !== 0) slot = (slot + 1) & mask;
+      index[slot] = ((h >>> 24) << 24) | (i + 1);
     }
   }
 
   /** End flow `i`: notify listeners, then free its slot. */
   end(i: number, reason: number): void {
     const cols = this.cols;
-    cols.meta[i] = (cols.meta[i]! & 0x0f) | (reason << 4);
+    cols.setMeta(i, (cols.meta(i) & 0x0f) | (reason << 4));
     const ls = this.listeners;
     for (let n = 0; n < ls.length; n++) ls[n]!(cols, i, reason);
-    cols.meta[i] = 0;
+    cols.setMeta(i, 0);
     // Remove from the index (backward-shift deletion).
     const mask = this.mask;
     const index = this.index;
-    let s = cols.hash[i]! & mask;
-    while (index[s] !== i + 1) s = (s + 1) & mask;
+    let s = hashKey(cols.key, i * KEY_WORDS) & mask;
+    while ((index[s]! & 0xffffff) !== i + 1) s = (s + 1) & mask;
     let hole = s;
     let j = s;
     for (;;) {
       j = (j + 1) & mask;
       const e = index[j]!;
       if (e === 0) break;
-      const home = cols.hash[e - 1]! & mask;
+      const home = hashKey(cols.key, ((e & 0xffffff) - 1) * KEY_WORDS) & mask;
       // Move e into the hole if its home is not in (hole, j] cyclically.
       const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!inRange) {
@@ -245,7 +254,8 @@ export class FlowTable {
       }
     }
     index[hole] = 0;
-    this.free[this.freeTop++] = i;
+    cols.key[i * KEY_WORDS] = this.freeHead;
+    this.freeHead = i + 1;
     this.count--;
     this.ended++;
     if (reason === EndReason.evicted) this.evicted++;
@@ -261,19 +271,19 @@ export class FlowTable {
       this.rng ^= this.rng >>> 17;
       this.rng ^= this.rng << 5;
       const i = (this.rng >>> 0) % hwm;
-      if (!(cols.meta[i]! & META_LIVE)) continue;
+      if (!cols.isLive(i)) continue;
       n++;
-      if (cols.last[i]! < threshold) threshold = cols.last[i]!;
+      if (cols.last(i) < threshold) threshold = cols.last(i);
     }
     const before = this.count;
     for (let i = 0; i < hwm; i++) {
-      if (cols.meta[i]! & META_LIVE && cols.last[i]! <= threshold) this.end(i, EndReason.evicted);
+      if (cols.isLive(i) && cols.last(i) <= threshold) this.end(i, EndReason.evicted);
     }
     if (this.count === before) {
       // No sample hit (tiny table): evict the single oldest.
       let oldest = -1;
       for (let i = 0; i < hwm; i++) {
-        if (cols.meta[i]! & META_LIVE && (oldest < 0 || cols.last[i]! < cols.last[oldest]!)) oldest = i;
+        if (cols.isLive(i) && (oldest < 0 || cols.last(i) < cols.last(oldest))) oldest = i;
       }
       if (oldest >= 0) this.end(oldest, EndReason.evicted);
     }
@@ -287,16 +297,18 @@ export class FlowTable {
     const closeBefore = now - this.tcpCloseTimeout;
     const activeBefore = now - this.activeTimeout;
     let n = 0;
+    const f64 = cols.f64, u32 = cols.u32;
     for (let i = 0; i < this.hwm; i++) {
-      if (!(cols.meta[i]! & META_LIVE)) continue;
-      const last = cols.last[i]!;
+      const fl = u32[i * REC_U32 + U_FLAGS]!;
+      if (!((fl >>> 16) & META_LIVE)) continue;
+      const last = f64[i * REC_F64 + F_LAST]!;
       if (last < idleBefore) {
         this.end(i, EndReason.idle);
         n++;
-      } else if (last < closeBefore && (cols.key[i * KEY_WORDS + 9]! & 0xff) === 6 && isClosed(cols.flags[i * 2]!, cols.flags[i * 2 + 1]!)) {
+      } else if (last < closeBefore && (cols.key[i * KEY_WORDS + 9]! & 0xff) === 6 && isClosed(fl & 0xff, (fl >>> 8) & 0xff)) {
         this.end(i, EndReason.tcp_close);
         n++;
-      } else if (cols.first[i]! < activeBefore) {
+      } else if (f64[i * REC_F64 + F_FIRST]! < activeBefore) {
         this.end(i, EndReason.active_timeout);
         n++;
       }
@@ -307,32 +319,49 @@ export class FlowTable {
   /** Rate tick: bps over `dt` seconds from per-flow tick counters, then reset them. */
   rateTick(dt: number, visit?: (cols: FlowColumns, i: number) => void): void {
     const cols = this.cols;
-    const f = dt > 0 ? 8 / dt : 0;
+    const u32 = cols.u32;
+    const f = dt > 0 ? 1 / dt : 0;
     for (let i = 0; i < this.hwm; i++) {
-      if (!(cols.meta[i]! & META_LIVE)) continue;
-      if (visit !== undefined && cols.tickPkts[i]! > 0) visit(cols, i);
-      cols.bps[i] = cols.tickBytes[i]! * f;
-      cols.tickBytes[i] = 0;
-      cols.tickPkts[i] = 0;
+      const o = i * REC_U32;
+      if (!((u32[o + U_FLAGS]! >>> 16) & META_LIVE)) continue;
+      if (visit !== undefined && u32[o + U_TICK_PKTS]! > 0) visit(cols, i);
+      u32[o + U_RATE] = Math.min(0xffffffff, Math.round(u32[o + U_TICK_BYTES]! * f));
+      u32[o + U_TICK_BYTES] = 0;
+      u32[o + U_TICK_PKTS] = 0;
     }
   }
 
-  /** End every live flow (end of capture, shutdown). */
+  /**
+   * End every live flow (end of capture, shutdown): each goes to the listeners, then the table is
+   * emptied in one step (no per-flow index deletion).
+   */
   flushAll(reason: number = EndReason.end_of_capture): void {
     const cols = this.cols;
-    for (let i = 0; i < this.hwm; i++) if (cols.meta[i]! & META_LIVE) this.end(i, reason);
+    const ls = this.listeners;
+    for (let i = 0; i < this.hwm; i++) {
+      if (!cols.isLive(i)) continue;
+      cols.setMeta(i, (cols.meta(i) & 0x0f) | (reason << 4));
+      for (let n = 0; n < ls.length; n++) ls[n]!(cols, i, reason);
+      cols.setMeta(i, 0);
+      this.ended++;
+      if (reason === EndReason.evicted) this.evicted++;
+    }
+    this.index.fill(0);
+    this.count = 0;
+    this.hwm = 0;
+    this.freeHead = 0;
   }
 
   /** Calls fn for each live flow slot. */
   forEach(fn: (cols: FlowColumns, i: number) => void): void {
     const cols = this.cols;
-    for (let i = 0; i < this.hwm; i++) if (cols.meta[i]! & META_LIVE) fn(cols, i);
+    for (let i = 0; i < this.hwm; i++) if (cols.isLive(i)) fn(cols, i);
   }
 
   /** Slot of the live flow with this id, or -1. O(n): for detail lookups only. */
   findById(id: number): number {
     const cols = this.cols;
-    for (let i = 0; i < this.hwm; i++) if (cols.meta[i]! & META_LIVE && cols.id[i] === id) return i;
+    for (let i = 0; i < this.hwm; i++) if (cols.isLive(i) && cols.id(i) === id) return i;
     return -1;
   }
 }
@@ -342,10 +371,10 @@ function isClosed(fa: number, fb: number): boolean {
 }
 
 /** murmur3-style mix of the 10 key words (same construction as the C reference's table). */
-export function hashKey(k: Uint32Array): number {
+export function hashKey(k: Int32Array, off = 0): number {
   let h = 0x9747b28c;
   for (let n = 0; n < KEY_WORDS; n++) {
-    let x = Math.imul(k[n]!, 0xcc9e2d51);
+    let x = Math.imul(k[off + n]!, 0xcc9e2d51);
     x = (x << 15) | (x >>> 17);
     x = Math.imul(x, 0x1b873593);
     h ^= x;

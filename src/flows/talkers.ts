@@ -44,8 +44,8 @@ export class Talkers {
 
   /** Add flow i's last-second counters (called from FlowTable.rateTick's visitor). */
   visit(c: FlowColumns, i: number): void {
-    const bytes = c.tickBytes[i]!;
-    const pkts = c.tickPkts[i]!;
+    const bytes = c.tickBytes(i);
+    const pkts = c.tickPkts(i);
     // Split the second's traffic by direction in proportion to the flow's per-direction totals.
     const tot = c.totalBytes(i) || 1;
     const share0 = c.dirBytes(i, 0) / tot;

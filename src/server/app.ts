@@ -16,7 +16,7 @@ import { staticRoutes } from "./static-files.ts";
 
 export class FlowmatrixServer {
   readonly ctx: ServerContext;
-  app: Elysia | null = null;
+  app: { stop(force?: boolean): Promise<unknown>; server: { port?: number } | null } | null = null;
   url = "";
 
   constructor(readonly config: ServerConfig) {

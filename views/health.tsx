@@ -1,0 +1,186 @@
+/**
+ * Health page (/health): indicators and history charts.
+ *   #health-indicators  HealthIndicators (push with oob every metrics tick)
+ *   #health-history     HealthHistory (refreshes itself every 30 s from /health/history?range=…)
+ * Levels: ok (green), warning (amber: CPU > 80 %, memory > 90 %, flow table > 90 % or evicting),
+ * error (red: any kernel/interface drop → "Packet capture degraded - check interface"),
+ * critical (interface down → "System offline"). Thresholds are constants here, not config.
+ */
+import { LineChart } from "./chart.tsx";
+import {
+  exactBytes, exactCount, formatBits, formatBytes, formatCount, formatPercent, formatPps,
+} from "./format.ts";
+import type { HealthJson, HistoryRange, MetricsHistoryJson } from "./types.ts";
+import { HISTORY_RANGES } from "./types.ts";
+import { historyHref } from "./urls.ts";
+
+export type Level = "ok" | "warning" | "error" | "critical";
+export const CPU_WARN_PERCENT = 80;
+export const MEMORY_WARN_FRACTION = 0.9;
+export const FLOW_TABLE_WARN_FRACTION = 0.9;
+export const DROPS_MESSAGE = "Packet capture degraded - check interface";
+export const OFFLINE_MESSAGE = "System offline";
+
+export interface Indicator {
+  key: "capture" | "drops" | "cpu" | "memory" | "flows";
+  name: string;
+  level: Level;
+  value: string;
+  /** exact value / details for title= */
+  exact: string;
+  note?: string | undefined;
+}
+
+/** The five indicators with their levels (pure; exported for tests and the server). */
+export function indicators(h: HealthJson): Indicator[] {
+  const c = h.capture;
+  const drops = c.dropped + c.if_dropped;
+  const mem = h.system.memory_total > 0 ? h.system.memory_used / h.system.memory_total : 0;
+  const fill = h.flows.capacity > 0 ? h.flows.active / h.flows.capacity : 0;
+  const cpu = h.system.cpu_percent;
+  return [
+    {
+      key: "capture", name: "Capture",
+      level: c.state === "down" ? "critical" : c.state === "stopped" ? "error" : "ok",
+      value: c.state,
+      exact: `${c.source} ${c.interface}, linktype ${c.linktype}, ${exactCount(c.packets)} packets`,
+      note: c.state === "down" ? `${OFFLINE_MESSAGE}: interface ${c.interface} is down – restart capture` : undefined,
+    },
+    {
+      key: "drops", name: "Drops",
+      level: drops > 0 ? "error" : "ok",
+      value: drops > 0 ? `${formatCount(drops)} (${formatPercent(c.drop_rate)})` : "0",
+      exact: `${exactCount(c.dropped)} dropped by capture, ${exactCount(c.if_dropped)} by interface`,
+      note: drops > 0 ? DROPS_MESSAGE : undefined,
+    },
+    {
+      key: "cpu", name: "CPU",
+      level: cpu > CPU_WARN_PERCENT ? "warning" : "ok",
+      value: formatPercent(cpu, true),
+      exact: `system ${cpu.toFixed(1)} %, process ${h.system.process_cpu.toFixed(1)} %, load ${h.system.load.map((l) => l.toFixed(2)).join(" ")}`,
+      note: cpu > CPU_WARN_PERCENT ? `CPU above ${CPU_WARN_PERCENT} %` : undefined,
+    },
+    {
+      key: "memory", name: "Memory",
+      level: mem > MEMORY_WARN_FRACTION ? "warning" : "ok",
+      value: `${formatBytes(h.system.memory_used)} / ${formatBytes(h.system.memory_total)}`,
+      exact: `${exactBytes(h.system.memory_used)} used, process RSS ${exactBytes(h.system.process_rss)}`,
+      note: mem > MEMORY_WARN_FRACTION ? `memory ${formatPercent(mem)} used` : undefined,
+    },
+    {
+      key: "flows", name: "Flow table",
+      level: fill > FLOW_TABLE_WARN_FRACTION || h.flows.evicted > 0 ? "warning" : "ok",
+      value: `${formatCount(h.flows.active)} / ${formatCount(h.flows.capacity)}`,
+      exact: `${exactCount(h.flows.active)} active, ${exactCount(h.flows.ended)} ended, ${exactCount(h.flows.evicted)} evicted`,
+      note: h.flows.evicted > 0 ? `table full: ${exactCount(h.flows.evicted)} flows evicted` : undefined,
+    },
+  ];
+}
+
+const LEVEL_TEXT: Record<Level, string> = { ok: "OK", warning: "Warning", error: "Error", critical: "Critical" };
+const RANK: Record<Level, number> = { ok: 0, warning: 1, error: 2, critical: 3 };
+
+export function worstLevel(levels: Level[]): Level {
+  return levels.reduce<Level>((w, l) => (RANK[l] > RANK[w] ? l : w), "ok");
+}
+
+export interface HealthIndicatorsProps {
+  health: HealthJson;
+  oob?: boolean;
+}
+
+export function HealthIndicators({ health, oob }: HealthIndicatorsProps): JSX.Element {
+  const list = indicators(health);
+  const worst = worstLevel(list.map((i) => i.level));
+  const offline = health.capture.state === "down";
+  return (
+    <section id="health-indicators" class={`panel health level-${worst}`} data-level={worst}
+      hx-swap-oob={oob ? "true" : undefined}>
+      <h2>System health</h2>
+      {offline && (
+        <p class="banner level-critical" role="alert">
+          <strong safe>{OFFLINE_MESSAGE.toUpperCase()}</strong>{" "}
+          <span safe>{`interface ${health.capture.interface} is down`}</span>
+        </p>
+      )}
+      <ul class="indicators">
+        {list.map((i) => (
+          <li class={`indicator level-${i.level}`} data-key={i.key} data-level={i.level} title={i.exact}>
+            <span class="dot" aria-hidden="true"></span>
+            <span class="name" safe>{i.name}</span>
+            <span class="value" safe>{i.value}</span>
+            <span class="level-text" safe>{LEVEL_TEXT[i.level]}</span>
+            {i.note ? <span class="note" safe>{i.note}</span> : ""}
+          </li>
+        ))}
+      </ul>
+      {health.reasons.length > 0 && (
+        <ul class="reasons">{health.reasons.map((r) => <li safe>{r}</li>)}</ul>
+      )}
+    </section>
+  );
+}
+
+export interface HealthHistoryProps {
+  history: MetricsHistoryJson;
+  range?: HistoryRange;
+  oob?: boolean;
+}
+
+const num = (v: number) => formatCount(v);
+const pct = (v: number) => formatPercent(v, true);
+
+export function HealthHistory({ history: hi, range = "15m", oob }: HealthHistoryProps): JSX.Element {
+  const s = hi.series;
+  const charts = [
+    { label: "CPU", series: [{ name: "cpu", values: s.cpu_percent, cls: "s-cpu", format: pct }] },
+    { label: "Memory used", series: [{ name: "memory", values: s.memory_used, cls: "s-mem", format: formatBytes }] },
+    { label: "Process RSS", series: [{ name: "rss", values: s.process_rss, cls: "s-rss", format: formatBytes }] },
+    { label: "Drops", series: [{ name: "drops", values: s.dropped, cls: "s-drops", format: num }] },
+    {
+      label: "Bandwidth", series: [
+        { name: "bps", values: s.bps, cls: "s-bps", format: formatBits },
+        { name: "pps", values: s.pps, cls: "s-pps", format: formatPps },
+      ],
+    },
+    { label: "Active flows", series: [{ name: "flows", values: s.active_flows, cls: "s-flows", format: num }] },
+  ];
+  return (
+    <section id="health-history" class="panel history" hx-swap-oob={oob ? "true" : undefined}
+      hx-get={historyHref(range)} hx-trigger="every 30s" hx-swap="outerHTML">
+      <div class="panel-head">
+        <h2>History</h2>
+        <div class="range" role="group" aria-label="History range">
+          {HISTORY_RANGES.map((r) => (
+            <button type="button" hx-get={historyHref(r)} hx-target="#health-history" hx-swap="outerHTML"
+              aria-pressed={r === range ? "true" : "false"}>{r}</button>
+          ))}
+        </div>
+      </div>
+      <div class="charts">
+        {charts.map((c) => (
+          <figure class="mini-chart">
+            <figcaption safe>{c.label}</figcaption>
+            <LineChart label={`${c.label}, last ${range}`} t={hi.t} series={c.series} width={420} height={140} />
+          </figure>
+        ))}
+      </div>
+    </section>
+  );
+}
+
+export interface HealthPageProps {
+  health: HealthJson;
+  history: MetricsHistoryJson;
+  range?: HistoryRange;
+}
+
+/** Body of /health (goes inside Layout or HtmxPage). */
+export function HealthPage(p: HealthPageProps): JSX.Element {
+  return (
+    <div class="page health-page">
+      <HealthIndicators health={p.health} />
+      <HealthHistory history={p.history} range={p.range} />
+    </div>
+  );
+}

@@ -1,0 +1,149 @@
+/**
+ * Page shell: <Layout> renders the whole document for a normal request; <HtmxPage> renders what
+ * an htmx tab switch (request with the HX-Request header) swaps into #main: a <title>, the nav
+ * tabs out of band, then the page body. Page bodies (LivePage, FlowsPage, HealthPage) are
+ * exported from their own files and go in as children of either.
+ *
+ * Live updates: `#app` carries hx-ws:connect="/ws" (or hx-sse:connect="/sse") with
+ * hx-swap="none", so pushed messages only act through out-of-band elements
+ * (`hx-swap-oob="true"` + a stable id) and never replace the page. Limit: every element the
+ * server pushes must already exist on the current tab, otherwise htmx ignores it.
+ */
+import type { PropsWithChildren } from "@kitajs/html";
+import { CONN_STATUS_HS, NAV_TAB_HS } from "./behaviors.ts";
+import { formatDuration } from "./format.ts";
+import type { HealthJson, Tab, Transport } from "./types.ts";
+import { ROUTES, STATIC } from "./urls.ts";
+
+/** Reconnect faster than htmx's 60 s default cap: a monitor should come back within seconds. */
+export const HTMX_CONFIG = JSON.stringify({
+  ws: { reconnectDelay: 500, reconnectMaxDelay: 10000, reconnectJitter: 0.3 },
+  sse: { reconnectDelay: 500, reconnectMaxDelay: 10000, reconnectJitter: 0.3 },
+});
+
+export const PRODUCT = "Flowmatrix";
+
+const TABS: { tab: Tab; href: string; label: string }[] = [
+  { tab: "live", href: ROUTES.live, label: "Live" },
+  { tab: "flows", href: ROUTES.flows, label: "Flows" },
+  { tab: "health", href: ROUTES.health, label: "Health" },
+];
+
+export interface NavTabsProps {
+  active: Tab;
+  /** render with hx-swap-oob="true" (for htmx fragments) */
+  oob?: boolean;
+}
+
+/** id="nav-tabs". Links carry href (works without JS / on reload) plus hx-get → #main. */
+export function NavTabs({ active, oob }: NavTabsProps): JSX.Element {
+  return (
+    <nav id="nav-tabs" class="tabs" aria-label="Views" hx-swap-oob={oob ? "true" : undefined}>
+      {TABS.map((t) => (
+        <a href={t.href} hx-get={t.href} hx-target="#main" hx-push-url="true"
+          aria-current={t.tab === active ? "page" : undefined} _={NAV_TAB_HS}>
+          <span safe>{t.label}</span>
+        </a>
+      ))}
+    </nav>
+  );
+}
+
+export interface HeaderStatusProps {
+  /** null before the first health sample */
+  health: HealthJson | null;
+  oob?: boolean;
+}
+
+/** id="header-status": interface, capture state, uptime, version. Pushed every few seconds. */
+export function HeaderStatus({ health, oob }: HeaderStatusProps): JSX.Element {
+  const oobAttr = oob ? "true" : undefined;
+  if (!health) {
+    return <div id="header-status" class="header-status" hx-swap-oob={oobAttr}>starting…</div>;
+  }
+  const c = health.capture;
+  const level = c.state === "down" ? "critical" : health.status === "ok" ? "ok" : health.status === "degraded" ? "warning" : "critical";
+  return (
+    <div id="header-status" class={`header-status level-${level}`} hx-swap-oob={oobAttr}>
+      <span class="iface" title={`capture source: ${c.source}`}>
+        <span class="label">if</span> <span safe>{c.interface}</span>
+      </span>
+      <span class={`capture-state state-${c.state}`} safe>{String(c.state)}</span>
+      <span class="uptime" title={`${Math.round(health.uptime_s)} s`}>
+        <span class="label">up</span> <span safe>{formatDuration(health.uptime_s * 1000)}</span>
+      </span>
+      <span class="version" safe>{`v${health.version}`}</span>
+    </div>
+  );
+}
+
+/** id="conn-status": driven only by _hyperscript (see CONN_STATUS_HS); never pushed. */
+export function ConnStatus(): JSX.Element {
+  return (
+    <span id="conn-status" class="conn-status" role="status" aria-live="polite" data-state="connecting"
+      _={CONN_STATUS_HS}>
+      connecting…
+    </span>
+  );
+}
+
+export interface LayoutProps {
+  /** page name, shown as "<title> · Flowmatrix" */
+  title: string;
+  active: Tab;
+  transport?: Transport;
+  health?: HealthJson | null;
+}
+
+export function Layout(props: PropsWithChildren<LayoutProps>): JSX.Element {
+  const transport = props.transport ?? "ws";
+  return (
+    <>
+      {"<!doctype html>"}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <meta name="color-scheme" content="dark" />
+          <meta name="htmx-config" content={HTMX_CONFIG} />
+          <title safe>{`${props.title} · ${PRODUCT}`}</title>
+          <link rel="stylesheet" href={STATIC.css} />
+          <script src={STATIC.htmx} defer></script>
+          <script src={transport === "sse" ? STATIC.sse : STATIC.ws} defer></script>
+          <script src={STATIC.hyperscript} defer></script>
+        </head>
+        <body>
+          <div class="rain" aria-hidden="true"></div>
+          <a class="skip" href="#main">Skip to content</a>
+          <div id="app" hx-swap="none"
+            hx-ws:connect={transport === "ws" ? ROUTES.ws : undefined}
+            hx-sse:connect={transport === "sse" ? ROUTES.sse : undefined}>
+            <header class="top">
+              <span class="brand" safe>{PRODUCT.toUpperCase()}</span>
+              <HeaderStatus health={props.health ?? null} />
+              <ConnStatus />
+            </header>
+            <NavTabs active={props.active} />
+            <main id="main" tabindex="-1">{props.children}</main>
+          </div>
+        </body>
+      </html>
+    </>
+  );
+}
+
+export interface HtmxPageProps {
+  title: string;
+  active: Tab;
+}
+
+/** The body-only answer to an htmx tab request: <title>, nav tabs (out of band), page body. */
+export function HtmxPage(props: PropsWithChildren<HtmxPageProps>): JSX.Element {
+  return (
+    <>
+      <title safe>{`${props.title} · ${PRODUCT}`}</title>
+      <NavTabs active={props.active} oob />
+      {props.children}
+    </>
+  );
+}

@@ -1,0 +1,152 @@
+/**
+ * View-model types for the server-rendered dashboard. They mirror the planned /api/v1 JSON
+ * (snake_case) so a route can hand an API result straight to a component.
+ *
+ * Limits: timestamps in `t` arrays are Unix seconds; `since`, `first_seen`, `last_seen` are ISO
+ * 8601 strings (as FlowRecord emits them). Nothing here validates input: the API layer does.
+ */
+import type { FlowRecord } from "../src/flows/record.ts";
+import type { SortKey } from "../src/flows/select.ts";
+
+export type Tab = "live" | "flows" | "health";
+export type Transport = "ws" | "sse";
+
+/** A flow as the views get it: FlowRecord plus the reasons it was flagged (empty if none). */
+export interface FlowView extends FlowRecord {
+  /** e.g. high_rate, scan, rejected, cleartext_credentials */
+  suspicious: string[];
+}
+
+/** GET /api/v1/health */
+export interface HealthJson {
+  status: "ok" | "degraded" | "critical";
+  reasons: string[];
+  capture: {
+    interface: string;
+    source: "live" | "file";
+    state: "active" | "down" | "stopped" | "finished";
+    linktype: string | number;
+    packets: number;
+    dropped: number;
+    if_dropped: number;
+    drop_rate: number;
+  };
+  flows: { active: number; ended: number; evicted: number; capacity: number };
+  system: {
+    cpu_percent: number;
+    load: number[];
+    memory_used: number;
+    memory_total: number;
+    process_rss: number;
+    process_cpu: number;
+  };
+  uptime_s: number;
+  version: string;
+}
+
+/** One row of GET /api/v1/talkers */
+export interface Talker {
+  host: string;
+  bytes: number;
+  packets: number;
+  flows: number;
+  bps: number;
+}
+export interface TalkersJson {
+  talkers: Talker[];
+}
+
+/** GET /api/v1/bandwidth: one sample per `step` seconds, oldest first. */
+export interface BandwidthJson {
+  step: number;
+  t: number[];
+  bps: number[];
+  pps: number[];
+  flows: number[];
+  /** bits/s per protocol name, aligned with `t` */
+  by_protocol: Record<string, number[]>;
+}
+
+export type Series = (number | null)[];
+
+/** GET /api/v1/metrics/history: null marks a gap (no sample). */
+export interface MetricsHistoryJson {
+  step: number;
+  t: number[];
+  series: {
+    cpu_percent: Series;
+    memory_used: Series;
+    process_rss: Series;
+    dropped: Series;
+    bps: Series;
+    pps: Series;
+    active_flows: Series;
+  };
+}
+
+/** The fields of a flow an alert shows; alerts may carry trimmed flow records. */
+export type AlertFlow = Pick<FlowRecord, "proto" | "src_ip" | "src_port" | "dst_ip" | "dst_port" | "bytes" | "bps"> &
+  Partial<FlowView>;
+
+export interface Alert {
+  id: string | number;
+  rule: string;
+  severity: "warning" | "error" | "critical";
+  /** ISO 8601 */
+  since: string;
+  message: string;
+  flows: AlertFlow[];
+  /** flow query that shows the flows behind the alert (for a link to /flows?q=…) */
+  q: string;
+  /** what the alert is about within its rule (e.g. a host); not rendered */
+  key?: string;
+  /** ISO 8601 when it cleared; null while active */
+  cleared?: string | null;
+  /** measured value that raised it; not rendered */
+  value?: number;
+}
+export interface AlertsJson {
+  active: Alert[];
+  recent: Alert[];
+}
+
+/** Live counters; the server composes them from bandwidth + health. */
+export interface CountersView {
+  bps: number;
+  pps: number;
+  active_flows: number;
+  packets: number;
+  dropped: number;
+}
+
+/** Sort keys the flows API accepts (`sort_by`), from src/flows/select.ts. */
+export type FlowSortKey = SortKey;
+
+/** Query parameters of the flows page; everything but q is optional. */
+export interface FlowsParams {
+  q: string;
+  sort_by?: FlowSortKey | undefined;
+  order?: "asc" | "desc" | undefined;
+  limit?: number | undefined;
+  offset?: number | undefined;
+}
+
+/** A query-parse failure (src/flows/query-error.ts QueryError fits): `position` is the 0-based offset into q. */
+export interface QueryError {
+  message: string;
+  position: number;
+}
+
+/** What the flows page and the /flows/table fragment render. */
+export interface FlowsView {
+  params: FlowsParams;
+  flows: FlowView[];
+  /** number of flows matching the query (all pages); null if unknown */
+  total: number | null;
+  error?: QueryError | null | undefined;
+}
+
+export type ChartRange = "60s" | "15m" | "1h";
+export const CHART_RANGES: readonly ChartRange[] = ["60s", "15m", "1h"];
+export type HistoryRange = "15m" | "1h" | "6h" | "24h";
+export const HISTORY_RANGES: readonly HistoryRange[] = ["15m", "1h", "6h", "24h"];
