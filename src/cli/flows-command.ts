@@ -45,6 +45,7 @@ export async function flowsCommand(argv: string[]): Promise<number> {
     maxFlows: num("max-flows", values["max-flows"], 16),
     noExpire: values["no-expire"],
     recentEnded: 1,
+    rates: false,
   });
   const source = await openFileSource(values.read, values.filter);
   const out = Bun.stdout.writer({ highWaterMark: 1 << 20 });

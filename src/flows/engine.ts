@@ -21,6 +21,8 @@ export interface FlowEngineConfig extends FlowTableConfig {
   recentEnded?: number;
   /** Keep per-second top-talker snapshots (the server does; the `flows` CLI does not need them). */
   talkers?: boolean;
+  /** Per-flow rates (bps) at each one-second tick (default true; the `flows` CLI turns them off). */
+  rates?: boolean;
 }
 
 export interface EngineStats {
@@ -68,11 +70,13 @@ export class FlowEngine implements PacketSink {
   private nextTick = 0;
   private lastTick = 0;
   private readonly tickListeners: TickListener[] = [];
+  private readonly rates: boolean;
 
   constructor(config: FlowEngineConfig = {}) {
     this.table = new FlowTable(config);
     this.recent = new EndedRing(config.recentEnded ?? 100_000);
     this.table.onEnded((cols, i) => this.recent.push(cols, i));
+    this.rates = config.rates ?? true;
     if (config.talkers) {
       const talkers = new Talkers();
       this.talkers = talkers;
@@ -134,7 +138,7 @@ export class FlowEngine implements PacketSink {
       return;
     }
     const dt = Math.max(1, now - this.lastTick);
-    this.table.rateTick(dt, this.visitTalker);
+    if (this.rates) this.table.rateTick(dt, this.visitTalker);
     this.talkers?.commit(this.lastTick);
     this.totals.flush(this.lastTick, this.table.count);
     this.table.sweep(now);

@@ -107,29 +107,32 @@ export class FlowTable {
    * Hot path: called once per packet.
    */
   add(p: DecodedPacket, ts: number, wirelen: number): number {
-    const k = this.k;
     const s = p.src, d = p.dst;
-    // Canonical order: compare (address, port) of src vs dst.
-    let swap = false;
-    if (s[0] !== d[0]) swap = s[0]! > d[0]!;
-    else if (s[1] !== d[1]) swap = s[1]! > d[1]!;
-    else if (s[2] !== d[2]) swap = s[2]! > d[2]!;
-    else if (s[3] !== d[3]) swap = s[3]! > d[3]!;
+    const s0 = s[0]!, s1 = s[1]!, s2 = s[2]!, s3 = s[3]!;
+    const d0 = d[0]!, d1 = d[1]!, d2 = d[2]!, d3 = d[3]!;
+    // Canonical order (any consistent total order will do): compare (address, port) of src vs dst.
+    let swap: boolean;
+    if (s0 !== d0) swap = s0 > d0;
+    else if (s1 !== d1) swap = s1 > d1;
+    else if (s2 !== d2) swap = s2 > d2;
+    else if (s3 !== d3) swap = s3 > d3;
     else swap = p.sport > p.dport;
+    let a0, a1, a2, a3, b0, b1, b2, b3, pw;
     if (swap) {
-      k[0] = d[0]!; k[1] = d[1]!; k[2] = d[2]!; k[3] = d[3]!;
-      k[4] = s[0]!; k[5] = s[1]!; k[6] = s[2]!; k[7] = s[3]!;
-      k[8] = (p.dport << 16) | p.sport;
+      a0 = d0; a1 = d1; a2 = d2; a3 = d3; b0 = s0; b1 = s1; b2 = s2; b3 = s3;
+      pw = (p.dport << 16) | p.sport;
     } else {
-      k[0] = s[0]!; k[1] = s[1]!; k[2] = s[2]!; k[3] = s[3]!;
-      k[4] = d[0]!; k[5] = d[1]!; k[6] = d[2]!; k[7] = d[3]!;
-      k[8] = (p.sport << 16) | p.dport;
+      a0 = s0; a1 = s1; a2 = s2; a3 = s3; b0 = d0; b1 = d1; b2 = d2; b3 = d3;
+      pw = (p.sport << 16) | p.dport;
     }
     const vlan = p.vlan;
-    k[9] = p.proto | (p.ipVersion === 6 ? 0x100 : 0) | (vlan >= 0 ? 0x200 | (vlan << 16) : 0);
-    const h = hashKey(k);
-    const cols = this.cols;
-    const key = cols.key;
+    const w9 = p.proto | (p.ipVersion === 6 ? 0x100 : 0) | (vlan >= 0 ? 0x200 | (vlan << 16) : 0);
+    // hashKey() inlined over locals (no scratch writes on the lookup path).
+    let h = SEED;
+    h = mix(h, a0); h = mix(h, a1); h = mix(h, a2); h = mix(h, a3); h = mix(h, b0);
+    h = mix(h, b1); h = mix(h, b2); h = mix(h, b3); h = mix(h, pw); h = mix(h, w9);
+    h = fmix(h);
+    const key = this.cols.key;
     const index = this.index;
     const mask = this.mask;
     const tag = h >>> 24;
@@ -142,9 +145,9 @@ export class FlowTable {
         const f = (e & 0xffffff) - 1;
         const o = f * KEY_WORDS;
         if (
-          key[o + 8] === k[8] && key[o + 9] === k[9] && key[o] === k[0] && key[o + 4] === k[4] &&
-          key[o + 1] === k[1] && key[o + 2] === k[2] && key[o + 3] === k[3] &&
-          key[o + 5] === k[5] && key[o + 6] === k[6] && key[o + 7] === k[7]
+          key[o + 8] === pw && key[o + 9] === w9 && key[o] === a0 && key[o + 4] === b0 &&
+          key[o + 1] === a1 && key[o + 2] === a2 && key[o + 3] === a3 &&
+          key[o + 5] === b1 && key[o + 6] === b2 && key[o + 7] === b3
         ) {
           i = f;
           break;
@@ -152,8 +155,12 @@ export class FlowTable {
       }
       slot = (slot + 1) & mask;
     }
+    if (i < 0) {
+      const k = this.k;
+      k[0] = a0; k[1] = a1; k[2] = a2; k[3] = a3; k[4] = b0; k[5] = b1; k[6] = b2; k[7] = b3; k[8] = pw; k[9] = w9;
+      i = this.insert(h, ts, p, swap ? 1 : 0);
+    }
     const dir = swap ? 1 : 0;
-    if (i < 0) i = this.insert(h, ts, p, dir);
     const f64 = this.cols.f64, u32 = this.cols.u32;
     const fo = i * REC_F64, uo = i * REC_U32;
     if (ts > f64[fo + F_LAST]!) f64[fo + F_LAST] = ts;
@@ -370,22 +377,35 @@ function isClosed(fa: number, fb: number): boolean {
   return ((fa | fb) & TCP_RST) !== 0 || ((fa & TCP_FIN) !== 0 && (fb & TCP_FIN) !== 0);
 }
 
-/** murmur3-style mix of the 10 key words (same construction as the C reference's table). */
-export function hashKey(k: Int32Array, off = 0): number {
-  let h = 0x9747b28c;
-  for (let n = 0; n < KEY_WORDS; n++) {
-    let x = Math.imul(k[off + n]!, 0xcc9e2d51);
-    x = (x << 15) | (x >>> 17);
-    x = Math.imul(x, 0x1b873593);
-    h ^= x;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
+// murmur3 constants as signed int32 literals, so the JIT keeps every step in int32 registers.
+const SEED = 0x9747b28c | 0;
+const C1 = 0xcc9e2d51 | 0;
+const C2 = 0x1b873593 | 0;
+const C3 = 0xe6546b64 | 0;
+const F1 = 0x85ebca6b | 0;
+const F2 = 0xc2b2ae35 | 0;
+
+function mix(h: number, w: number): number {
+  let x = Math.imul(w, C1);
+  x = (x << 15) | (x >>> 17);
+  x = Math.imul(x, C2);
+  h ^= x;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + C3) | 0;
+}
+
+function fmix(h: number): number {
   h ^= KEY_WORDS * 4;
   h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
+  h = Math.imul(h, F1);
   h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  h = Math.imul(h, F2);
+  return h ^ (h >>> 16);
+}
+
+/** murmur3-style mix of the 10 key words (same construction as the C reference's table); int32. */
+export function hashKey(k: Int32Array, off = 0): number {
+  let h = SEED;
+  for (let n = 0; n < KEY_WORDS; n++) h = mix(h, k[off + n]!);
+  return fmix(h);
 }
