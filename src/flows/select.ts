@@ -7,6 +7,7 @@
  */
 import type { FlowColumns } from "./columns.ts";
 import type { EndedRing } from "./ended.ts";
+import type { FlowScan } from "./query-compile.ts";
 import { toRecord, type FlowRecord } from "./record.ts";
 import type { FlowTable } from "./table.ts";
 
@@ -16,7 +17,6 @@ export const SORT_KEYS = [
 ] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 export type Membership = "active" | "ended" | "all";
-export type Predicate = (c: FlowColumns, i: number) => boolean;
 
 export interface SelectOptions {
   state: Membership;
@@ -102,29 +102,40 @@ class TopK {
   }
 }
 
+/** Reused match buffer (grown on demand): slots written by the compiled scan. */
+let matches = new Uint32Array(1 << 16);
+
+function scanInto(scan: FlowScan, c: FlowColumns, to: number, liveOnly: boolean): number {
+  if (matches.length < to) matches = new Uint32Array(Math.max(to, matches.length * 2));
+  return scan(c, 0, to, matches, liveOnly);
+}
+
 /**
- * Run `pred` over the chosen flows; returns the page of records (live refs ≥ 0, ended refs < 0)
- * and the total number of matches.
+ * Run the compiled query `scan` over the chosen flows; returns the page of records and the total
+ * number of matches. Live slots are refs ≥ 0, ring slots refs < 0.
  */
-export function selectFlows(table: FlowTable, recent: EndedRing, pred: Predicate, o: SelectOptions): Selection {
+export function selectFlows(table: FlowTable, recent: EndedRing, scan: FlowScan, o: SelectOptions): Selection {
   const k = Math.min(o.offset + o.limit, 1_000_000);
   const top = new TopK(k, o.order === "desc");
+  const key = o.sortBy;
   let total = 0;
   if (o.state !== "ended") {
     const c = table.cols;
-    for (let i = 0; i < table.hwm; i++) {
-      if (!c.isLive(i) || !pred(c, i)) continue;
-      total++;
-      top.push(sortValue(c, i, o.sortBy), i, c.id(i));
+    const n = scanInto(scan, c, table.hwm, true);
+    total += n;
+    for (let m = 0; m < n; m++) {
+      const i = matches[m]!;
+      top.push(sortValue(c, i, key), i, c.id(i));
     }
   }
   if (o.state !== "active") {
     const c = recent.cols;
-    recent.forEach((_, j) => {
-      if (!pred(c, j)) return;
-      total++;
-      top.push(sortValue(c, j, o.sortBy), -(j + 1), c.id(j));
-    });
+    const n = scanInto(scan, c, recent.size, false);
+    total += n;
+    for (let m = 0; m < n; m++) {
+      const j = matches[m]!;
+      top.push(sortValue(c, j, key), -(j + 1), c.id(j));
+    }
   }
   const refs = top.sorted().slice(o.offset);
   const records = refs.map((r) => (r >= 0 ? toRecord(table.cols, r) : toRecord(recent.cols, -r - 1)));

@@ -37,9 +37,15 @@ interface Snapshot {
 
 const PER_SECOND_CAP = 2000;
 
+/** The window kept as a running sum (what the dashboard asks for every second). */
+export const LIVE_WINDOW = 60;
+
 export class Talkers {
   private readonly snaps: Snapshot[] = [];
   private cur = new Map<string | number, Acc>();
+  /** Running sums over the last LIVE_WINDOW seconds: snapshots are added on commit, subtracted on expiry. */
+  private readonly live = new Map<string, Acc>();
+  private liveFrom = 0;
   constructor(readonly windowMax = 300) {}
 
   /** Add flow i's last-second counters (called from FlowTable.rateTick's visitor). */
@@ -78,8 +84,57 @@ export class Talkers {
       hosts = hosts.slice(0, PER_SECOND_CAP);
     }
     this.snaps.push({ sec, hosts });
-    while (this.snaps.length > 0 && this.snaps[0]!.sec <= sec - this.windowMax) this.snaps.shift();
+    this.fold(hosts, 1);
+    // Snapshots leave the running window in order; liveFrom indexes the oldest still inside.
+    while (this.liveFrom < this.snaps.length && this.snaps[this.liveFrom]!.sec <= sec - LIVE_WINDOW) {
+      this.fold(this.snaps[this.liveFrom]!.hosts, -1);
+      this.liveFrom++;
+    }
+    while (this.snaps.length > 0 && this.snaps[0]!.sec <= sec - this.windowMax) {
+      this.snaps.shift();
+      this.liveFrom = Math.max(0, this.liveFrom - 1);
+    }
     this.cur = new Map();
+  }
+
+  private fold(hosts: Acc[], sign: 1 | -1): void {
+    for (const a of hosts) {
+      let w = this.live.get(a.host);
+      if (!w) {
+        w = { host: a.host, sentB: 0, recvB: 0, sentP: 0, recvP: 0, flowsOut: 0, flowsIn: 0 };
+        this.live.set(a.host, w);
+      }
+      w.sentB += sign * a.sentB;
+      w.recvB += sign * a.recvB;
+      w.sentP += sign * a.sentP;
+      w.recvP += sign * a.recvP;
+      // flows: the peak per-second count is not subtractable; keep the last second's count.
+      if (sign > 0) {
+        w.flowsOut = a.flowsOut;
+        w.flowsIn = a.flowsIn;
+      }
+      if (w.sentB + w.recvB < 0.5) this.live.delete(a.host);
+    }
+  }
+
+  /** Top hosts over the last LIVE_WINDOW seconds from the running sums: O(hosts), no merge. */
+  private topLive(by: TalkerBy, limit: number): Talker[] {
+    const best: Talker[] = [];
+    for (const a of this.live.values()) {
+      const bytes = by === "src" ? a.sentB : by === "dst" ? a.recvB : a.sentB + a.recvB;
+      if (bytes < 0.5) continue;
+      if (best.length === limit && bytes <= best[best.length - 1]!.bytes) continue;
+      const packets = by === "src" ? a.sentP : by === "dst" ? a.recvP : a.sentP + a.recvP;
+      const flows = by === "src" ? a.flowsOut : by === "dst" ? a.flowsIn : a.flowsOut + a.flowsIn;
+      const t = { host: a.host, bytes, packets, flows, bps: 0 };
+      let j = best.length < limit ? best.length : limit - 1;
+      while (j > 0 && best[j - 1]!.bytes < bytes) {
+        if (j < limit) best[j] = best[j - 1]!;
+        j--;
+      }
+      best[j] = t;
+    }
+    return best;
   }
 
   /**
@@ -90,6 +145,9 @@ export class Talkers {
    */
   top(by: TalkerBy, window: number, limit: number, now: number): Talker[] {
     const w = Math.min(Math.max(1, window), this.windowMax);
+    if (w === LIVE_WINDOW && this.snaps.length > 0 && this.snaps[this.snaps.length - 1]!.sec >= Math.floor(now) - 2) {
+      return this.finish(this.topLive(by, limit), w);
+    }
     const since = now - w;
     const m = new Map<string, Talker>();
     for (const s of this.snaps) {
@@ -109,7 +167,10 @@ export class Talkers {
         t.flows = Math.max(t.flows, flows);
       }
     }
-    const list = [...m.values()].sort((x, y) => y.bytes - x.bytes || (x.host < y.host ? -1 : 1)).slice(0, limit);
+    return this.finish([...m.values()].sort((x, y) => y.bytes - x.bytes || (x.host < y.host ? -1 : 1)).slice(0, limit), w);
+  }
+
+  private finish(list: Talker[], w: number): Talker[] {
     for (const t of list) {
       t.bytes = Math.round(t.bytes);
       t.packets = Math.round(t.packets);

@@ -2,24 +2,18 @@
  * What the engine Worker answers: pages of flows (one query module: parse → compile → select),
  * one flow by id, top talkers, bandwidth series, capture status, and the per-second summary.
  */
-import { compileQuery } from "../flows/query-compile.ts";
+import { compileScan } from "../flows/query-compile.ts";
 import { parseQuery } from "../flows/query.ts";
 import type { FlowEngine } from "../flows/engine.ts";
 import { toRecord, type FlowRecord } from "../flows/record.ts";
 import { selectFlows } from "../flows/select.ts";
 import { findScans } from "../flows/scan.ts";
+import { META_LIVE, REC_U32, U_FLAGS, U_RATE } from "../flows/columns.ts";
 import type { Call, CaptureStatus, SeriesPayload, TickSummary } from "./protocol.ts";
 
-const compiled = new Map<string, ReturnType<typeof compileQuery>>();
-
-function predicate(q: string) {
-  let p = compiled.get(q);
-  if (!p) {
-    p = compileQuery(parseQuery(q));
-    if (compiled.size > 200) compiled.clear();
-    compiled.set(q, p);
-  }
-  return p;
+/** compileScan caches the generated function per query. */
+function scanFor(q: string) {
+  return compileScan(parseQuery(q));
 }
 
 function findFlow(engine: FlowEngine, id: number): FlowRecord | null {
@@ -40,7 +34,7 @@ export function handleCall(engine: FlowEngine, status: CaptureStatus, call: Call
   switch (call.method) {
     case "flows": {
       const p = call.params;
-      const { records, total } = selectFlows(engine.table, engine.recent, predicate(p.q), p);
+      const { records, total } = selectFlows(engine.table, engine.recent, scanFor(p.q), p);
       return { records, total };
     }
     case "flow":
@@ -54,6 +48,11 @@ export function handleCall(engine: FlowEngine, status: CaptureStatus, call: Call
   }
 }
 
+/** Scan detection walks the whole table: every 5 s, not every tick. */
+const SCAN_EVERY_MS = 5000;
+let scans: TickSummary["scans"] = [];
+let scansAt = 0;
+
 const PROTO_SERIES = ["tcp_bytes", "udp_bytes", "icmp_bytes", "other_bytes", "non_ip_bytes"] as const;
 
 export function tickSummary(engine: FlowEngine, status: CaptureStatus): TickSummary {
@@ -66,9 +65,7 @@ export function tickSummary(engine: FlowEngine, status: CaptureStatus): TickSumm
   for (const name of PROTO_SERIES) {
     protocols[name.replace("_bytes", "")] = (s[name] ?? []).reduce<number>((a, v) => a + (v ?? 0), 0);
   }
-  const top = selectFlows(engine.table, engine.recent, () => true, {
-    state: "active", sortBy: "bps", order: "desc", offset: 0, limit: 5,
-  }).records.filter((r) => r.bps > 0);
+  const top = topByRate(engine, 5);
   return {
     wall: Date.now() / 1000,
     now: engine.now,
@@ -81,6 +78,40 @@ export function tickSummary(engine: FlowEngine, status: CaptureStatus): TickSumm
     protocols,
     talkers: engine.talkers?.top("host", 60, 10, engine.now) ?? [],
     top_flows: top,
-    scans: findScans(engine.table),
+    scans: latestScans(engine),
   };
+}
+
+function latestScans(engine: FlowEngine): TickSummary["scans"] {
+  const now = Date.now();
+  if (now - scansAt >= SCAN_EVERY_MS) {
+    scans = findScans(engine.table);
+    scansAt = now;
+  }
+  return scans;
+}
+
+/** The n live flows with the highest rate over the last tick (one pass, no sort of the table). */
+function topByRate(engine: FlowEngine, n: number): FlowRecord[] {
+  const c = engine.table.cols;
+  const u32 = c.u32;
+  const slots: number[] = [];
+  const rates: number[] = [];
+  for (let i = 0; i < engine.table.hwm; i++) {
+    const o = i * REC_U32;
+    const rate = u32[o + U_RATE]!;
+    if (rate === 0 || !((u32[o + U_FLAGS]! >>> 16) & META_LIVE)) continue;
+    if (slots.length === n && rate <= rates[n - 1]!) continue;
+    let j = slots.length < n ? slots.length : n - 1;
+    while (j > 0 && rates[j - 1]! < rate) {
+      if (j < n) {
+        rates[j] = rates[j - 1]!;
+        slots[j] = slots[j - 1]!;
+      }
+      j--;
+    }
+    rates[j] = rate;
+    slots[j] = i;
+  }
+  return slots.map((i) => toRecord(c, i));
 }

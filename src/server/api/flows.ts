@@ -1,0 +1,142 @@
+/**
+ * GET /api/v1/flows (JSON page, or a streamed CSV / NDJSON export) and GET /api/v1/flows/:id.
+ *
+ * Exports stream all matching rows up to EXPORT_MAX (100,000), fetched from the engine in pages of
+ * 10,000 as the client reads (a ReadableStream with pull, so a slow client does not buffer the
+ * whole export). Limit: on a live capture the pages are taken at different instants, so a flow
+ * whose sort position changes between two pages can appear twice or be missed.
+ */
+import { Elysia, t } from "elysia";
+import { csvHeader, csvRows } from "../../flows/csv.ts";
+import type { FlowRecord } from "../../flows/record.ts";
+import { SORT_KEYS } from "../../flows/select.ts";
+import { suspiciousReasons, type SuspiciousContext, type SuspiciousReason } from "../../alerts/suspicious.ts";
+import type { FlowQuery } from "../../worker/protocol.ts";
+import type { ServerContext } from "../context.ts";
+import { EXPORT_MAX, PAGE_MAX, parseFlowId, parseFlowRequest, Q_MAX_LENGTH, rawQuery } from "./flow-request.ts";
+import { NotFoundError } from "./not-found-error.ts";
+
+export type ApiFlow = FlowRecord & { suspicious: SuspiciousReason[] };
+
+const EXPORT_PAGE = 10_000;
+
+export function suspiciousContext(ctx: ServerContext): SuspiciousContext {
+  return {
+    flowBps: ctx.alerts.config.flowBps,
+    scanSources: new Set((ctx.engine.last?.scans ?? []).map((s) => s.src_ip)),
+  };
+}
+
+function annotate(records: FlowRecord[], sc: SuspiciousContext): ApiFlow[] {
+  return records.map((r) => ({ ...r, suspicious: suspiciousReasons(r, sc) }));
+}
+
+/** Streams `query`'s matches (offset/limit applied overall) as CSV or NDJSON. */
+function exportStream(ctx: ServerContext, query: FlowQuery, format: "csv" | "ndjson"): ReadableStream<Uint8Array> {
+  const enc = new TextEncoder();
+  const sc = suspiciousContext(ctx);
+  const end = query.offset + Math.min(query.limit, EXPORT_MAX);
+  let pos = query.offset;
+  let headerSent = format !== "csv";
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!headerSent) {
+        headerSent = true;
+        controller.enqueue(enc.encode(csvHeader()));
+        return;
+      }
+      if (pos >= end) return controller.close();
+      const limit = Math.min(EXPORT_PAGE, end - pos);
+      try {
+        const { records } = await ctx.engine.flows({ ...query, offset: pos, limit });
+        pos += limit;
+        if (records.length < limit) pos = end;
+        const flows = annotate(records, sc);
+        if (flows.length > 0) {
+          const text = format === "csv" ? csvRows(flows) : flows.map((f) => JSON.stringify(f)).join("\n") + "\n";
+          controller.enqueue(enc.encode(text));
+        }
+        if (pos >= end) controller.close();
+      } catch (e) {
+        controller.error(e);
+      }
+    },
+  }, { highWaterMark: 0 });
+}
+
+const d = (description: string) => t.Optional(t.String({ description }));
+
+export const flowsQuerySchema = t.Object({
+  q: d(`Filter in the query grammar (max ${Q_MAX_LENGTH} chars), e.g. "src_ip:192.168.1.0/24 protocol:tcp -port:53". AND-ed with the parameters below.`),
+  ip: d("Either endpoint: address or CIDR (IPv4/IPv6)."),
+  src_ip: d("Initiator address or CIDR."),
+  dst_ip: d("Responder address or CIDR."),
+  port: d("Either port: N, N-M."),
+  src_port: d("Initiator port: N, N-M."),
+  dst_port: d("Responder port: N, N-M."),
+  protocol: d("Protocol name (tcp, udp, icmp, icmpv6, gre, …) or number 0-255."),
+  proto: d("Alias of protocol."),
+  vlan: d("VLAN id 0-4095 or none."),
+  state: d("active | ended | all (which flows are searched, default all), or a flow state: attempted, rejected, established, closing, closed, reset, midstream, oneway, bidirectional."),
+  ip_version: d("4 or 6."),
+  min_bytes: d("At least this many bytes (1500, 500k, 1M, 2GiB)."),
+  max_bytes: d("At most this many bytes."),
+  min_packets: d("At least this many packets."),
+  max_packets: d("At most this many packets."),
+  min_duration: d("At least this long (250ms, 10s, 2m, 1h; bare number = seconds)."),
+  max_duration: d("At most this long."),
+  min_bps: d("Current rate at least (bit/s: 500k, 1M, 1.5G)."),
+  max_bps: d("Current rate at most (bit/s)."),
+  sort_by: d(`Sort key: ${SORT_KEYS.join(", ")} (default bytes).`),
+  order: d("asc | desc (default desc)."),
+  limit: d(`Rows to return: 0-${PAGE_MAX} (default 100); csv/ndjson: up to ${EXPORT_MAX} (default ${EXPORT_MAX}).`),
+  offset: d("Rows to skip (default 0)."),
+  format: d("json (default) | csv (RFC 4180 attachment flows.csv) | ndjson (one flow per line)."),
+});
+
+export function flowRoutes(ctx: ServerContext) {
+  return new Elysia()
+    .get("/api/v1/flows", async ({ request }) => {
+      const req = parseFlowRequest(rawQuery(request.url));
+      if (req.format === "csv") {
+        return new Response(exportStream(ctx, req.query, "csv"), {
+          headers: {
+            "content-type": "text/csv; charset=utf-8",
+            "content-disposition": 'attachment; filename="flows.csv"',
+            "cache-control": "no-store",
+          },
+        });
+      }
+      if (req.format === "ndjson") {
+        return new Response(exportStream(ctx, req.query, "ndjson"), {
+          headers: { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store" },
+        });
+      }
+      const { records, total } = await ctx.engine.flows(req.query);
+      const flows = annotate(records, suspiciousContext(ctx));
+      return {
+        flows,
+        total,
+        returned: flows.length,
+        offset: req.query.offset,
+        limit: req.query.limit,
+        query: req.text,
+        state: req.query.state,
+        sort_by: req.query.sortBy,
+        order: req.query.order,
+        generated_at: new Date().toISOString(),
+      };
+    }, {
+      query: flowsQuerySchema,
+      detail: { summary: "List flows", description: "Filter, sort and page the flow table (live and recently ended flows). `format=csv|ndjson` streams an export.", tags: ["flows"] },
+    })
+    .get("/api/v1/flows/:id", async ({ params }) => {
+      const id = parseFlowId(params.id);
+      const flow = await ctx.engine.flow(id);
+      if (!flow) throw new NotFoundError(`no flow with id ${id} (it may have been expired from the ended-flow history)`);
+      return annotate([flow], suspiciousContext(ctx))[0]!;
+    }, {
+      params: t.Object({ id: t.String({ description: "Flow id (positive integer)." }) }),
+      detail: { summary: "One flow", description: "404 when the id is unknown or no longer kept.", tags: ["flows"] },
+    });
+}

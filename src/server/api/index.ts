@@ -1,0 +1,86 @@
+/**
+ * The REST API: /api/v1/* (flows, talkers, bandwidth, health, metrics history, alerts), /metrics
+ * (Prometheus), the OpenAPI 3 document at /api/v1/openapi.json and a docs page at /api/docs.
+ *
+ * Errors are JSON: a bad parameter is 400 `{"error":"bad_request","message","field"[,"position"]}`
+ * (never Elysia's 422 schema dump), an unknown id or any unknown path under /api is 404
+ * `{"error":"not_found","message"}`, an engine that does not answer is 503, anything else 500
+ * `{"error":"internal"}` (logged). Route schemas declare every parameter as an optional string for
+ * the OpenAPI document; the values are parsed and checked by the handlers (params.ts), which read
+ * the raw query string so repeated or unknown parameters are seen.
+ */
+import { openapi } from "@elysiajs/openapi";
+import { Elysia } from "elysia";
+import { QueryError } from "../../flows/query-error.ts";
+import { EngineCallError } from "../../worker/engine-call-error.ts";
+import type { ServerContext } from "../context.ts";
+import { BadRequestError } from "./bad-request-error.ts";
+import { docsPage, type OpenApiDoc } from "./docs-page.ts";
+import { flowRoutes } from "./flows.ts";
+import { NotFoundError } from "./not-found-error.ts";
+import { prometheusRoutes } from "./prometheus.ts";
+import { systemRoutes } from "./system.ts";
+import { trafficRoutes } from "./traffic.ts";
+
+export const OPENAPI_PATH = "/api/v1/openapi.json";
+
+function badRequest(field: string, message: string, position?: number) {
+  return { error: "bad_request", message, field, ...(position === undefined ? {} : { position }) };
+}
+
+/** Maps an error to [status, JSON body]; undefined = not ours (let Elysia answer). */
+export function errorResponse(error: unknown, code: string | number): [number, Record<string, unknown>] | undefined {
+  if (error instanceof BadRequestError) return [400, badRequest(error.field, error.message, error.position)];
+  if (error instanceof QueryError) return [400, badRequest(error.field, error.message, error.position)];
+  if (error instanceof NotFoundError) return [404, { error: "not_found", message: error.message }];
+  if (error instanceof EngineCallError) {
+    if (error.kind === "QueryError") return [400, badRequest(error.field ?? "q", error.message)];
+    return [503, { error: "unavailable", message: `capture engine: ${error.message}` }];
+  }
+  if (code === "VALIDATION" || code === "PARSE") {
+    const e = error as { valueError?: { path?: string; message?: string }; message?: string };
+    const field = (e.valueError?.path ?? "").replace(/^\//, "") || "request";
+    return [400, badRequest(field, `${field}: ${e.valueError?.message ?? "invalid value"}`)];
+  }
+  if (code === "NOT_FOUND") return [404, { error: "not_found", message: "no such API endpoint" }];
+  return undefined;
+}
+
+export function apiRoutes(ctx: ServerContext) {
+  ctx.alerts.flowLookup ??= async (q) =>
+    (await ctx.engine.flows({ q, state: "all", sortBy: "bytes", order: "desc", offset: 0, limit: 5 })).records;
+  const api: Elysia = new Elysia({ name: "flowmatrix-api" })
+    .onError(({ error, code, set, request }) => {
+      const r = errorResponse(error, code);
+      if (r) {
+        set.status = r[0];
+        return r[1];
+      }
+      console.error(`flowmatrix api: ${request.method} ${new URL(request.url).pathname}:`, error);
+      set.status = 500;
+      return { error: "internal", message: "internal error (logged on the server)" };
+    })
+    .use(openapi({
+      path: "/api/openapi",
+      specPath: OPENAPI_PATH,
+      provider: null,
+      documentation: {
+        info: { title: "Flowmatrix API", version: ctx.version, description: "Real-time network traffic monitor: flows, talkers, bandwidth, health, alerts." },
+        tags: [{ name: "flows" }, { name: "traffic" }, { name: "system" }],
+      },
+      exclude: { paths: [/^\/(?!api\/v1\/|metrics$)/, "/api/v1/*"] },
+    }))
+    .use(flowRoutes(ctx))
+    .use(trafficRoutes(ctx))
+    .use(systemRoutes(ctx))
+    .use(prometheusRoutes(ctx))
+    .get("/api/docs", async ({ request }) => {
+      const res = await api.handle(new Request(new URL(OPENAPI_PATH, request.url)));
+      const doc = (await res.json()) as OpenApiDoc;
+      return new Response(docsPage(doc, OPENAPI_PATH), { headers: { "content-type": "text/html; charset=utf-8" } });
+    }, { detail: { hide: true } })
+    .all("/api/*", () => {
+      throw new NotFoundError("no such API endpoint");
+    }, { detail: { hide: true } }) as unknown as Elysia;
+  return api;
+}
