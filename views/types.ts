@@ -44,14 +44,9 @@ export interface HealthJson {
   version: string;
 }
 
-/** One row of GET /api/v1/talkers */
-export interface Talker {
-  host: string;
-  bytes: number;
-  packets: number;
-  flows: number;
-  bps: number;
-}
+/** One row of GET /api/v1/talkers (the engine's Talker). */
+import type { Talker } from "../src/flows/talkers.ts";
+export type { Talker };
 export interface TalkersJson {
   talkers: Talker[];
 }

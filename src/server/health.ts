@@ -17,6 +17,7 @@
  * there); only libpcap's drops are. A file replay never drops.
  */
 import type { EngineStatus } from "../worker/engine-client.ts";
+import type { CaptureStatus } from "../worker/protocol.ts";
 import type { SystemSample } from "../metrics/system-collector.ts";
 import type { ServerContext } from "./context.ts";
 
@@ -31,22 +32,9 @@ export interface HealthReason {
 export interface HealthReport {
   status: HealthStatus;
   reasons: HealthReason[];
-  capture: {
-    interface: string;
-    source: "live" | "file";
-    state: string;
-    linktype: number | null;
-    /** Link state of the live interface (up, down, unknown, missing); null for file replay. */
-    link: string | null;
-    packets: number;
-    received: number;
-    dropped: number;
-    if_dropped: number;
-    drop_rate: number;
-    dropped_last: number;
-    reopens: number;
-    error: string | null;
-  };
+  /** The engine's capture status, plus the link state of the live interface (up, down, unknown,
+   * missing; null for file replay). */
+  capture: Omit<CaptureStatus, "state"> & { state: string; link: string | null };
   flows: { active: number; ended: number; evicted: number; total: number; capacity: number };
   system: {
     cpu_percent: number | null;
