@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { CapturePermissionError } from "./capture-permission-error.ts";
+import { LiveSource } from "./live-source.ts";
+import { PcapError } from "./pcap-error.ts";
+
+const ROOT = `${import.meta.dir}/../..`;
+const NETNS = `fmtest${process.pid}`;
+const run = (...cmd: string[]) => Bun.spawnSync(cmd, { stderr: "pipe" });
+
+/** A child process capturing on `iface` inside our network namespace; prints "ready" then its outcome. */
+const CHILD = `
+  import { LiveSource } from "./src/capture/live-source.ts";
+  const src = new LiveSource({ interface: process.argv[1], timeoutMs: 100 });
+  let n = 0;
+  const done = src.start({ packet() { n++; } });
+  setTimeout(() => console.log("ready " + n + ";"), 300);
+  done.then(() => console.log("resolved"), (e) => console.log("rejected " + e.name + " " + e.code + " " + e.message + " after " + n));
+`;
+
+beforeAll(() => {
+  run("ip", "netns", "add", NETNS);
+  run("ip", "netns", "exec", NETNS, "ip", "link", "add", "fma", "type", "veth", "peer", "name", "fmb");
+  run("ip", "netns", "exec", NETNS, "ip", "link", "set", "fma", "up");
+  run("ip", "netns", "exec", NETNS, "ip", "link", "set", "fmb", "up");
+  run("ip", "netns", "exec", NETNS, "ip", "addr", "add", "10.77.0.1/24", "dev", "fmb");
+});
+
+/** Sends UDP from fmb's side to unresolved neighbours: each makes an ARP request that fma receives. */
+const SEND = `
+  const s = await Bun.udpSocket({});
+  for (const ip of ["10.77.0.2", "10.77.0.3", "10.77.0.4"]) s.send("x", 9, ip);
+  await Bun.sleep(50);
+  s.close();
+`;
+afterAll(() => void run("ip", "netns", "del", NETNS));
+
+test("a nonexistent interface gives a clear error naming it and listing the available ones", async () => {
+  const err = await new LiveSource({ interface: "nosuch0" }).start({ packet() {} }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(PcapError);
+  expect((err as PcapError).code).toBe(-5);
+  expect((err as Error).message).toMatch(/^no such interface "nosuch0" \(.+\)\. Available interfaces: .*\blo\b/);
+});
+
+test("a bad BPF filter rejects with libpcap's message", async () => {
+  const err = await new LiveSource({ interface: "lo", filter: "tcp port 99999999" }).start({ packet() {} }).catch((e) => e);
+  expect(err).toBeInstanceOf(PcapError);
+  expect((err as Error).message).toMatch(/^bad capture filter "tcp port 99999999": .*port/);
+});
+
+test("stop() ends an idle capture within the timeout; stats and linktype are reported", async () => {
+  const src = new LiveSource({ interface: "lo", filter: "udp port 9", timeoutMs: 100 });
+  const done = src.start({ packet() {} });
+  await Bun.sleep(150);
+  expect(src.linktypes()).toEqual([1]); // lo is DLT_EN10MB on Linux
+  const t0 = performance.now();
+  src.stop();
+  await done;
+  expect(performance.now() - t0).toBeLessThan(250);
+  expect(src.stats()).toEqual({ packets: 0, received: 0, dropped: 0, ifDropped: 0 });
+});
+
+test("without privileges: CapturePermissionError with the setcap hint", () => {
+  const code =
+    'import { LiveSource } from "./src/capture/live-source.ts";' +
+    'try { await new LiveSource({ interface: "lo" }).start({ packet() {} }); } catch (e) { console.log(e.name + ": " + e.message); }';
+  const r = Bun.spawnSync(
+    ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", process.execPath, "-e", code],
+    { cwd: ROOT },
+  );
+  const out = r.stdout.toString();
+  expect(out).toStartWith('CapturePermissionError: permission denied capturing on "lo"');
+  expect(out).toContain("Run as root, or grant the capture capabilities once: sudo setcap cap_net_raw,cap_net_admin=eip /");
+});
+
+test("interface taken down: libpcap keeps the handle, capture resumes when up; deleted: start() rejects", async () => {
+  const child = Bun.spawn(["ip", "netns", "exec", NETNS, process.execPath, "-e", CHILD, "fma"], { cwd: ROOT, stdout: "pipe" });
+  const reader = child.stdout.getReader();
+  let out = "";
+  const readUntil = async (s: string) => {
+    while (!out.includes(s)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += new TextDecoder().decode(value);
+    }
+  };
+  try {
+    await readUntil("ready");
+    run("ip", "netns", "exec", NETNS, "ip", "link", "set", "fma", "down");
+    await Bun.sleep(300);
+    run("ip", "netns", "exec", NETNS, "ip", "link", "set", "fma", "up");
+    await Bun.sleep(300);
+    run("ip", "netns", "exec", NETNS, process.execPath, "-e", SEND);
+    await Bun.sleep(300);
+    expect(out).not.toContain("rejected");
+    const before = Number(/ready (\d+);/.exec(out)![1]);
+    run("ip", "netns", "exec", NETNS, "ip", "link", "del", "fma");
+    await Promise.race([readUntil("rejected"), Bun.sleep(3000)]);
+    expect(out).toContain('rejected PcapError -1 capture on "fma" failed: The interface disappeared');
+    expect(Number(/after (\d+)/.exec(out)![1])).toBeGreaterThanOrEqual(before + 3);
+  } finally {
+    child.kill();
+    await child.exited;
+  }
+}, 10_000);
