@@ -122,7 +122,7 @@ describe("flows match the tshark oracle", () => {
           ba_p: swap ? f.src_packets : f.dst_packets, ba_b: swap ? f.src_bytes : f.dst_bytes, first: 0, last: 0,
         });
       }
-      let compared = 0;
+      let compared = 0; // oracle TCP/UDP flows checked per 5-tuple
       for (const f of oracle.flows) {
         if (f.proto !== 6 && f.proto !== 17) continue;
         const pair = canon(f.proto, f.a_ip, 0, f.b_ip, 0, false).key;
@@ -139,7 +139,6 @@ describe("flows match the tshark oracle", () => {
       }
       // Nothing left over on our side either.
       expect([...our5.keys()]).toEqual([]);
-      expect(compared).toBeGreaterThanOrEqual(0);
     });
   }
 });

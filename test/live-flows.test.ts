@@ -30,7 +30,7 @@ function flowsOf(engine: FlowEngine): FlowRecord[] {
 test("live capture on lo: one flow per HTTP connection, counts equal tcpdump's", async () => {
   const N = 20;
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("x".repeat(2000)) });
-  const port = server.port;
+  const port = server.port!;
   const filter = `tcp port ${port}`;
   const pcapPath = join(dir, "tcpdump.pcap");
   const tcpdump = Bun.spawn(["tcpdump", "-i", "lo", "--immediate-mode", "-U", "-n", "-w", pcapPath, filter], { stderr: "pipe" });
