@@ -73,7 +73,7 @@ export class FlowEngine implements PacketSink {
   private readonly rates: boolean;
 
   constructor(config: FlowEngineConfig = {}) {
-    this.table = new FlowTable(config);
+    this.table = new FlowTable({ ...config, ticks: config.rates ?? true });
     this.recent = new EndedRing(config.recentEnded ?? 100_000);
     this.table.onEnded((cols, i) => this.recent.push(cols, i));
     this.rates = config.rates ?? true;

@@ -38,6 +38,8 @@ export interface FlowTableConfig {
   noExpire?: boolean;
   /** Initial slots (default 65,536; grows by doubling up to maxFlows). */
   initialCapacity?: number;
+  /** Count bytes/packets per one-second tick for rates and talkers (default true). */
+  ticks?: boolean;
 }
 
 export type EndedListener = (cols: FlowColumns, i: number, reason: number) => void;
@@ -56,6 +58,7 @@ export class FlowTable {
   activeTimeout: number;
   tcpCloseTimeout: number;
   noExpire: boolean;
+  readonly ticks: boolean;
 
   cols: FlowColumns;
   /** Index entries: (hash >>> 24) << 24 | (flow slot + 1); 0 = empty. */
@@ -82,6 +85,7 @@ export class FlowTable {
     this.activeTimeout = config.activeTimeout ?? 1800;
     this.tcpCloseTimeout = config.tcpCloseTimeout ?? 15;
     this.noExpire = config.noExpire ?? false;
+    this.ticks = config.ticks ?? true;
     const cap = Math.min(nextPow2(config.initialCapacity ?? 65536), nextPow2(this.maxFlows));
     this.cols = new FlowColumns(cap);
     this.index = new Int32Array(cap * 2);
@@ -168,8 +172,10 @@ export class FlowTable {
     f64[fo + F_BYTES + dir]! += wirelen;
     u32[uo + U_PKTS + dir]!++;
     if (p.tcpFlags !== 0) u32[uo + U_FLAGS]! |= p.tcpFlags << (dir * 8);
-    u32[uo + U_TICK_BYTES]! += wirelen;
-    u32[uo + U_TICK_PKTS]!++;
+    if (this.ticks) {
+      u32[uo + U_TICK_BYTES]! += wirelen;
+      u32[uo + U_TICK_PKTS]!++;
+    }
     return i;
   }
 
