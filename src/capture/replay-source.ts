@@ -72,7 +72,7 @@ export class ReplaySource implements PacketSource {
       this.offset = NaN;
       const src = this.config.filter
         ? new PcapOfflineSource({ path: this.config.path, filter: this.config.filter })
-        : new FileSource({ path: this.config.path, batch: speed === "max" ? 4096 : speed <= 10 ? 1 : 16, between });
+        : new FileSource({ path: this.config.path, batch: speed === "max" ? 512 : speed <= 10 ? 1 : 16, between });
       this.current = src;
       await src.start(rebase);
       this.types = src.linktypes();

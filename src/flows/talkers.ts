@@ -20,8 +20,11 @@ export interface Talker {
   bps: number;
 }
 
+/** A host as a Map key: the IPv4 word, or the four IPv6 words joined; made text only for output. */
+type HostId = number | string;
+
 interface Acc {
-  host: string;
+  host: HostId;
   sentB: number;
   recvB: number;
   sentP: number;
@@ -42,9 +45,9 @@ export const LIVE_WINDOW = 60;
 
 export class Talkers {
   private readonly snaps: Snapshot[] = [];
-  private cur = new Map<string | number, Acc>();
+  private cur = new Map<HostId, Acc>();
   /** Running sums over the last LIVE_WINDOW seconds: snapshots are added on commit, subtracted on expiry. */
-  private readonly live = new Map<string, Acc>();
+  private readonly live = new Map<HostId, Acc>();
   private liveFrom = 0;
   constructor(readonly windowMax = 300) {}
 
@@ -62,10 +65,10 @@ export class Talkers {
   private add(c: FlowColumns, off: number, initiator: boolean, sentB: number, recvB: number, sentP: number, recvP: number) {
     const v6 = (c.key[off - (off % 10) + 9]! & 0x100) !== 0;
     const k = c.key;
-    const id: string | number = v6 ? `${k[off]}:${k[off + 1]}:${k[off + 2]}:${k[off + 3]}` : k[off]!;
+    const id: HostId = v6 ? `${k[off]}:${k[off + 1]}:${k[off + 2]}:${k[off + 3]}` : k[off]!;
     let a = this.cur.get(id);
     if (a === undefined) {
-      a = { host: addrText(k, off, v6), sentB: 0, recvB: 0, sentP: 0, recvP: 0, flowsOut: 0, flowsIn: 0 };
+      a = { host: id, sentB: 0, recvB: 0, sentP: 0, recvP: 0, flowsOut: 0, flowsIn: 0 };
       this.cur.set(id, a);
     }
     a.sentB += sentB;
@@ -80,8 +83,10 @@ export class Talkers {
   commit(sec: number): void {
     let hosts = [...this.cur.values()];
     if (hosts.length > PER_SECOND_CAP) {
-      hosts.sort((x, y) => y.sentB + y.recvB - (x.sentB + x.recvB));
-      hosts = hosts.slice(0, PER_SECOND_CAP);
+      // Keep the PER_SECOND_CAP biggest: threshold from a typed-array sort (no object sort).
+      const totals = Float64Array.from(hosts, (h) => h.sentB + h.recvB).sort();
+      const cut = totals[totals.length - PER_SECOND_CAP]!;
+      hosts = hosts.filter((h) => h.sentB + h.recvB >= cut).slice(0, PER_SECOND_CAP);
     }
     this.snaps.push({ sec, hosts });
     this.fold(hosts, 1);
@@ -126,7 +131,7 @@ export class Talkers {
       if (best.length === limit && bytes <= best[best.length - 1]!.bytes) continue;
       const packets = by === "src" ? a.sentP : by === "dst" ? a.recvP : a.sentP + a.recvP;
       const flows = by === "src" ? a.flowsOut : by === "dst" ? a.flowsIn : a.flowsOut + a.flowsIn;
-      const t = { host: a.host, bytes, packets, flows, bps: 0 };
+      const t = { host: a.host as unknown as string, bytes, packets, flows, bps: 0 };
       let j = best.length < limit ? best.length : limit - 1;
       while (j > 0 && best[j - 1]!.bytes < bytes) {
         if (j < limit) best[j] = best[j - 1]!;
@@ -149,7 +154,7 @@ export class Talkers {
       return this.finish(this.topLive(by, limit), w);
     }
     const since = now - w;
-    const m = new Map<string, Talker>();
+    const m = new Map<HostId, Talker>();
     for (const s of this.snaps) {
       if (s.sec < since) continue;
       for (const a of s.hosts) {
@@ -159,7 +164,7 @@ export class Talkers {
         if (bytes <= 0) continue;
         let t = m.get(a.host);
         if (t === undefined) {
-          t = { host: a.host, bytes: 0, packets: 0, flows: 0, bps: 0 };
+          t = { host: a.host as unknown as string, bytes: 0, packets: 0, flows: 0, bps: 0 };
           m.set(a.host, t);
         }
         t.bytes += bytes;
@@ -167,15 +172,29 @@ export class Talkers {
         t.flows = Math.max(t.flows, flows);
       }
     }
-    return this.finish([...m.values()].sort((x, y) => y.bytes - x.bytes || (x.host < y.host ? -1 : 1)).slice(0, limit), w);
+    return this.finish([...m.values()].sort((x, y) => y.bytes - x.bytes).slice(0, limit), w);
   }
 
+  /** Round the sums and turn host ids into text (only for the rows returned). */
   private finish(list: Talker[], w: number): Talker[] {
     for (const t of list) {
+      t.host = hostText(t.host as unknown as HostId);
       t.bytes = Math.round(t.bytes);
       t.packets = Math.round(t.packets);
       t.bps = Math.round((t.bytes * 8) / w);
     }
     return list;
   }
+}
+
+const words = new Int32Array(4);
+
+function hostText(id: HostId): string {
+  if (typeof id === "number") {
+    words[0] = id;
+    return addrText(words, 0, false);
+  }
+  const w = id.split(":");
+  for (let n = 0; n < 4; n++) words[n] = Number(w[n]);
+  return addrText(words, 0, true);
 }
