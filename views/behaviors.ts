@@ -9,13 +9,14 @@
 /**
  * On `#conn-status`: follows the live connection (WS or SSE). The htmx:*:connection/close/error
  * events bubble from the element carrying hx-ws:connect / hx-sse:connect up to body.
- * States (data-state): connecting → live → offline (then connecting again while htmx retries).
+ * States (data-state): connecting → live → offline; offline stays (text "offline – reconnecting")
+ * while htmx retries with backoff, until a connection is made again.
  * Also marks `#app` with .stale while offline so the page can dim frozen numbers.
  */
 export const CONN_STATUS_HS = `
 on htmx:ws:before:connection from body or htmx:sse:before:connection from body
-  if @data-state is not 'live'
-    set @data-state to 'connecting' then put 'connecting…' into me
+  if @data-state is 'connecting'
+    put 'connecting…' into me
   end
 end
 on htmx:ws:after:connection from body or htmx:sse:after:connection from body

@@ -75,7 +75,7 @@ export function linePath(vs: Series, x: (i: number) => number, y: (v: number) =>
   return d.trim();
 }
 
-const PAD = { l: 64, r: 64, t: 10, b: 20 };
+const PAD = { l: 88, r: 80, t: 10, b: 20 };
 
 export function LineChart(props: LineChartProps): JSX.Element {
   const w = props.width ?? 640;

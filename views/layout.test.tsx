@@ -8,7 +8,10 @@ describe("layout", () => {
     const d = parse(await (<Layout title="Flows" active="flows" health={health()}><p id="body">x</p></Layout>));
     expect(d.document.title).toBe("Flows · Flowmatrix");
     const srcs = d.$$("script").map((s) => s.getAttribute("src"));
-    expect(srcs).toEqual(["/static/htmx.min.js", "/static/hx-ws.js", "/static/_hyperscript.min.js"]);
+    expect(srcs).toEqual(["/static/_hyperscript.min.js", "/static/htmx.min.js", "/static/hx-ws.js"]);
+    // blocking, in <head>: htmx must initialize after its ws/sse extension has registered
+    expect(d.$$("head > script").length).toBe(3);
+    expect(d.$$("script[defer]").length).toBe(0);
     expect(d.$("link[rel=stylesheet]")!.getAttribute("href")).toBe("/static/app.css");
     const cfg = JSON.parse(d.$("meta[name=htmx-config]")!.getAttribute("content")!);
     expect(cfg.ws.reconnectMaxDelay).toBe(10000);
@@ -77,8 +80,10 @@ describe("layout", () => {
     expect(st.getAttribute("data-state")).toBe("offline");
     expect(st.textContent).toContain("offline");
     expect(d.$("#app")!.classList.contains("stale")).toBe(true);
+    // Retries keep the indicator offline until a connection is made again.
     await fire("htmx:ws:before:connection");
-    expect(st.getAttribute("data-state")).toBe("connecting");
+    expect(st.getAttribute("data-state")).toBe("offline");
+    expect(st.textContent).toContain("offline");
     await fire("htmx:ws:after:connection");
     expect(st.getAttribute("data-state")).toBe("live");
     expect(d.$("#app")!.classList.contains("stale")).toBe(false);

@@ -108,9 +108,15 @@ export function Layout(props: PropsWithChildren<LayoutProps>): JSX.Element {
           <meta name="htmx-config" content={HTMX_CONFIG} />
           <title safe>{`${props.title} · ${PRODUCT}`}</title>
           <link rel="stylesheet" href={STATIC.css} />
-          <script src={STATIC.htmx} defer></script>
-          <script src={transport === "sse" ? STATIC.sse : STATIC.ws} defer></script>
-          <script src={STATIC.hyperscript} defer></script>
+          {/* Not `defer`: a blocking script runs while the document is still loading, so htmx
+              initializes on DOMContentLoaded, after the ws/sse extension has registered. With
+              `defer`, htmx initializes from a setTimeout that can run before the extension script
+              has loaded, and then no live connection is made. _hyperscript first, so #conn-status
+              listens before any connection event. In <head> (not at the end of body) so an htmx
+              history restore, which swaps <body>, does not load the scripts a second time. */}
+          <script src={STATIC.hyperscript}></script>
+          <script src={STATIC.htmx}></script>
+          <script src={transport === "sse" ? STATIC.sse : STATIC.ws}></script>
         </head>
         <body>
           <div class="rain" aria-hidden="true"></div>

@@ -80,6 +80,17 @@ export class ReplaySource implements PacketSource {
     } while (this.config.loop && !this.stopped);
   }
 
+  /**
+   * The replay's clock (rebased seconds) for paced replays: where packet time stands now, also
+   * between packets, so rates and expiry move on through quiet stretches of the capture as they
+   * do live. null for "max" or before the first packet.
+   */
+  clock(): number | null {
+    const speed = this.config.speed ?? 1;
+    if (speed === "max" || Number.isNaN(this.offset) || this.stopped) return null;
+    return this.offset + this.passFirst + ((performance.now() - this.passWall) / 1000) * speed;
+  }
+
   stop(): void {
     this.stopped = true;
     this.current?.stop();

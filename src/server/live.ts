@@ -1,6 +1,230 @@
+/**
+ * Live push: WebSocket /ws and Server-Sent Events /sse carry out-of-band HTML fragments
+ * (`hx-swap-oob="true"` + a stable id) that htmx swaps into the page by id.
+ *
+ * - On connect: a snapshot of every live part (chart, counters, protocol mix, talkers, alerts,
+ *   health indicators, header status), so a reconnecting page resyncs at once.
+ * - Each engine tick (1 s): chart, counters, protocol mix, talkers, alerts, header status.
+ * - Each system metrics sample (5 s by default): health indicators + header status.
+ *
+ * Fan-out: ONE render per tick, then `server.publish("live", html)` (Bun pub/sub) for WebSocket
+ * clients and the same string handed to each SSE client's queue. Nothing is rendered while no
+ * client is connected. Slow WebSocket clients are bounded by the app's backpressure settings
+ * (1 MiB, close on limit); a slow SSE client keeps at most SSE_QUEUE_MAX pending messages (the
+ * oldest are dropped: every message replaces whole elements, so the newest is enough).
+ *
+ * SSE: data-only events (no `event:` name: htmx 4 swaps only unnamed messages), each line of the
+ * HTML as its own `data:` line; a comment heartbeat every HEARTBEAT_MS (whether or not ticks
+ * flow, e.g. for proxies that want traffic) keeps the stream under the idle timeout. The generator's `finally` removes the client.
+ *
+ * Limits: elements that are not on the current tab are ignored by htmx (e.g. the chart while on
+ * Flows), so every tab receives the same stream. Incoming WebSocket messages are ignored.
+ */
 import { Elysia } from "elysia";
+import type { TickSummary } from "../worker/protocol.ts";
+import type { HealthJson } from "../../views/types.ts";
+import { HeaderStatus } from "../../views/layout.tsx";
+import { AlertsList, BandwidthChart, Counters, ProtocolMix, TopTalkers } from "../../views/live.tsx";
+import { HealthIndicators } from "../../views/health.tsx";
 import type { ServerContext } from "./context.ts";
-// Replaced by the WebSocket/SSE live push (issue 4).
-export function liveRoutes(_ctx: ServerContext) {
-  return new Elysia();
+import { alertsJson, countersFromTick, currentHealth, highBandwidth, liveBandwidth, refreshHealth } from "./page-data.ts";
+
+export const TOPIC = "live";
+export const HEARTBEAT_MS = 15_000;
+export const SSE_QUEUE_MAX = 8;
+
+/** What publish() needs from Bun's server. */
+interface Publisher {
+  publish(topic: string, data: string): number;
+  subscriberCount(topic: string): number;
+}
+
+/** One SSE client: a bounded queue plus a waiter woken by push() or close(). */
+class SseClient {
+  private readonly queue: string[] = [];
+  private wake: (() => void) | null = null;
+  closed = false;
+
+  push(msg: string): void {
+    if (this.queue.length >= SSE_QUEUE_MAX) this.queue.shift();
+    this.queue.push(msg);
+    this.wake?.();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wake?.();
+  }
+
+  /** The next message, or null after `ms` without one (heartbeat time) or on close. */
+  next(ms: number): Promise<string | null> {
+    const m = this.queue.shift();
+    if (m !== undefined) return Promise.resolve(m);
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wake = null;
+        resolve(self.queue.shift() ?? null);
+      }
+      this.wake = done;
+    });
+  }
+}
+
+/** An SSE frame Elysia writes as is (its sse() helper would not split multi-line data). */
+interface SseFrame {
+  sse: true;
+  toSSE(): string;
+}
+
+export function sseData(html: string): SseFrame {
+  const body = html.split(/\r\n|\r|\n/).map((l) => `data: ${l}`).join("\n");
+  return { sse: true, toSSE: () => `${body}\n\n` };
+}
+
+export const SSE_HEARTBEAT: SseFrame = { sse: true, toSSE: () => ": heartbeat\n\n" };
+
+/** Renders the fragments and fans them out. One per server context. */
+export class LiveHub {
+  server: Publisher | null = null;
+  readonly sse = new Set<SseClient>();
+  private health: HealthJson | null = null;
+  /** Counters for tests and the bench: renders per kind, messages published. */
+  readonly stats = { tickRenders: 0, healthRenders: 0, published: 0 };
+  private stopped = false;
+
+  constructor(readonly ctx: ServerContext) {}
+
+  start(): void {
+    this.ctx.engine.onTick((t) => this.onTick(t));
+    this.ctx.metrics.onSample(() => void this.onSample());
+    void this.onSample();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const c of this.sse) c.close();
+  }
+
+  private clients(): number {
+    let n = this.sse.size;
+    try {
+      n += this.server?.subscriberCount(TOPIC) ?? 0;
+    } catch {
+      // server stopped
+    }
+    return n;
+  }
+
+  /** The 1 s fragments (all OOB). */
+  tickHtml(tick: TickSummary | null = this.ctx.engine.last): string {
+    this.stats.tickRenders++;
+    const alerts = alertsJson(this.ctx);
+    const bw = liveBandwidth(tick);
+    return [
+      BandwidthChart({ bandwidth: bw, high: highBandwidth(alerts), oob: true }),
+      Counters({ counters: countersFromTick(tick), oob: true }),
+      ProtocolMix({ by_protocol: bw.by_protocol, oob: true }),
+      TopTalkers({ talkers: tick?.talkers ?? [], oob: true }),
+      AlertsList({ alerts, oob: true }),
+      HeaderStatus({ health: refreshHealth(this.health, this.ctx), oob: true }),
+    ].join("") as string;
+  }
+
+  /** The 5 s fragments (all OOB); the snapshot leaves out the header (already in tickHtml). */
+  healthHtml(withHeader = true): string {
+    this.stats.healthRenders++;
+    const h = refreshHealth(this.health, this.ctx);
+    return ((h ? HealthIndicators({ health: h, oob: true }) : "") as string) +
+      (withHeader ? (HeaderStatus({ health: h, oob: true }) as string) : "");
+  }
+
+  /** Everything, for a client that just connected. */
+  async snapshot(): Promise<string> {
+    if (!this.health) this.health = await currentHealth(this.ctx);
+    return this.tickHtml() + this.healthHtml(false);
+  }
+
+  publish(html: string): void {
+    if (this.stopped) return;
+    this.stats.published++;
+    try {
+      this.server?.publish(TOPIC, html);
+    } catch {
+      // server stopped between the check and the call
+    }
+    for (const c of this.sse) c.push(html);
+  }
+
+  private onTick(tick: TickSummary): void {
+    if (this.stopped || this.clients() === 0) return;
+    this.publish(this.tickHtml(tick));
+  }
+
+  private async onSample(): Promise<void> {
+    if (this.stopped) return;
+    const h = await currentHealth(this.ctx);
+    if (h) this.health = h;
+    if (this.clients() === 0) return;
+    this.publish(this.healthHtml());
+  }
+
+  /** An SSE stream: snapshot, then pushed messages and heartbeats until the client leaves. */
+  async *sseStream(signal: AbortSignal, heartbeatMs = HEARTBEAT_MS): AsyncGenerator<SseFrame> {
+    const client = new SseClient();
+    const onAbort = () => client.close();
+    signal.addEventListener("abort", onAbort);
+    this.sse.add(client);
+    try {
+      yield sseData(await this.snapshot());
+      let beat = Date.now() + heartbeatMs;
+      while (!client.closed && !signal.aborted && !this.stopped) {
+        const msg = await client.next(Math.max(0, beat - Date.now()));
+        if (client.closed || signal.aborted) break;
+        if (msg !== null) yield sseData(msg);
+        if (Date.now() >= beat) {
+          beat = Date.now() + heartbeatMs;
+          yield SSE_HEARTBEAT;
+        }
+      }
+    } finally {
+      this.sse.delete(client);
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+}
+
+const hubs = new WeakMap<ServerContext, LiveHub>();
+
+/** The hub serving a context (tests and the bench read its stats). */
+export function liveHub(ctx: ServerContext): LiveHub | undefined {
+  return hubs.get(ctx);
+}
+
+export function liveRoutes(ctx: ServerContext, hub = new LiveHub(ctx)) {
+  hubs.set(ctx, hub);
+  hub.start();
+  return new Elysia({ name: "flowmatrix-live" })
+    .onStart(({ server }) => {
+      if (server) hub.server = server as unknown as Publisher;
+    })
+    .onStop(() => hub.stop())
+    .ws("/ws", {
+      async open(ws) {
+        const data = ws.data as { server?: Publisher | null };
+        if (!hub.server && data.server) hub.server = data.server;
+        ws.subscribe(TOPIC);
+        ws.send(await hub.snapshot());
+      },
+      message() {
+        // the page never sends; ignore anything that arrives
+      },
+    })
+    .get("/sse", async function* ({ request, set }) {
+      set.headers["x-accel-buffering"] = "no";
+      yield* hub.sseStream(request.signal);
+    });
 }

@@ -34,7 +34,10 @@ export class EngineClient {
 
   /** Spawns the Worker and resolves once it has taken the config. */
   start(): Promise<void> {
-    const w = new Worker(new URL("./engine-worker.ts", import.meta.url).href);
+    // In the compiled binary this module is bundled into the entry (root /$bunfs/root/) and the
+    // Worker is its own entry point at worker/engine-worker.ts (see the build script).
+    const compiled = import.meta.url.includes("$bunfs");
+    const w = new Worker(compiled ? "./worker/engine-worker.ts" : new URL("./engine-worker.ts", import.meta.url).href);
     this.worker = w;
     return new Promise((resolve, reject) => {
       w.onerror = (ev) => reject(new Error(`engine worker failed: ${ev.message}`));

@@ -103,6 +103,10 @@ async function runCapture(cfg: EngineConfig, eng: FlowEngine): Promise<void> {
 function tick(): void {
   if (!engine || !config) return;
   if (config.source.kind === "live") engine.advance(Date.now() / 1000);
+  else if (source instanceof ReplaySource) {
+    const clock = source.clock();
+    if (clock !== null) engine.advance(clock);
+  }
   refreshStatus();
   status.dropped_last = status.dropped - lastDropped;
   lastDropped = status.dropped;
