@@ -7,7 +7,7 @@
  *   bun bench/api-latency.ts [--requests 200] [--concurrency 1]
  *
  * The capture is generated once into bench/.cache/api-1m.pcap (about 0.9 GB, git-ignored) with
- * /work/shared/tools/gen-pcap.mjs. Measurement starts after the replay has finished: a file
+ * ../shared/tools/gen-pcap.mjs. Measurement starts after the replay has finished: a file
  * replay has no capture drops (pcap_stats does not apply to files; the figure is printed anyway).
  * Limits: every flows request is a full scan of the table in the engine Worker (O(flows), with a
  * bounded heap for the page), and requests are served one at a time by that Worker, so latency
@@ -30,7 +30,7 @@ function ensureCapture(): void {
   if (existsSync(PCAP)) return;
   mkdirSync(CACHE, { recursive: true });
   console.error(`generating ${PCAP} (once)…`);
-  const p = Bun.spawnSync(["node", "/work/shared/tools/gen-pcap.mjs", "--packets", "2000000", "--flows", "1000000", "--seed", "3", "--out", `${PCAP}.part`, "--quiet"], { stderr: "inherit" });
+  const p = Bun.spawnSync(["node", new URL("../../shared/tools/gen-pcap.mjs", import.meta.url).pathname, "--packets", "2000000", "--flows", "1000000", "--seed", "3", "--out", `${PCAP}.part`, "--quiet"], { stderr: "inherit" });
   if (p.exitCode !== 0) throw new Error("gen-pcap failed");
   renameSync(`${PCAP}.part`, PCAP);
 }

@@ -1,12 +1,12 @@
 /**
  * Benchmark inputs: the synthetic captures (generated once with the shared generator and cached in
  * bench/.cache/, which is git-ignored) and the C reference binary `limit` (built once, rebuilt
- * when /work/shared/tools/limit.c is newer than the cached binary).
+ * when ../shared/tools/limit.c is newer than the cached binary).
  */
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
-export const TOOLS_DIR = "/work/shared/tools";
+export const TOOLS_DIR = new URL("../../shared/tools", import.meta.url).pathname;
 export const GEN = join(TOOLS_DIR, "gen-pcap.mjs");
 export const LIMIT_SRC = join(TOOLS_DIR, "limit.c");
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /**
  * `npm run bench` — capture-core benchmark of `flowmatrix flows --read FILE --format summary`
- * against the C reference /work/shared/tools/limit.c (`limit agg FILE`). See bench/README.md.
+ * against the C reference ../shared/tools/limit.c (`limit agg FILE`). See bench/README.md.
  *
  *   bun bench/run.ts [--quick] [--rounds N] [--only NAME[,NAME]] [--timeout SEC]
  *

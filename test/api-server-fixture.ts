@@ -6,7 +6,8 @@
  */
 import { FlowmatrixServer } from "../src/server/app.ts";
 
-export const PCAPS = new URL("../../shared/pcaps/", import.meta.url).pathname;
+import { PCAPS } from "./shared-paths.ts";
+export { PCAPS };
 
 export interface Replay {
   server: FlowmatrixServer;

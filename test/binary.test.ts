@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const PCAPS = new URL("../../shared/pcaps/", import.meta.url).pathname;
+import { PCAPS } from "./shared-paths.ts";
 const work = mkdtempSync(join(tmpdir(), "fm-bin-"));
 const empty = mkdtempSync(join(tmpdir(), "fm-run-"));
 const bin = join(empty, "flowmatrix");

@@ -1,5 +1,5 @@
 /**
- * FileSource + decode() against the tshark oracle of EVERY capture in /work/shared/pcaps.
+ * FileSource + decode() against the tshark oracle of EVERY capture in ../shared/pcaps.
  *
  * Flows are aggregated here in a plain Map keyed like the oracle: (proto, lower endpoint, higher
  * endpoint), endpoints ordered by address bytes then port. Our deliberate differences from the
@@ -17,8 +17,9 @@ import { decode } from "../src/capture/decode.ts";
 import { FileSource } from "../src/capture/file-source.ts";
 import { FragmentTracker } from "../src/capture/fragments.ts";
 import { DecodeResult, DecodedPacket } from "../src/capture/packet.ts";
+import { PCAPS } from "./shared-paths.ts";
 
-const DIR = "/work/shared/pcaps";
+const DIR = PCAPS.replace(/\/$/, "");
 const FILES = readdirSync(DIR).filter((f) => /\.pcap(ng)?$/.test(f)).sort();
 
 interface OracleFlow {

@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { chromium, type BrowserContext } from "playwright-core";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
-export const PCAPS = join(ROOT, "../shared/pcaps/");
+import { PCAPS } from "./shared-paths.ts";
+export { PCAPS };
 export const BUN = process.execPath;
 export const RESULTS = join(ROOT, "test-results");
 

@@ -16,8 +16,9 @@ import ipaddr from "ipaddr.js";
 import { FileSource } from "../src/capture/file-source.ts";
 import { FlowEngine } from "../src/flows/engine.ts";
 import { toRecord, type FlowRecord } from "../src/flows/record.ts";
+import { PCAPS } from "./shared-paths.ts";
 
-const DIR = new URL("../../shared/pcaps/", import.meta.url).pathname;
+const DIR = PCAPS;
 const files = readdirSync(DIR).filter((f) => /\.(pcap|pcapng)$/.test(f)).sort();
 
 interface OracleFlow {

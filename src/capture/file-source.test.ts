@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { FileSource } from "./file-source.ts";
 import { FileSourceError } from "./file-source-error.ts";
 import type { PacketSink } from "./packet.ts";
+import { PCAPS } from "../../test/shared-paths.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "fm-file-source-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -101,7 +102,7 @@ describe("classic pcap", () => {
   });
 
   test("truncated at every length: complete records delivered, then truncated + message, never a throw", () => {
-    const bytes = readFileSync("/work/shared/pcaps/zeek__communityid_icmp.pcap");
+    const bytes = readFileSync(`${PCAPS}zeek__communityid_icmp.pcap`);
     // Record boundaries computed here from the file itself (LE µs pcap).
     const ends: number[] = [];
     for (let p = 24; p + 16 <= bytes.length; ) {
@@ -208,7 +209,7 @@ describe("pcapng", () => {
   });
 
   test("the real mixed-linktype file (libpcap refuses it) reads with both linktypes", () => {
-    const { recs, src } = collect("/work/shared/pcaps/pcapngtest__test006.pcapng");
+    const { recs, src } = collect(`${PCAPS}pcapngtest__test006.pcapng`);
     expect(src.linktypes()).toEqual([1, 0]);
     expect(new Set(recs.map((r) => r.linktype))).toEqual(new Set([0, 1]));
   });

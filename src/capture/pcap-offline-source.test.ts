@@ -2,8 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { PcapError } from "./pcap-error.ts";
 import { PcapOfflineSource } from "./pcap-offline-source.ts";
+import { PCAPS } from "../../test/shared-paths.ts";
 
-const DIR = "/work/shared/pcaps";
+const DIR = PCAPS.replace(/\/$/, "");
 const FILES = readdirSync(DIR).filter((f) => /\.pcap(ng)?$/.test(f));
 /** libpcap 1.10 refuses pcapng files whose interfaces have different linktypes. */
 const LIBPCAP_REFUSES = new Set(["pcapngtest__test006.pcapng"]);

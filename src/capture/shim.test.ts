@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bufText, cstr, errbuf, libpcap, PCAP } from "./libpcap.ts";
 import { createBatch, loadShim, readBatch, RECORD_HEADER, ShimStatus } from "./shim.ts";
+import { PCAPS } from "../../test/shared-paths.ts";
 
-const FILE = "/work/shared/pcaps/zeek__wikipedia.pcap"; // classic pcap, µs, little-endian
+const FILE = `${PCAPS}zeek__wikipedia.pcap`; // classic pcap, µs, little-endian
 const ROOT = `${import.meta.dir}/../..`;
 
 /** The file's records parsed in TS: [ts_sec, ts_usec, caplen, wirelen, data]. */
@@ -80,7 +81,7 @@ test("the shim works inside a `bun build --compile` binary run from another dire
       { cwd: ROOT },
     );
     expect(build.exitCode).toBe(0);
-    const run = Bun.spawnSync([out, "/work/shared/pcaps/ndpi__gnutella.pcap", "udp"], { cwd: dir });
+    const run = Bun.spawnSync([out, `${PCAPS}ndpi__gnutella.pcap`, "udp"], { cwd: dir });
     expect(run.stderr.toString()).toBe("");
     expect(JSON.parse(run.stdout.toString())).toEqual({ packets: 1692, wireBytes: 279419, linktypes: [1], syncPackets: 1692 });
   } finally {
