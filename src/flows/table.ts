@@ -20,6 +20,7 @@
  * through word 0 of their key, so there is no free-list array. Limit: 16,777,215 flows.
  */
 import type { DecodedPacket } from "../capture/packet.ts";
+import { fmix, hashKey, mix, SEED } from "./hash.ts";
 import {
   BYTES_PER_SLOT, EndReason, F_BYTES, F_FIRST, F_ID, F_LAST, FlowColumns, KEY_WORDS, META_INIT_B, META_LIVE,
   REC_F64, REC_U32, U_FLAGS, U_PKTS, U_RATE, U_TICK_BYTES, U_TICK_PKTS,
@@ -381,37 +382,4 @@ export class FlowTable {
 
 function isClosed(fa: number, fb: number): boolean {
   return ((fa | fb) & TCP_RST) !== 0 || ((fa & TCP_FIN) !== 0 && (fb & TCP_FIN) !== 0);
-}
-
-// murmur3 constants as signed int32 literals, so the JIT keeps every step in int32 registers.
-const SEED = 0x9747b28c | 0;
-const C1 = 0xcc9e2d51 | 0;
-const C2 = 0x1b873593 | 0;
-const C3 = 0xe6546b64 | 0;
-const F1 = 0x85ebca6b | 0;
-const F2 = 0xc2b2ae35 | 0;
-
-function mix(h: number, w: number): number {
-  let x = Math.imul(w, C1);
-  x = (x << 15) | (x >>> 17);
-  x = Math.imul(x, C2);
-  h ^= x;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + C3) | 0;
-}
-
-function fmix(h: number): number {
-  h ^= KEY_WORDS * 4;
-  h ^= h >>> 16;
-  h = Math.imul(h, F1);
-  h ^= h >>> 13;
-  h = Math.imul(h, F2);
-  return h ^ (h >>> 16);
-}
-
-/** murmur3-style mix of the 10 key words (same construction as the C reference's table); int32. */
-export function hashKey(k: Int32Array, off = 0): number {
-  let h = SEED;
-  for (let n = 0; n < KEY_WORDS; n++) h = mix(h, k[off + n]!);
-  return fmix(h);
 }

@@ -1,0 +1,39 @@
+/**
+ * The flow key hash: murmur3-style mixing of the 10 key words, the same construction as the C
+ * reference's table (../shared/tools/limit.c), so the comparison measures language cost and not a
+ * different hash. Everything stays in int32 so the JIT keeps it in registers.
+ */
+import { KEY_WORDS } from "./columns.ts";
+
+// murmur3 constants as signed int32 literals, so the JIT keeps every step in int32 registers.
+export const SEED = 0x9747b28c | 0;
+const C1 = 0xcc9e2d51 | 0;
+const C2 = 0x1b873593 | 0;
+const C3 = 0xe6546b64 | 0;
+const F1 = 0x85ebca6b | 0;
+const F2 = 0xc2b2ae35 | 0;
+
+export function mix(h: number, w: number): number {
+  let x = Math.imul(w, C1);
+  x = (x << 15) | (x >>> 17);
+  x = Math.imul(x, C2);
+  h ^= x;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + C3) | 0;
+}
+
+export function fmix(h: number): number {
+  h ^= KEY_WORDS * 4;
+  h ^= h >>> 16;
+  h = Math.imul(h, F1);
+  h ^= h >>> 13;
+  h = Math.imul(h, F2);
+  return h ^ (h >>> 16);
+}
+
+/** murmur3-style mix of the 10 key words (same construction as the C reference's table); int32. */
+export function hashKey(k: Int32Array, off = 0): number {
+  let h = SEED;
+  for (let n = 0; n < KEY_WORDS; n++) h = mix(h, k[off + n]!);
+  return fmix(h);
+}
