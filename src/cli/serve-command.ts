@@ -7,6 +7,8 @@ import { defaultInterface } from "../capture/interfaces.ts";
 import { FlowmatrixServer } from "../server/app.ts";
 import type { EngineConfig } from "../worker/protocol.ts";
 import { UsageError } from "./usage-error.ts";
+import type { AlertConfig } from "../alerts/alert.ts";
+import { parseRate } from "../flows/units.ts";
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -22,6 +24,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
       "max-flows": { type: "string" },
       "idle-timeout": { type: "string" },
       transport: { type: "string", default: "ws" },
+      "alert-bps": { type: "string" },
+      "alert-host-bps": { type: "string" },
+      "alert-flow-bps": { type: "string" },
+      "alert-cpu": { type: "string" },
+      "alert-memory": { type: "string" },
+      "alert-scan-attempts": { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -36,6 +44,31 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (maxFlows !== undefined && !(maxFlows >= 16)) throw new UsageError("--max-flows must be a number >= 16");
   const idle = values["idle-timeout"] === undefined ? undefined : Number(values["idle-timeout"]);
   if (idle !== undefined && !(idle > 0)) throw new UsageError("--idle-timeout must be a positive number of seconds");
+  const rate = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = parseRate(v);
+    if (n === undefined || !(n > 0)) throw new UsageError(`--${name} must be a rate such as 100M or 2.5G (bit/s), got "${v}"`);
+    return n;
+  };
+  const percent = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!(n > 0 && n <= 100)) throw new UsageError(`--${name} must be a percentage 1-100, got "${v}"`);
+    return n;
+  };
+  const scanAttempts = values["alert-scan-attempts"] === undefined ? undefined : Number(values["alert-scan-attempts"]);
+  if (scanAttempts !== undefined && !(Number.isInteger(scanAttempts) && scanAttempts > 0)) {
+    throw new UsageError("--alert-scan-attempts must be a positive whole number");
+  }
+  const alerts: AlertConfig = {
+    bandwidthBps: rate("alert-bps", values["alert-bps"]),
+    hostBps: rate("alert-host-bps", values["alert-host-bps"]),
+    flowBps: rate("alert-flow-bps", values["alert-flow-bps"]),
+    cpuPercent: percent("alert-cpu", values["alert-cpu"]),
+    memoryPercent: percent("alert-memory", values["alert-memory"]),
+    scanMinAttempts: scanAttempts,
+  };
+  for (const k of Object.keys(alerts) as (keyof AlertConfig)[]) if (alerts[k] === undefined) delete alerts[k];
   const source: EngineConfig["source"] = values.read
     ? { kind: "file", path: values.read, speed, loop: values.loop }
     : { kind: "live", interface: values.interface ?? defaultInterface() };
@@ -44,6 +77,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     host: values.host,
     port,
     transport: values.transport,
+    alerts,
   });
   server.ctx.engine.onFatal((e) => console.error(`flowmatrix: capture stopped: ${e.message}`));
   const url = await server.start();

@@ -4,7 +4,10 @@ export const USAGE = `flowmatrix ${VERSION} — real-time network traffic monito
 
 Usage:
   flowmatrix serve [--interface IF | --read FILE [--speed N|max] [--loop]] [--filter BPF]
-                   [--host 127.0.0.1] [--port 3000] [--max-flows N]
+                   [--host 127.0.0.1] [--port 3000] [--max-flows N] [--idle-timeout S]
+                   [--transport ws|sse] [--alert-bps 100M] [--alert-host-bps 50M]
+                   [--alert-flow-bps 50M] [--alert-cpu 80] [--alert-memory 90]
+                   [--alert-scan-attempts 20]
   flowmatrix flows --read FILE [--format json|ndjson|csv|table|summary] [--filter BPF]
                    [--idle-timeout S] [--active-timeout S] [--no-expire] [--max-flows N]
   flowmatrix interfaces [--json]
