@@ -221,10 +221,12 @@ describe("robustness", () => {
       }
     }
   });
-  test("the output is fully reset between packets", () => {
+  test("nothing of a previous packet leaks into the next decoded one", () => {
     run(eth(0x86dd, ipv6(44, [...fragHdr(6, 0, true, 1), ...tcp(1, 2, 2)])));
     run([...MAC, ...tag(0x8100, 9), ...u16(0x0806), 0, 0]);
-    expect([pkt.vlan, pkt.isFragment, pkt.sport, pkt.proto, pkt.note]).toEqual([9, false, 0, 0, 0]);
+    expect([pkt.vlan, pkt.isFragment, pkt.sport, pkt.note]).toEqual([9, false, 0, 0]);
+    expect(run(eth(0x0800, ipv4(47, [0, 0, 0x08, 0])))).toBe(DecodeResult.OK);
+    expect([pkt.ipVersion, pkt.proto, pkt.vlan, pkt.isFragment, pkt.sport, pkt.dport, pkt.tcpFlags, pkt.note]).toEqual([4, 47, -1, false, 0, 0, 0, 0]);
     run(eth(0x0800, ipv4(17, udp(1, 2))));
     expect([pkt.vlan, pkt.ipVersion, pkt.src[1], pkt.src[3]]).toEqual([-1, 4, 0, 0]);
   });

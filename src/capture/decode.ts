@@ -44,18 +44,15 @@ export const MAX_TAGS = 8;
 export const MAX_LABELS = 8;
 export const MAX_EXT = 8;
 
-/** Decodes one packet; returns a DecodeResult code. `out` is fully reset first. */
+/** Decodes one packet; returns a DecodeResult code. `out` is valid when the result is OK. */
 export function decode(buf: Uint8Array, off: number, caplen: number, linktype: number, out: DecodedPacket): number {
-  out.ipVersion = 4;
-  out.proto = 0;
+  // Reset what a successful decode may leave unset; ipVersion, addresses, proto and ipLen are
+  // always written on the way to OK, fragId/fragOffset are only read when isFragment.
   out.sport = 0;
   out.dport = 0;
   out.vlan = -1;
   out.tcpFlags = 0;
-  out.ipLen = 0;
   out.isFragment = false;
-  out.fragId = 0;
-  out.fragOffset = 0;
   out.note = 0;
   let end = off + caplen;
   if (end > buf.length) end = buf.length;

@@ -153,7 +153,7 @@ export class PcapReader implements RecordReader {
     let buf = c.buf;
     let n = 0;
     while (n < budget) {
-      if (k.stopped) return false;
+      if ((n & 255) === 0 && k.stopped) return false; // stop() is honoured within 256 records
       let p = c.pos;
       if (c.end - p < hl) {
         if (!c.fill(hl)) return this.finish("record header");

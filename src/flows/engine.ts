@@ -53,17 +53,22 @@ export class FlowEngine implements PacketSink {
   private readonly visitTalker: ((c: FlowColumns, i: number) => void) | undefined;
   private readonly pkt = new DecodedPacket();
   private readonly frags = new FragmentTracker();
-  packets = 0;
-  bytes = 0;
-  ipPackets = 0;
-  ipBytes = 0;
+  /** Packets and bytes seen (from the totals: counted once per packet, there). */
+  get packets(): number {
+    return this.totals.count(0);
+  }
+  get bytes(): number {
+    return this.totals.count(1);
+  }
   nonIp = 0;
+  /** Bytes of packets not keyed into a flow (non-IP and malformed). */
+  notIpBytes = 0;
   /** Packets not keyed into a flow because they did not validate (index = DecodeResult code). */
   readonly malformed = new Float64Array(MALFORMED_NAMES.length);
   /** Reasons noted on packets that were still keyed (e.g. truncated transport). */
   readonly notes = new Float64Array(MALFORMED_NAMES.length);
   private lastLinktype = -1;
-  private linktypeRun = 0;
+  private linktypeRunStart = 0;
   private readonly linktypeCounts = new Map<number, number>();
   /** Engine clock (seconds): the latest packet time or advance() time. */
   now = 0;
@@ -95,10 +100,7 @@ export class FlowEngine implements PacketSink {
   }
 
   packet(buf: Uint8Array, off: number, caplen: number, wirelen: number, ts: number, linktype: number): void {
-    this.packets++;
-    this.bytes += wirelen;
     if (linktype !== this.lastLinktype) this.switchLinktype(linktype);
-    this.linktypeRun++;
     if (ts >= this.nextTick) this.advance(ts);
     const p = this.pkt;
     const r = decode(buf, off, caplen, linktype, p);
@@ -106,22 +108,23 @@ export class FlowEngine implements PacketSink {
     if (r !== DecodeResult.OK) {
       if (r === DecodeResult.NON_IP) this.nonIp++;
       else this.malformed[r]!++;
+      this.notIpBytes += wirelen;
       this.totals.packet(wirelen, -1);
       return;
     }
     if (p.isFragment) this.frags.resolve(p, ts);
-    this.ipPackets++;
-    this.ipBytes += wirelen;
     this.table.add(p, ts, wirelen);
     this.totals.packet(wirelen, p.proto);
   }
 
+  /** Packets per link type are counted in runs: at each change, not per packet. */
   private switchLinktype(lt: number): void {
     if (this.lastLinktype >= 0) {
-      this.linktypeCounts.set(this.lastLinktype, (this.linktypeCounts.get(this.lastLinktype) ?? 0) + this.linktypeRun);
+      const run = this.packets - this.linktypeRunStart;
+      this.linktypeCounts.set(this.lastLinktype, (this.linktypeCounts.get(this.lastLinktype) ?? 0) + run);
     }
     this.lastLinktype = lt;
-    this.linktypeRun = 0;
+    this.linktypeRunStart = this.packets;
   }
 
   /**
@@ -164,14 +167,14 @@ export class FlowEngine implements PacketSink {
     const linktypes: Record<string, number> = {};
     for (const [lt, n] of this.linktypeCounts) linktypes[String(lt)] = n;
     if (this.lastLinktype >= 0) {
-      linktypes[String(this.lastLinktype)] = (linktypes[String(this.lastLinktype)] ?? 0) + this.linktypeRun;
+      linktypes[String(this.lastLinktype)] = (linktypes[String(this.lastLinktype)] ?? 0) + (this.packets - this.linktypeRunStart);
     }
     const t = this.table;
     return {
       packets: this.packets,
       bytes: this.bytes,
-      ip_packets: this.ipPackets,
-      ip_bytes: this.ipBytes,
+      ip_packets: this.packets - this.nonIp - malformedPackets,
+      ip_bytes: this.bytes - this.notIpBytes,
       non_ip_packets: this.nonIp,
       malformed,
       malformed_packets: malformedPackets,

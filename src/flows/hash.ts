@@ -1,7 +1,6 @@
 /**
- * The flow key hash: murmur3-style mixing of the 10 key words, the same construction as the C
- * reference's table (../shared/tools/limit.c), so the comparison measures language cost and not a
- * different hash. Everything stays in int32 so the JIT keeps it in registers.
+ * The flow key hash: murmur3-style mixing of the key words (the construction of the C reference's
+ * table, ../shared/tools/limit.c). Everything stays in int32 so the JIT keeps it in registers.
  */
 import { KEY_WORDS } from "./columns.ts";
 
@@ -31,9 +30,21 @@ export function fmix(h: number): number {
   return h ^ (h >>> 16);
 }
 
-/** murmur3-style mix of the 10 key words (same construction as the C reference's table); int32. */
+/**
+ * Hash of the key at `k[off .. off+9]`; int32. IPv6 keys mix all 10 words; IPv4 keys (whose
+ * words 1-3 and 5-7 are always zero) mix only addresses, ports and word 9 — the version bit in
+ * word 9 keeps the two families apart. FlowTable.add() inlines the same two paths.
+ */
 export function hashKey(k: Int32Array, off = 0): number {
   let h = SEED;
-  for (let n = 0; n < KEY_WORDS; n++) h = mix(h, k[off + n]!);
+  const w9 = k[off + 9]!;
+  if (w9 & 0x100) {
+    for (let n = 0; n < KEY_WORDS; n++) h = mix(h, k[off + n]!);
+  } else {
+    h = mix(h, k[off]!);
+    h = mix(h, k[off + 4]!);
+    h = mix(h, k[off + 8]!);
+    h = mix(h, w9);
+  }
   return fmix(h);
 }

@@ -115,6 +115,7 @@ export class FlowTable {
     const s = p.src, d = p.dst;
     const s0 = s[0]!, s1 = s[1]!, s2 = s[2]!, s3 = s[3]!;
     const d0 = d[0]!, d1 = d[1]!, d2 = d[2]!, d3 = d[3]!;
+    const v6 = p.ipVersion === 6;
     // Canonical order (any consistent total order will do): compare (address, port) of src vs dst.
     let swap: boolean;
     if (s0 !== d0) swap = s0 > d0;
@@ -131,11 +132,15 @@ export class FlowTable {
       pw = (p.sport << 16) | p.dport;
     }
     const vlan = p.vlan;
-    const w9 = p.proto | (p.ipVersion === 6 ? 0x100 : 0) | (vlan >= 0 ? 0x200 | (vlan << 16) : 0);
-    // hashKey() inlined over locals (no scratch writes on the lookup path).
+    const w9 = p.proto | (v6 ? 0x100 : 0) | (vlan >= 0 ? 0x200 | (vlan << 16) : 0);
+    // hashKey() inlined over locals (no scratch writes on the lookup path); same two paths.
     let h = SEED;
-    h = mix(h, a0); h = mix(h, a1); h = mix(h, a2); h = mix(h, a3); h = mix(h, b0);
-    h = mix(h, b1); h = mix(h, b2); h = mix(h, b3); h = mix(h, pw); h = mix(h, w9);
+    if (w9 & 0x100) {
+      h = mix(h, a0); h = mix(h, a1); h = mix(h, a2); h = mix(h, a3); h = mix(h, b0);
+      h = mix(h, b1); h = mix(h, b2); h = mix(h, b3); h = mix(h, pw); h = mix(h, w9);
+    } else {
+      h = mix(h, a0); h = mix(h, b0); h = mix(h, pw); h = mix(h, w9);
+    }
     h = fmix(h);
     const key = this.cols.key;
     const index = this.index;
@@ -149,10 +154,11 @@ export class FlowTable {
       if (e >>> 24 === tag) {
         const f = (e & 0xffffff) - 1;
         const o = f * KEY_WORDS;
+        // Equal word 9 means the same family: IPv4 keys have zeros in words 1-3 and 5-7.
         if (
           key[o + 8] === pw && key[o + 9] === w9 && key[o] === a0 && key[o + 4] === b0 &&
-          key[o + 1] === a1 && key[o + 2] === a2 && key[o + 3] === a3 &&
-          key[o + 5] === b1 && key[o + 6] === b2 && key[o + 7] === b3
+          ((w9 & 0x100) === 0 || (key[o + 1] === a1 && key[o + 2] === a2 && key[o + 3] === a3 &&
+            key[o + 5] === b1 && key[o + 6] === b2 && key[o + 7] === b3))
         ) {
           i = f;
           break;

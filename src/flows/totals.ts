@@ -24,6 +24,11 @@ export class Totals {
   /** Totals since start (for counters and /metrics). */
   readonly all = new Float64Array(TOTAL_SERIES.length);
 
+  /** Total of sum series k since start, including the second not yet flushed. */
+  count(k: number): number {
+    return this.all[k]! + this.cur[k]!;
+  }
+
   /** Account one packet; `proto` = IP protocol, or -1 for a packet that is not IP. */
   packet(wirelen: number, proto: number): void {
     const c = this.cur;
