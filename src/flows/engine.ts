@@ -23,6 +23,25 @@ export interface FlowEngineConfig extends FlowTableConfig {
   talkers?: boolean;
   /** Per-flow rates (bps) at each one-second tick (default true; the `flows` CLI turns them off). */
   rates?: boolean;
+  /**
+   * Run the per-second work over the table (rates, talkers, expiry) in slices of TICK_SLICE slots,
+   * each scheduled with this function (e.g. setImmediate), so a Worker answers queries between
+   * slices. Without it the whole tick runs at once.
+   */
+  schedule?: (fn: () => void) => void;
+}
+
+/** Flow slots per tick slice (≈ 1-4 ms of work at 1M flows). */
+export const TICK_SLICE = 65_536;
+
+interface TickJob {
+  /** The second being closed, its length, and the clock at the tick. */
+  sec: number;
+  dt: number;
+  now: number;
+  /** Next slot; phase 0 = rates, 1 = expiry, 2 = done. */
+  cursor: number;
+  phase: number;
 }
 
 export interface EngineStats {
@@ -76,12 +95,15 @@ export class FlowEngine implements PacketSink {
   private lastTick = 0;
   private readonly tickListeners: TickListener[] = [];
   private readonly rates: boolean;
+  private schedule: ((fn: () => void) => void) | undefined;
+  private job: TickJob | null = null;
 
   constructor(config: FlowEngineConfig = {}) {
     this.table = new FlowTable({ ...config, ticks: config.rates ?? true });
     this.recent = new EndedRing(config.recentEnded ?? 100_000);
     this.table.onEnded((cols, i) => this.recent.push(cols, i));
     this.rates = config.rates ?? true;
+    this.schedule = config.schedule;
     if (config.talkers) {
       const talkers = new Talkers();
       this.talkers = talkers;
@@ -140,18 +162,58 @@ export class FlowEngine implements PacketSink {
       this.nextTick = this.lastTick + 1;
       return;
     }
-    const dt = Math.max(1, now - this.lastTick);
-    if (this.rates) this.table.rateTick(dt, this.visitTalker);
-    this.talkers?.commit(this.lastTick);
+    if (this.job) this.finishJob();
     this.totals.flush(this.lastTick, this.table.count);
-    this.table.sweep(now);
+    this.job = { sec: this.lastTick, dt: Math.max(1, now - this.lastTick), now, cursor: 0, phase: 0 };
+    if (this.schedule === undefined) this.finishJob();
+    else this.pump();
     this.lastTick = Math.floor(now);
     this.nextTick = this.lastTick + 1;
     for (const fn of this.tickListeners) fn(now);
   }
 
+  /**
+   * One slice of the tick job: rates (and talker folding) then expiry, over at most `slice` flow
+   * slots; schedules the next slice, or closes the talker second when done.
+   */
+  private pump = (): void => {
+    const job = this.job;
+    if (!job) return;
+    let budget = this.schedule === undefined ? Infinity : TICK_SLICE;
+    const t = this.table;
+    while (budget > 0 && job.phase < 2) {
+      const to = Math.min(t.hwm, job.cursor + budget);
+      if (job.phase === 0) {
+        if (this.rates) t.rateTick(job.dt, this.visitTalker, job.cursor, to);
+      } else {
+        t.sweep(job.now, job.cursor, to);
+      }
+      budget -= to - job.cursor;
+      job.cursor = to;
+      if (to >= t.hwm) {
+        job.phase++;
+        job.cursor = 0;
+      }
+    }
+    if (job.phase < 2) {
+      this.schedule!(this.pump);
+      return;
+    }
+    this.job = null;
+    this.talkers?.commit(job.sec);
+  };
+
+  /** Complete a pending tick job at once (before the next tick, at the end of input). */
+  private finishJob(): void {
+    const schedule = this.schedule;
+    this.schedule = undefined;
+    this.pump();
+    this.schedule = schedule;
+  }
+
   /** End of input: flush the partial second and end every live flow (reason end_of_capture). */
   finish(): void {
+    if (this.job) this.finishJob();
     this.totals.flush(this.lastTick, this.table.count);
     this.table.flushAll();
   }

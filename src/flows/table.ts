@@ -309,8 +309,8 @@ export class FlowTable {
     }
   }
 
-  /** End flows that timed out at clock `now` (seconds). Returns how many ended. */
-  sweep(now: number): number {
+  /** End flows in slots [from, to) that timed out at clock `now` (seconds). Returns how many ended. */
+  sweep(now: number, from = 0, to = this.hwm): number {
     if (this.noExpire) return 0;
     const cols = this.cols;
     const idleBefore = now - this.idleTimeout;
@@ -318,7 +318,8 @@ export class FlowTable {
     const activeBefore = now - this.activeTimeout;
     let n = 0;
     const f64 = cols.f64, u32 = cols.u32;
-    for (let i = 0; i < this.hwm; i++) {
+    const end = Math.min(to, this.hwm);
+    for (let i = from; i < end; i++) {
       const fl = u32[i * REC_U32 + U_FLAGS]!;
       if (!((fl >>> 16) & META_LIVE)) continue;
       const last = f64[i * REC_F64 + F_LAST]!;
@@ -336,15 +337,23 @@ export class FlowTable {
     return n;
   }
 
-  /** Rate tick: bps over `dt` seconds from per-flow tick counters, then reset them. */
-  rateTick(dt: number, visit?: (cols: FlowColumns, i: number) => void): void {
+  /**
+   * Rate tick over slots [from, to): rate over `dt` seconds from the per-flow tick counters, then
+   * reset them; `visit` sees each flow that carried packets.
+   */
+  rateTick(dt: number, visit?: (cols: FlowColumns, i: number) => void, from = 0, to = this.hwm): void {
     const cols = this.cols;
     const u32 = cols.u32;
     const f = dt > 0 ? 1 / dt : 0;
-    for (let i = 0; i < this.hwm; i++) {
+    const end = Math.min(to, this.hwm);
+    for (let i = from; i < end; i++) {
       const o = i * REC_U32;
       if (!((u32[o + U_FLAGS]! >>> 16) & META_LIVE)) continue;
-      if (visit !== undefined && u32[o + U_TICK_PKTS]! > 0) visit(cols, i);
+      if (u32[o + U_TICK_PKTS] === 0) {
+        if (u32[o + U_RATE] !== 0) u32[o + U_RATE] = 0;
+        continue;
+      }
+      if (visit !== undefined) visit(cols, i);
       u32[o + U_RATE] = Math.min(0xffffffff, Math.round(u32[o + U_TICK_BYTES]! * f));
       u32[o + U_TICK_BYTES] = 0;
       u32[o + U_TICK_PKTS] = 0;

@@ -43,3 +43,23 @@ test("top talkers: running 60 s window equals a full merge, and old seconds leav
   for (let s = 0; s < 61; s++) engine.advance(engine.now + 1);
   expect(t.top("src", 60, 5, engine.now)).toEqual([]);
 });
+
+test("a second with more hosts than the per-second cap keeps the biggest ones", () => {
+  const engine = new FlowEngine({ talkers: true, idleTimeout: 1e9 });
+  engine.advance(2000);
+  const p = new DecodedPacket();
+  p.proto = 17;
+  p.dst[0] = v4("10.200.0.1");
+  // 5,000 sources; source n sends (n % 997) + 1 packets of 100 bytes in the same second.
+  for (let n = 0; n < 5000; n++) {
+    p.src[0] = v4(`10.1.${n >> 8}.${n & 255}`);
+    p.sport = 2000;
+    p.dport = 53;
+    for (let k = 0; k <= n % 997; k++) engine.table.add(p, 2000.5, 100);
+  }
+  engine.advance(2001);
+  const top = engine.talkers!.top("src", 60, 3, engine.now);
+  expect(top.map((t) => t.bytes)).toEqual([99_700, 99_700, 99_700]);
+  const expected = [996, 1993, 2990, 3987, 4984].map((n) => `10.1.${n >> 8}.${n & 255}`);
+  expect(expected).toEqual(expect.arrayContaining(top.map((t) => t.host)));
+});

@@ -43,9 +43,118 @@ const PER_SECOND_CAP = 2000;
 /** The window kept as a running sum (what the dashboard asks for every second). */
 export const LIVE_WINDOW = 60;
 
+/**
+ * One second's per-host sums in typed arrays (no object per host): a hash from host id to a row,
+ * six values per row (sent bytes, received bytes, sent packets, received packets, flows out,
+ * flows in). Cleared every second.
+ */
+class SecondSums {
+  /** IPv4 ids: open addressing over Int32 keys, cleared by bumping a generation stamp. */
+  private keys = new Int32Array(1 << 16);
+  private rows = new Int32Array(1 << 16);
+  private stamp = new Uint32Array(1 << 16);
+  private gen = 1;
+  private used = 0;
+  /** 32 - log2(table size): Fibonacci hashing takes the top bits. */
+  private shift = 16;
+  /** IPv6 ids (rare): a Map. */
+  private readonly index6 = new Map<string, number>();
+  ids: HostId[] = [];
+  v = new Float64Array(6 * 4096);
+  n = 0;
+
+  row(id: HostId): number {
+    if (typeof id === "string") {
+      let j = this.index6.get(id);
+      if (j === undefined) {
+        j = this.newRow(id);
+        this.index6.set(id, j);
+      }
+      return j * 6;
+    }
+    const mask = this.keys.length - 1;
+    let s = Math.imul(id, 0x9e3779b1) >>> this.shift;
+    for (;;) {
+      if (this.stamp[s] !== this.gen) break;
+      if (this.keys[s] === id) return this.rows[s]! * 6;
+      s = (s + 1) & mask;
+    }
+    const j = this.newRow(id);
+    this.stamp[s] = this.gen;
+    this.keys[s] = id;
+    this.rows[s] = j;
+    if (++this.used * 2 > this.keys.length) this.rehash();
+    return j * 6;
+  }
+
+  private newRow(id: HostId): number {
+    const j = this.n++;
+    if (j * 6 + 6 > this.v.length) {
+      const next = new Float64Array(this.v.length * 2);
+      next.set(this.v);
+      this.v = next;
+    }
+    this.v.fill(0, j * 6, j * 6 + 6);
+    this.ids.push(id);
+    return j;
+  }
+
+  private rehash(): void {
+    const size = this.keys.length * 2;
+    const keys = new Int32Array(size), rows = new Int32Array(size), stamp = new Uint32Array(size);
+    const mask = size - 1;
+    const shift = this.shift - 1;
+    for (let s = 0; s < this.keys.length; s++) {
+      if (this.stamp[s] !== this.gen) continue;
+      const id = this.keys[s]!;
+      let t = Math.imul(id, 0x9e3779b1) >>> shift;
+      while (stamp[t] === 1) t = (t + 1) & mask;
+      stamp[t] = 1;
+      keys[t] = id;
+      rows[t] = this.rows[s]!;
+    }
+    this.keys = keys;
+    this.rows = rows;
+    this.stamp = stamp;
+    this.shift = shift;
+    this.gen = 1;
+  }
+
+  clear(): void {
+    this.gen++;
+    this.used = 0;
+    this.index6.clear();
+    this.ids = [];
+    this.n = 0;
+  }
+}
+
+/** The k-th largest value of a[0..n) (quickselect on a copy; O(n) on average). */
+function kthLargest(a: Float64Array, n: number, k: number): number {
+  const b = a.slice(0, n);
+  let lo = 0, hi = n - 1;
+  const want = k - 1;
+  while (lo < hi) {
+    const pivot = b[(lo + hi) >>> 1]!;
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (b[i]! > pivot) i++;
+      while (b[j]! < pivot) j--;
+      if (i <= j) {
+        const t = b[i]!; b[i] = b[j]!; b[j] = t;
+        i++; j--;
+      }
+    }
+    if (want <= j) hi = j;
+    else if (want >= i) lo = i;
+    else break;
+  }
+  return b[want]!;
+}
+
 export class Talkers {
   private readonly snaps: Snapshot[] = [];
-  private cur = new Map<HostId, Acc>();
+  private readonly cur = new SecondSums();
   /** Running sums over the last LIVE_WINDOW seconds: snapshots are added on commit, subtracted on expiry. */
   private readonly live = new Map<HostId, Acc>();
   private liveFrom = 0;
@@ -58,36 +167,42 @@ export class Talkers {
     // Split the second's traffic by direction in proportion to the flow's per-direction totals.
     const tot = c.totalBytes(i) || 1;
     const share0 = c.dirBytes(i, 0) / tot;
-    this.add(c, c.srcAddrOff(i), true, bytes * share0, bytes * (1 - share0), pkts * share0, pkts * (1 - share0));
-    this.add(c, c.dstAddrOff(i), false, bytes * (1 - share0), bytes * share0, pkts * (1 - share0), pkts * share0);
+    this.add(c, c.srcAddrOff(i), 4, bytes * share0, bytes * (1 - share0), pkts * share0, pkts * (1 - share0));
+    this.add(c, c.dstAddrOff(i), 5, bytes * (1 - share0), bytes * share0, pkts * (1 - share0), pkts * share0);
   }
 
-  private add(c: FlowColumns, off: number, initiator: boolean, sentB: number, recvB: number, sentP: number, recvP: number) {
-    const v6 = (c.key[off - (off % 10) + 9]! & 0x100) !== 0;
+  private add(c: FlowColumns, off: number, flowCol: 4 | 5, sentB: number, recvB: number, sentP: number, recvP: number) {
     const k = c.key;
+    const v6 = (k[off - (off % 10) + 9]! & 0x100) !== 0;
     const id: HostId = v6 ? `${k[off]}:${k[off + 1]}:${k[off + 2]}:${k[off + 3]}` : k[off]!;
-    let a = this.cur.get(id);
-    if (a === undefined) {
-      a = { host: id, sentB: 0, recvB: 0, sentP: 0, recvP: 0, flowsOut: 0, flowsIn: 0 };
-      this.cur.set(id, a);
-    }
-    a.sentB += sentB;
-    a.recvB += recvB;
-    a.sentP += sentP;
-    a.recvP += recvP;
-    if (initiator) a.flowsOut++;
-    else a.flowsIn++;
+    const cur = this.cur;
+    const r = cur.row(id);
+    const v = cur.v;
+    v[r]! += sentB;
+    v[r + 1]! += recvB;
+    v[r + 2]! += sentP;
+    v[r + 3]! += recvP;
+    v[r + flowCol]!++;
   }
 
-  /** Close second `sec`. */
+  /** Close second `sec`: keep its PER_SECOND_CAP biggest hosts as the snapshot. */
   commit(sec: number): void {
-    let hosts = [...this.cur.values()];
-    if (hosts.length > PER_SECOND_CAP) {
-      // Keep the PER_SECOND_CAP biggest: threshold from a typed-array sort (no object sort).
-      const totals = Float64Array.from(hosts, (h) => h.sentB + h.recvB).sort();
-      const cut = totals[totals.length - PER_SECOND_CAP]!;
-      hosts = hosts.filter((h) => h.sentB + h.recvB >= cut).slice(0, PER_SECOND_CAP);
+    const cur = this.cur;
+    const n = cur.n;
+    const v = cur.v;
+    let cut = -Infinity;
+    if (n > PER_SECOND_CAP) {
+      const totals = new Float64Array(n);
+      for (let j = 0; j < n; j++) totals[j] = v[j * 6]! + v[j * 6 + 1]!;
+      cut = kthLargest(totals, n, PER_SECOND_CAP);
     }
+    const hosts: Acc[] = [];
+    for (let j = 0; j < n && hosts.length < PER_SECOND_CAP; j++) {
+      const o = j * 6;
+      if (v[o]! + v[o + 1]! < cut) continue;
+      hosts.push({ host: cur.ids[j]!, sentB: v[o]!, recvB: v[o + 1]!, sentP: v[o + 2]!, recvP: v[o + 3]!, flowsOut: v[o + 4]!, flowsIn: v[o + 5]! });
+    }
+    cur.clear();
     this.snaps.push({ sec, hosts });
     this.fold(hosts, 1);
     // Snapshots leave the running window in order; liveFrom indexes the oldest still inside.
@@ -99,7 +214,6 @@ export class Talkers {
       this.snaps.shift();
       this.liveFrom = Math.max(0, this.liveFrom - 1);
     }
-    this.cur = new Map();
   }
 
   private fold(hosts: Acc[], sign: 1 | -1): void {

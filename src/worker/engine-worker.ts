@@ -124,6 +124,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       activeTimeout: m.config.activeTimeout,
       recentEnded: m.config.recentEnded,
       talkers: true,
+      schedule: (fn) => setImmediate(fn),
     });
     status.source = m.config.source.kind;
     status.interface = m.config.source.kind === "live" ? m.config.source.interface : m.config.source.path;
