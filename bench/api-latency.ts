@@ -13,14 +13,10 @@
  * bounded heap for the page), and requests are served one at a time by that Worker, so latency
  * grows with concurrency; target p99 ≤ 50 ms.
  */
+import { opt, pct } from "./args.ts";
 import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { FlowmatrixServer } from "../src/server/app.ts";
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
 const REQUESTS = opt("requests", 200);
 const CONCURRENCY = opt("concurrency", 1);
 const CACHE = new URL("./.cache/", import.meta.url).pathname;
@@ -33,10 +29,6 @@ function ensureCapture(): void {
   const p = Bun.spawnSync(["node", new URL("../../shared/tools/gen-pcap.mjs", import.meta.url).pathname, "--packets", "2000000", "--flows", "1000000", "--seed", "3", "--out", `${PCAP}.part`, "--quiet"], { stderr: "inherit" });
   if (p.exitCode !== 0) throw new Error("gen-pcap failed");
   renameSync(`${PCAP}.part`, PCAP);
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 async function measure(url: string, path: string): Promise<{ p50: number; p99: number; max: number; total: number; bytes: number }> {

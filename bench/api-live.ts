@@ -10,21 +10,13 @@
  * Loopback only. Needs capture rights (root or cap_net_raw). Limits: the generator reaches a few
  * hundred kpps on this kind of machine; the table holds the flows for --idle 600 s.
  */
+import { opt, pct } from "./args.ts";
 import { FlowmatrixServer } from "../src/server/app.ts";
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
 const REQUESTS = opt("requests", 200);
 const SECONDS = opt("seconds", 120);
 
 type Health = { capture: { packets: number; dropped: number; received: number }; flows: { active: number } };
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 const server = new FlowmatrixServer({
   engine: { source: { kind: "live", interface: "lo" }, filter: "udp and dst net 127.64.0.0/10", maxFlows: 1_100_000, idleTimeout: 600 },

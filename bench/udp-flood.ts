@@ -1,4 +1,4 @@
-export {};
+import { opt } from "./args.ts";
 /**
  * Loopback UDP generator for bench/api-live.ts: sends 1-byte datagrams to addresses in
  * 127.64.0.0/10 (loopback only), cycling over `--flows` destinations, for `--seconds` seconds.
@@ -7,11 +7,6 @@ export {};
  *
  *   bun bench/udp-flood.ts --flows 1000000 --seconds 60
  */
-const args = process.argv.slice(2);
-const opt = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
 const FLOWS = Math.min(opt("flows", 1_000_000), 1 << 22);
 const SECONDS = opt("seconds", 30);
 const receiver = await Bun.udpSocket({ hostname: "0.0.0.0", socket: { data() {} } });

@@ -9,17 +9,12 @@ import { FlowEngine } from "../flows/engine.ts";
 import { toRecord } from "../flows/record.ts";
 import { csvHeader, csvRows } from "../flows/csv.ts";
 import { UsageError } from "./usage-error.ts";
+import { numberFlag } from "./flags.ts";
 import { formatTableHeader, formatTableRow } from "./table-format.ts";
 
 const FORMATS = ["json", "ndjson", "csv", "table", "summary"] as const;
 type Format = (typeof FORMATS)[number];
 
-function num(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number >= ${min} (got "${v}")`);
-  return n;
-}
 
 export async function flowsCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -40,9 +35,9 @@ export async function flowsCommand(argv: string[]): Promise<number> {
   const format = values.format as Format;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")} (got "${values.format}")`);
   const engine = new FlowEngine({
-    idleTimeout: num("idle-timeout", values["idle-timeout"], 0),
-    activeTimeout: num("active-timeout", values["active-timeout"], 0),
-    maxFlows: num("max-flows", values["max-flows"], 16),
+    idleTimeout: numberFlag("idle-timeout", values["idle-timeout"], 0),
+    activeTimeout: numberFlag("active-timeout", values["active-timeout"], 0),
+    maxFlows: numberFlag("max-flows", values["max-flows"], 16),
     noExpire: values["no-expire"],
     recentEnded: 1,
     rates: false,

@@ -7,6 +7,7 @@ import { defaultInterface } from "../capture/interfaces.ts";
 import { FlowmatrixServer } from "../server/app.ts";
 import type { EngineConfig } from "../worker/protocol.ts";
 import { UsageError } from "./usage-error.ts";
+import { numberFlag } from "./flags.ts";
 import type { AlertConfig } from "../alerts/alert.ts";
 import { parseRate } from "../flows/units.ts";
 
@@ -40,10 +41,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const speed = values.speed === "max" ? "max" : Number(values.speed);
   if (speed !== "max" && !(speed > 0)) throw new UsageError(`--speed must be a positive number or "max" (got "${values.speed}")`);
   if (values.transport !== "ws" && values.transport !== "sse") throw new UsageError(`--transport must be ws or sse`);
-  const maxFlows = values["max-flows"] === undefined ? undefined : Number(values["max-flows"]);
-  if (maxFlows !== undefined && !(maxFlows >= 16)) throw new UsageError("--max-flows must be a number >= 16");
-  const idle = values["idle-timeout"] === undefined ? undefined : Number(values["idle-timeout"]);
-  if (idle !== undefined && !(idle > 0)) throw new UsageError("--idle-timeout must be a positive number of seconds");
+  const maxFlows = numberFlag("max-flows", values["max-flows"], 16);
+  const idle = numberFlag("idle-timeout", values["idle-timeout"], 1);
   const rate = (name: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     const n = parseRate(v);
