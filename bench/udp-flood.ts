@@ -1,4 +1,3 @@
-import { opt } from "./args.ts";
 /**
  * Loopback UDP generator for bench/api-live.ts: sends 1-byte datagrams to addresses in
  * 127.64.0.0/10 (loopback only), cycling over `--flows` destinations, for `--seconds` seconds.
@@ -7,6 +6,8 @@ import { opt } from "./args.ts";
  *
  *   bun bench/udp-flood.ts --flows 1000000 --seconds 60
  */
+import { opt } from "./args.ts";
+
 const FLOWS = Math.min(opt("flows", 1_000_000), 1 << 22);
 const SECONDS = opt("seconds", 30);
 const receiver = await Bun.udpSocket({ hostname: "0.0.0.0", socket: { data() {} } });
