@@ -41,6 +41,7 @@ export async function flowsCommand(argv: string[]): Promise<number> {
     noExpire: values["no-expire"],
     recentEnded: 1,
     rates: false,
+    sweepEvery: 10,
   });
   const source = await openFileSource(values.read, values.filter);
   const out = Bun.stdout.writer({ highWaterMark: 1 << 20 });

@@ -29,6 +29,12 @@ export interface FlowEngineConfig extends FlowTableConfig {
    * slices. Without it the whole tick runs at once.
    */
   schedule?: (fn: () => void) => void;
+  /**
+   * Seconds of clock between expiry sweeps (default 1). A packet that arrives after its flow
+   * timed out always starts a new flow (the table checks on arrival), so a longer interval only
+   * delays when ended flows are reported; the `flows` CLI sweeps every 10 s and once at the end.
+   */
+  sweepEvery?: number;
 }
 
 /** Flow slots per tick slice (≈ 1-4 ms of work at 1M flows). */
@@ -42,6 +48,8 @@ interface TickJob {
   /** Next slot; phase 0 = rates, 1 = expiry, 2 = done. */
   cursor: number;
   phase: number;
+  /** Whether this tick sweeps (see sweepEvery). */
+  sweep: boolean;
 }
 
 export interface EngineStats {
@@ -97,6 +105,8 @@ export class FlowEngine implements PacketSink {
   private readonly rates: boolean;
   private schedule: ((fn: () => void) => void) | undefined;
   private job: TickJob | null = null;
+  private readonly sweepEvery: number;
+  private nextSweep = 0;
 
   constructor(config: FlowEngineConfig = {}) {
     this.table = new FlowTable({ ...config, ticks: config.rates ?? true });
@@ -104,6 +114,7 @@ export class FlowEngine implements PacketSink {
     this.table.onEnded((cols, i) => this.recent.push(cols, i));
     this.rates = config.rates ?? true;
     this.schedule = config.schedule;
+    this.sweepEvery = Math.max(1, config.sweepEvery ?? 1);
     if (config.talkers) {
       const talkers = new Talkers();
       this.talkers = talkers;
@@ -164,7 +175,9 @@ export class FlowEngine implements PacketSink {
     }
     if (this.job) this.finishJob();
     this.totals.flush(this.lastTick, this.table.count);
-    this.job = { sec: this.lastTick, dt: Math.max(1, now - this.lastTick), now, cursor: 0, phase: 0 };
+    const sweep = now >= this.nextSweep;
+    if (sweep) this.nextSweep = now + this.sweepEvery - 0.5;
+    this.job = { sec: this.lastTick, dt: Math.max(1, now - this.lastTick), now, cursor: 0, phase: 0, sweep };
     if (this.schedule === undefined) this.finishJob();
     else this.pump();
     this.lastTick = Math.floor(now);
@@ -185,8 +198,11 @@ export class FlowEngine implements PacketSink {
       const to = Math.min(t.hwm, job.cursor + budget);
       if (job.phase === 0) {
         if (this.rates) t.rateTick(job.dt, this.visitTalker, job.cursor, to);
-      } else {
+      } else if (job.sweep) {
         t.sweep(job.now, job.cursor, to);
+      } else {
+        job.phase = 2;
+        break;
       }
       budget -= to - job.cursor;
       job.cursor = to;
@@ -214,6 +230,7 @@ export class FlowEngine implements PacketSink {
   /** End of input: flush the partial second and end every live flow (reason end_of_capture). */
   finish(): void {
     if (this.job) this.finishJob();
+    this.table.sweep(this.now);
     this.totals.flush(this.lastTick, this.table.count);
     this.table.flushAll();
   }

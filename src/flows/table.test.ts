@@ -72,18 +72,38 @@ describe("FlowTable", () => {
     t.onEnded((c, i, reason) => ended.push([toRecord(c, i).src_ip, reason]));
     t.add(pkt("10.0.0.1", 1, "10.0.0.2", 2, 17), 0, 60); // idle
     t.add(pkt("10.0.0.3", 1, "10.0.0.4", 2, 6, 4), 0, 60); // RST → closes 15 s later
-    for (let s = 0; s <= 120; s += 10) t.add(pkt("10.0.0.5", 1, "10.0.0.6", 2, 17), s, 60); // long
+    for (let s = 0; s <= 90; s += 10) t.add(pkt("10.0.0.5", 1, "10.0.0.6", 2, 17), s, 60); // long
     expect(t.sweep(10)).toBe(0);
     expect(t.sweep(16)).toBe(1);
     expect(ended[0]).toEqual(["10.0.0.3", EndReason.tcp_close]);
     expect(t.sweep(61)).toBe(1);
     expect(ended[1]).toEqual(["10.0.0.1", EndReason.idle]);
-    expect(t.sweep(120.5)).toBe(1);
+    expect(t.sweep(100.5)).toBe(1);
     expect(ended[2]).toEqual(["10.0.0.5", EndReason.active_timeout]);
     expect(t.count).toBe(0);
     // The next packet of the long flow starts a new segment with a new id.
-    const i = t.add(pkt("10.0.0.5", 1, "10.0.0.6", 2, 17), 121, 60);
+    const i = t.add(pkt("10.0.0.5", 1, "10.0.0.6", 2, 17), 101, 60);
     expect(t.cols.id(i)).toBe(4);
+  });
+
+  test("a packet after the timeout starts a new flow even before any sweep", () => {
+    const t = new FlowTable({ idleTimeout: 60, tcpCloseTimeout: 15, activeTimeout: 100 });
+    const ended: [number, number][] = [];
+    t.onEnded((c, i, reason) => ended.push([c.id(i), reason]));
+    const a = t.add(pkt("10.0.0.1", 1, "10.0.0.2", 2, 17), 0, 60);
+    const idA = t.cols.id(a);
+    const b = t.add(pkt("10.0.0.1", 1, "10.0.0.2", 2, 17), 61, 60); // idle > 60 s: new flow
+    expect(t.cols.id(b)).not.toBe(idA);
+    expect(ended).toEqual([[idA, EndReason.idle]]);
+    // A TCP flow that saw RST, hit again 16 s later: new flow (tcp_close); 14 s later: same flow.
+    const c = t.add(pkt("10.0.0.3", 1, "10.0.0.4", 2, 6, 4), 0, 60);
+    expect(t.add(pkt("10.0.0.3", 1, "10.0.0.4", 2, 6, 16), 14, 60)).toBe(c);
+    const idC = t.cols.id(c);
+    t.add(pkt("10.0.0.3", 1, "10.0.0.4", 2, 6, 2), 30, 60);
+    expect(ended[1]).toEqual([idC, EndReason.tcp_close]);
+    // A flow busy past the active timeout is cut into segments.
+    for (let s = 100; s <= 220; s += 10) t.add(pkt("10.0.0.7", 1, "10.0.0.8", 2, 17), s, 60);
+    expect(ended.filter(([, r]) => r === EndReason.active_timeout).length).toBe(1);
   });
 
   test("the cap evicts least recently active flows and counts them; the index stays consistent", () => {

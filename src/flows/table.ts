@@ -166,6 +166,12 @@ export class FlowTable {
       }
       slot = (slot + 1) & mask;
     }
+    // A packet that arrives after its flow timed out starts a new flow, whether or not a sweep
+    // has run since (so flow splits do not depend on how often the table is swept).
+    if (i >= 0 && !this.noExpire && this.expiredAt(i, ts)) {
+      this.end(i, this.expiryReason(i, ts));
+      i = -1;
+    }
     if (i < 0) {
       const k = this.k;
       k[0] = a0; k[1] = a1; k[2] = a2; k[3] = a3; k[4] = b0; k[5] = b1; k[6] = b2; k[7] = b3; k[8] = pw; k[9] = w9;
@@ -184,6 +190,26 @@ export class FlowTable {
       u32[uo + U_TICK_PKTS]!++;
     }
     return i;
+  }
+
+  /** Has live flow i timed out at clock `ts`? (Same rules as sweep().) */
+  private expiredAt(i: number, ts: number): boolean {
+    const f64 = this.cols.f64;
+    const last = f64[i * REC_F64 + F_LAST]!;
+    if (ts - last > this.idleTimeout) return true;
+    if (ts - f64[i * REC_F64 + F_FIRST]! > this.activeTimeout) return true;
+    if (ts - last > this.tcpCloseTimeout && (this.cols.key[i * KEY_WORDS + 9]! & 0xff) === 6) {
+      const fl = this.cols.u32[i * REC_U32 + U_FLAGS]!;
+      return isClosed(fl & 0xff, (fl >>> 8) & 0xff);
+    }
+    return false;
+  }
+
+  private expiryReason(i: number, ts: number): number {
+    const last = this.cols.last(i);
+    if (ts - last > this.idleTimeout) return EndReason.idle;
+    if (ts - this.cols.first(i) > this.activeTimeout) return EndReason.active_timeout;
+    return EndReason.tcp_close;
   }
 
   /** Create a flow for key `this.k`; the slot has no packets yet. */
