@@ -21,7 +21,11 @@ describe("health", () => {
     const { lv, d } = await levels(health({ system: { cpu_percent: 81 } }));
     expect(lv.cpu).toBe("warning");
     expect(d.$("#health-indicators")!.getAttribute("data-level")).toBe("warning");
-    expect((await levels(health({ system: { cpu_percent: 80 } }))).lv.cpu).toBe("ok");
+    // The workflow's next step: the top bandwidth consumers, one click away.
+    expect(d.$("#top-consumers")!.getAttribute("href")).toBe("/flows?sort_by=bytes&order=desc&limit=10");
+    const calm = await levels(health({ system: { cpu_percent: 80 } }));
+    expect(calm.lv.cpu).toBe("ok");
+    expect(calm.d.$("#top-consumers")).toBeNull();
   });
 
   test("drops are a red error with the degraded message", async () => {

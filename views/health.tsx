@@ -12,7 +12,7 @@ import {
 } from "./format.ts";
 import type { HealthJson, HistoryRange, MetricsHistoryJson } from "./types.ts";
 import { HISTORY_RANGES } from "./types.ts";
-import { historyHref } from "./urls.ts";
+import { flowsPageHref, historyHref } from "./urls.ts";
 
 export type Level = "ok" | "warning" | "error" | "critical";
 export const CPU_WARN_PERCENT = 80;
@@ -89,6 +89,9 @@ export interface HealthIndicatorsProps {
   oob?: boolean;
 }
 
+/** The flows that carry the most bytes: where to look first when the monitor is under pressure. */
+const TOP_CONSUMERS = flowsPageHref({ sort_by: "bytes", order: "desc", limit: 10 });
+
 export function HealthIndicators({ health, oob }: HealthIndicatorsProps): JSX.Element {
   const list = indicators(health);
   const worst = worstLevel(list.map((i) => i.level));
@@ -116,6 +119,13 @@ export function HealthIndicators({ health, oob }: HealthIndicatorsProps): JSX.El
       </ul>
       {health.reasons.length > 0 && (
         <ul class="reasons">{health.reasons.map((r) => <li safe>{r}</li>)}</ul>
+      )}
+      {worst !== "ok" && (
+        <p class="investigate">
+          <a id="top-consumers" href={TOP_CONSUMERS} hx-get={TOP_CONSUMERS} hx-target="#main" hx-push-url="true">
+            Investigate: top bandwidth consumers →
+          </a>
+        </p>
       )}
     </section>
   );
