@@ -58,14 +58,19 @@ function staticNeighbour(): void {
   sh(inNs("ip", "neigh", "replace", HOST_ADDR, "lladdr", mac, "dev", PEER_IF, "nud", "permanent"));
 }
 
-beforeAll(async () => {
-  sh(["ip", "netns", "add", NS]);
+/** The veth pair, its namespace address and the neighbour entry. */
+function makePair(): void {
   sh(["ip", "link", "add", HOST_IF, "type", "veth", "peer", "name", PEER_IF, "netns", NS]);
   sh(["ip", "link", "set", HOST_IF, "up"]);
-  sh(inNs("ip", "link", "set", "lo", "up"));
   sh(inNs("ip", "addr", "add", `${PEER_ADDR}/30`, "dev", PEER_IF));
   sh(inNs("ip", "link", "set", PEER_IF, "up"));
   staticNeighbour();
+}
+
+beforeAll(async () => {
+  sh(["ip", "netns", "add", NS]);
+  sh(inNs("ip", "link", "set", "lo", "up"));
+  makePair();
   server = new FlowmatrixServer({
     engine: { source: { kind: "live", interface: HOST_IF } },
     port: 0,
@@ -132,4 +137,34 @@ test("link down makes health critical (503); link up recovers and capture resume
     const a = (await (await fetch(`${url}/api/v1/alerts`)).json()) as { active: { rule: string }[] };
     return a.active.some((x) => x.rule === "interface_down") ? undefined : true;
   });
+}, 60_000);
+
+test("the interface disappears: capture down (critical); it comes back: the capture re-opens by itself", async () => {
+  await waitFor("capture active", async () => ((await health()).body.capture.state === "active" ? true : undefined));
+  const reopensBefore = (await health()).body.capture.reopens;
+  sh(["ip", "link", "del", HOST_IF]);
+  const down = await waitFor("capture down", async () => {
+    const h = await health();
+    return h.body.capture.state === "down" ? h : undefined;
+  });
+  expect(down.status).toBe(503);
+  expect(down.body.status).toBe("critical");
+  expect(down.body.capture.error ?? "").toContain(HOST_IF);
+
+  makePair();
+  const back = await waitFor("capture re-opened", async () => {
+    const h = await health();
+    return h.body.capture.state === "active" && h.body.capture.reopens > reopensBefore ? h : undefined;
+  }, 20_000);
+  expect(back.body.capture.error).toBeNull();
+  const count = async () => {
+    const f = (await (await fetch(`${url}/api/v1/flows?src_ip=${PEER_ADDR}&dst_port=9&protocol=udp`)).json()) as { flows: { packets: number }[] };
+    return f.flows.reduce((n, x) => n + x.packets, 0);
+  };
+  const before = await count();
+  await waitFor("datagrams captured on the re-opened handle", async () => {
+    ping();
+    await Bun.sleep(300);
+    return (await count()) >= before + 3 ? true : undefined;
+  }, 20_000);
 }, 60_000);

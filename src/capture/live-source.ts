@@ -34,6 +34,8 @@ export interface LiveSourceConfig {
   immediate?: boolean;
   /** BPF filter expression (tcpdump syntax). */
   filter?: string;
+  /** Called once the handle is activated (and the filter set): the capture is really running. */
+  onOpen?: () => void;
   /** Bytes kept per packet for the sink (default 256). */
   snap?: number;
   /** Batch buffer size in bytes (default 4 MiB). */
@@ -68,6 +70,7 @@ export class LiveSource implements PacketSource {
     this.stopped = false;
     const handle = this.open();
     this.handle = handle;
+    this.config.onOpen?.();
     const s = libpcap().symbols;
     const nano = s.pcap_get_tstamp_precision(handle) === PCAP.TSTAMP_PRECISION_NANO;
     const timeoutMs = this.config.timeoutMs ?? 100;

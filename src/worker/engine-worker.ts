@@ -60,6 +60,12 @@ function retire(s: PacketSource): void {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The source is capturing: state active, any earlier capture error cleared. */
+function opened(): void {
+  status.state = "active";
+  status.error = null;
+}
 const FATAL = new Set(["CapturePermissionError", "LibpcapMissingError", "FileSourceError"]);
 
 async function runCapture(cfg: EngineConfig, eng: FlowEngine): Promise<void> {
@@ -68,12 +74,13 @@ async function runCapture(cfg: EngineConfig, eng: FlowEngine): Promise<void> {
     if (stopping) return;
     const src: PacketSource =
       cfg.source.kind === "live"
-        ? new LiveSource({ interface: cfg.source.interface, filter: cfg.filter })
+        ? new LiveSource({ interface: cfg.source.interface, filter: cfg.filter, onOpen: opened })
         : new ReplaySource({ path: cfg.source.path, speed: cfg.source.speed, loop: cfg.source.loop, filter: cfg.filter });
     source = src;
     const started = Date.now();
     try {
-      status.state = "active";
+      if (cfg.source.kind === "live") status.state = "starting";
+      else opened();
       const running = src.start(eng);
       await running;
       refreshStatus();
@@ -110,7 +117,6 @@ function tick(): void {
   refreshStatus();
   status.dropped_last = status.dropped - lastDropped;
   lastDropped = status.dropped;
-  if (status.state === "active" && status.error !== null && status.dropped_last >= 0) status.error = null;
   post({ type: "tick", summary: tickSummary(engine, status) });
 }
 
