@@ -105,38 +105,29 @@ class TopK {
 /** Reused match buffer (grown on demand): slots written by the compiled scan. */
 let matches = new Uint32Array(1 << 16);
 
-function scanInto(scan: FlowScan, c: FlowColumns, to: number, liveOnly: boolean): number {
+/**
+ * Scan slots [0, to) of `c` and offer every match to `top`; ring slots are stored as refs < 0.
+ * Returns the number of matches.
+ */
+function offer(top: TopK, scan: FlowScan, c: FlowColumns, to: number, live: boolean, key: SortKey): number {
   if (matches.length < to) matches = new Uint32Array(Math.max(to, matches.length * 2));
-  return scan(c, 0, to, matches, liveOnly);
+  const n = scan(c, 0, to, matches, live);
+  for (let m = 0; m < n; m++) {
+    const i = matches[m]!;
+    top.push(sortValue(c, i, key), live ? i : -(i + 1), c.id(i));
+  }
+  return n;
 }
 
 /**
  * Run the compiled query `scan` over the chosen flows; returns the page of records and the total
- * number of matches. Live slots are refs ≥ 0, ring slots refs < 0.
+ * number of matches.
  */
 export function selectFlows(table: FlowTable, recent: EndedRing, scan: FlowScan, o: SelectOptions): Selection {
-  const k = Math.min(o.offset + o.limit, 1_000_000);
-  const top = new TopK(k, o.order === "desc");
-  const key = o.sortBy;
+  const top = new TopK(Math.min(o.offset + o.limit, 1_000_000), o.order === "desc");
   let total = 0;
-  if (o.state !== "ended") {
-    const c = table.cols;
-    const n = scanInto(scan, c, table.hwm, true);
-    total += n;
-    for (let m = 0; m < n; m++) {
-      const i = matches[m]!;
-      top.push(sortValue(c, i, key), i, c.id(i));
-    }
-  }
-  if (o.state !== "active") {
-    const c = recent.cols;
-    const n = scanInto(scan, c, recent.size, false);
-    total += n;
-    for (let m = 0; m < n; m++) {
-      const j = matches[m]!;
-      top.push(sortValue(c, j, key), -(j + 1), c.id(j));
-    }
-  }
+  if (o.state !== "ended") total += offer(top, scan, table.cols, table.hwm, true, o.sortBy);
+  if (o.state !== "active") total += offer(top, scan, recent.cols, recent.size, false, o.sortBy);
   const refs = top.sorted().slice(o.offset);
   const records = refs.map((r) => (r >= 0 ? toRecord(table.cols, r) : toRecord(recent.cols, -r - 1)));
   return { records, total };
