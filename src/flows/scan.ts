@@ -2,13 +2,15 @@
  * Scan suspicion: sources that initiate many TCP connections that are never answered with a
  * SYN-ACK (attempted) or are refused (rejected), towards many ports or many hosts.
  *
- * Runs over the live table (O(flows)); only unanswered/refused TCP flows are folded, keyed by
- * the numeric address (IPv4) or the four words (IPv6); text is made for the reported sources only.
- * Limits: distinct hosts/ports are counted for the 64 sources with most attempts only (a source
- * with fewer attempts than the 64th is not reported), up to 65,536 each; the 20 sources with
- * most attempts are reported.
+ * ScanDetector walks the live table in slices (step(), a budget of slots each), so a Worker can
+ * answer queries in between: pass 1 counts attempts per source (HostIndex + typed counts), pass 2
+ * collects distinct destination hosts and ports for the CANDIDATES sources with most attempts.
+ * Limits: a source with fewer attempts than the 64th is not examined; distinct hosts/ports are
+ * counted up to 65,536 each; the 20 sources with most attempts are reported. Flows that appear
+ * or end during a pass may be missed or counted once in pass 1 only.
  */
 import { KEY_WORDS, type FlowColumns } from "./columns.ts";
+import { HostIndex, type HostId } from "./host-index.ts";
 import { addrText } from "./record.ts";
 import type { FlowTable } from "./table.ts";
 import type { ScanCandidate } from "../worker/protocol.ts";
@@ -31,7 +33,7 @@ export function unansweredAttempt(c: FlowColumns, i: number): boolean {
   return (f0 & SYN) !== 0 && (f1 & SYN) === 0 && (c.dirPackets(i, 1) === 0 || (f1 & RST) !== 0);
 }
 
-function addrId(k: Int32Array, off: number, v6: boolean): number | string {
+function addrId(k: Int32Array, off: number, v6: boolean): HostId {
   return v6 ? `${k[off]},${k[off + 1]},${k[off + 2]},${k[off + 3]}` : k[off]!;
 }
 
@@ -39,70 +41,106 @@ interface Acc {
   slot: number;
   attempts: number;
   unanswered: number;
-  hosts: Set<number | string>;
+  hosts: Set<HostId>;
   ports: Set<number>;
 }
 
-/**
- * Two passes: count attempts per source (a Map of numbers), then collect distinct hosts and ports
- * only for the sources over the threshold.
- */
-export function findScans(table: FlowTable, rule: ScanRule = { minAttempts: 20, minTargets: 10 }): ScanCandidate[] {
-  const c = table.cols;
-  const k = c.key;
-  const hwm = table.hwm;
-  // Pass 1: attempts per source. IPv4 sources are sorted in a typed array and counted by runs
-  // (a Map with hundreds of thousands of one-attempt sources costs ~10× more); IPv6 in a Map.
-  let v4 = new Int32Array(1024);
-  let n4 = 0;
-  const counts6 = new Map<string, number>();
-  for (let i = 0; i < hwm; i++) {
-    if ((k[i * KEY_WORDS + 9]! & 0xff) !== 6 || !c.isLive(i) || !unansweredAttempt(c, i)) continue;
-    const off = c.srcAddrOff(i);
-    if (c.ipVersion(i) === 6) {
-      const id = addrId(k, off, true) as string;
-      counts6.set(id, (counts6.get(id) ?? 0) + 1);
-    } else {
-      if (n4 === v4.length) {
-        const next = new Int32Array(v4.length * 2);
-        next.set(v4);
-        v4 = next;
+export class ScanDetector {
+  /** The last complete result. */
+  result: ScanCandidate[] = [];
+  /** 0 idle, 1 counting attempts, 2 collecting targets of the candidates. */
+  private phase = 0;
+  private cursor = 0;
+  private readonly sources = new HostIndex();
+  private counts = new Int32Array(4096);
+  private candidates = new Map<number, Acc>();
+
+  constructor(readonly rule: ScanRule = { minAttempts: 20, minTargets: 10 }) {}
+
+  get busy(): boolean {
+    return this.phase !== 0;
+  }
+
+  /** Start a pass (no-op while one is running). */
+  begin(): void {
+    if (this.phase !== 0) return;
+    this.phase = 1;
+    this.cursor = 0;
+    this.sources.clear();
+  }
+
+  /** Work through up to `budget` slots; returns true while the pass is not finished. */
+  step(table: FlowTable, budget: number): boolean {
+    const c = table.cols;
+    const k = c.key;
+    while (budget > 0 && this.phase !== 0) {
+      const to = Math.min(table.hwm, this.cursor + budget);
+      for (let i = this.cursor; i < to; i++) {
+        if ((k[i * KEY_WORDS + 9]! & 0xff) !== 6 || !c.isLive(i) || !unansweredAttempt(c, i)) continue;
+        const v6 = c.ipVersion(i) === 6;
+        const row = this.sources.row(addrId(k, c.srcAddrOff(i), v6));
+        if (this.phase === 1) {
+          if (row >= this.counts.length) {
+            const next = new Int32Array(this.counts.length * 2);
+            next.set(this.counts);
+            this.counts = next;
+          }
+          this.counts[row]!++;
+        } else {
+          const s = this.candidates.get(row);
+          if (!s) continue;
+          if (s.slot < 0) s.slot = i;
+          s.attempts++;
+          if (c.dirPackets(i, 1) === 0) s.unanswered++;
+          if (s.hosts.size < 65_536) s.hosts.add(addrId(k, c.dstAddrOff(i), v6));
+          if (s.ports.size < 65_536) s.ports.add(c.dstPort(i));
+        }
       }
-      v4[n4++] = k[off]!;
+      budget -= to - this.cursor;
+      this.cursor = to;
+      if (to >= table.hwm) this.endPhase(table);
     }
+    return this.phase !== 0;
   }
-  const over: { id: number | string; n: number }[] = [];
-  const sorted = v4.subarray(0, n4).sort();
-  for (let a = 0; a < n4; ) {
-    let b = a + 1;
-    while (b < n4 && sorted[b] === sorted[a]) b++;
-    if (b - a >= rule.minAttempts) over.push({ id: sorted[a]!, n: b - a });
-    a = b;
+
+  /** Run a whole pass at once. */
+  run(table: FlowTable): ScanCandidate[] {
+    this.begin();
+    while (this.step(table, Infinity));
+    return this.result;
   }
-  for (const [id, n] of counts6) if (n >= rule.minAttempts) over.push({ id, n });
-  // Pass 2 (distinct hosts and ports) only for the CANDIDATES sources with most attempts.
-  over.sort((x, y) => y.n - x.n);
-  const bySrc = new Map<number | string, Acc>();
-  for (const o of over.slice(0, CANDIDATES)) {
-    bySrc.set(o.id, { slot: -1, attempts: 0, unanswered: 0, hosts: new Set(), ports: new Set() });
+
+  private endPhase(table: FlowTable): void {
+    this.cursor = 0;
+    if (this.phase === 1) {
+      const n = this.sources.size;
+      const over: number[] = [];
+      for (let r = 0; r < n; r++) if (this.counts[r]! >= this.rule.minAttempts) over.push(r);
+      over.sort((a, b) => this.counts[b]! - this.counts[a]!);
+      this.candidates = new Map();
+      for (const r of over.slice(0, CANDIDATES)) {
+        this.candidates.set(r, { slot: -1, attempts: 0, unanswered: 0, hosts: new Set(), ports: new Set() });
+      }
+      this.counts.fill(0, 0, n);
+      this.phase = this.candidates.size > 0 ? 2 : 0;
+      if (this.phase === 0) this.result = [];
+      return;
+    }
+    const c = table.cols;
+    const out: ScanCandidate[] = [];
+    for (const s of this.candidates.values()) {
+      if (s.slot < 0 || (s.hosts.size < this.rule.minTargets && s.ports.size < this.rule.minTargets)) continue;
+      if (s.attempts < this.rule.minAttempts) continue;
+      const src_ip = addrText(c.key, c.srcAddrOff(s.slot), c.ipVersion(s.slot) === 6);
+      out.push({ src_ip, attempts: s.attempts, unanswered: s.unanswered, dst_hosts: s.hosts.size, dst_ports: s.ports.size });
+    }
+    this.result = out.sort((a, b) => b.attempts - a.attempts).slice(0, 20);
+    this.candidates = new Map();
+    this.phase = 0;
   }
-  if (bySrc.size === 0) return [];
-  for (let i = 0; i < hwm; i++) {
-    if ((k[i * KEY_WORDS + 9]! & 0xff) !== 6 || !c.isLive(i) || !unansweredAttempt(c, i)) continue;
-    const v6 = c.ipVersion(i) === 6;
-    const s = bySrc.get(addrId(k, c.srcAddrOff(i), v6));
-    if (!s) continue;
-    if (s.slot < 0) s.slot = i;
-    s.attempts++;
-    if (c.dirPackets(i, 1) === 0) s.unanswered++;
-    if (s.hosts.size < 65_536) s.hosts.add(addrId(k, c.dstAddrOff(i), v6));
-    if (s.ports.size < 65_536) s.ports.add(c.dstPort(i));
-  }
-  const out: ScanCandidate[] = [];
-  for (const s of bySrc.values()) {
-    if (s.hosts.size < rule.minTargets && s.ports.size < rule.minTargets) continue;
-    const src_ip = addrText(k, c.srcAddrOff(s.slot), c.ipVersion(s.slot) === 6);
-    out.push({ src_ip, attempts: s.attempts, unanswered: s.unanswered, dst_hosts: s.hosts.size, dst_ports: s.ports.size });
-  }
-  return out.sort((a, b) => b.attempts - a.attempts).slice(0, 20);
+}
+
+/** One whole pass over the table (tests, small tables). */
+export function findScans(table: FlowTable, rule?: ScanRule): ScanCandidate[] {
+  return new ScanDetector(rule).run(table);
 }

@@ -9,6 +9,7 @@
  */
 import type { FlowColumns } from "./columns.ts";
 import { addrText } from "./record.ts";
+import { HostIndex, type HostId } from "./host-index.ts";
 
 export type TalkerBy = "src" | "dst" | "host";
 
@@ -20,8 +21,6 @@ export interface Talker {
   bps: number;
 }
 
-/** A host as a Map key: the IPv4 word, or the four IPv6 words joined; made text only for output. */
-type HostId = number | string;
 
 interface Acc {
   host: HostId;
@@ -49,83 +48,33 @@ export const LIVE_WINDOW = 60;
  * flows in). Cleared every second.
  */
 class SecondSums {
-  /** IPv4 ids: open addressing over Int32 keys, cleared by bumping a generation stamp. */
-  private keys = new Int32Array(1 << 16);
-  private rows = new Int32Array(1 << 16);
-  private stamp = new Uint32Array(1 << 16);
-  private gen = 1;
-  private used = 0;
-  /** 32 - log2(table size): Fibonacci hashing takes the top bits. */
-  private shift = 16;
-  /** IPv6 ids (rare): a Map. */
-  private readonly index6 = new Map<string, number>();
-  ids: HostId[] = [];
+  private readonly index = new HostIndex();
   v = new Float64Array(6 * 4096);
-  n = 0;
 
+  get n(): number {
+    return this.index.size;
+  }
+  get ids(): HostId[] {
+    return this.index.ids;
+  }
+
+  /** Offset in `v` of the row of `id` (zeroed when new). */
   row(id: HostId): number {
-    if (typeof id === "string") {
-      let j = this.index6.get(id);
-      if (j === undefined) {
-        j = this.newRow(id);
-        this.index6.set(id, j);
+    const before = this.index.size;
+    const j = this.index.row(id);
+    if (j === before) {
+      if (j * 6 + 6 > this.v.length) {
+        const next = new Float64Array(this.v.length * 2);
+        next.set(this.v);
+        this.v = next;
       }
-      return j * 6;
+      this.v.fill(0, j * 6, j * 6 + 6);
     }
-    const mask = this.keys.length - 1;
-    let s = Math.imul(id, 0x9e3779b1) >>> this.shift;
-    for (;;) {
-      if (this.stamp[s] !== this.gen) break;
-      if (this.keys[s] === id) return this.rows[s]! * 6;
-      s = (s + 1) & mask;
-    }
-    const j = this.newRow(id);
-    this.stamp[s] = this.gen;
-    this.keys[s] = id;
-    this.rows[s] = j;
-    if (++this.used * 2 > this.keys.length) this.rehash();
     return j * 6;
   }
 
-  private newRow(id: HostId): number {
-    const j = this.n++;
-    if (j * 6 + 6 > this.v.length) {
-      const next = new Float64Array(this.v.length * 2);
-      next.set(this.v);
-      this.v = next;
-    }
-    this.v.fill(0, j * 6, j * 6 + 6);
-    this.ids.push(id);
-    return j;
-  }
-
-  private rehash(): void {
-    const size = this.keys.length * 2;
-    const keys = new Int32Array(size), rows = new Int32Array(size), stamp = new Uint32Array(size);
-    const mask = size - 1;
-    const shift = this.shift - 1;
-    for (let s = 0; s < this.keys.length; s++) {
-      if (this.stamp[s] !== this.gen) continue;
-      const id = this.keys[s]!;
-      let t = Math.imul(id, 0x9e3779b1) >>> shift;
-      while (stamp[t] === 1) t = (t + 1) & mask;
-      stamp[t] = 1;
-      keys[t] = id;
-      rows[t] = this.rows[s]!;
-    }
-    this.keys = keys;
-    this.rows = rows;
-    this.stamp = stamp;
-    this.shift = shift;
-    this.gen = 1;
-  }
-
   clear(): void {
-    this.gen++;
-    this.used = 0;
-    this.index6.clear();
-    this.ids = [];
-    this.n = 0;
+    this.index.clear();
   }
 }
 

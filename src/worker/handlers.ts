@@ -7,7 +7,7 @@ import { parseQuery } from "../flows/query.ts";
 import type { FlowEngine } from "../flows/engine.ts";
 import { toRecord, type FlowRecord } from "../flows/record.ts";
 import { selectFlows } from "../flows/select.ts";
-import { findScans } from "../flows/scan.ts";
+import { ScanDetector } from "../flows/scan.ts";
 import { META_LIVE, REC_U32, U_FLAGS, U_RATE } from "../flows/columns.ts";
 import type { Call, CaptureStatus, SeriesPayload, TickSummary } from "./protocol.ts";
 
@@ -48,9 +48,9 @@ export function handleCall(engine: FlowEngine, status: CaptureStatus, call: Call
   }
 }
 
-/** Scan detection walks the whole table: every 5 s, not every tick. */
 const SCAN_EVERY_MS = 5000;
-let scans: TickSummary["scans"] = [];
+const SCAN_SLICE = 65_536;
+const detector = new ScanDetector();
 let scansAt = 0;
 
 const PROTO_SERIES = ["tcp_bytes", "udp_bytes", "icmp_bytes", "other_bytes", "non_ip_bytes"] as const;
@@ -82,13 +82,21 @@ export function tickSummary(engine: FlowEngine, status: CaptureStatus): TickSumm
   };
 }
 
+/**
+ * Scan detection walks the whole table: a pass starts every SCAN_EVERY_MS and runs in slices of
+ * SCAN_SLICE slots between other work (setImmediate), so queries never wait for a whole pass.
+ */
 function latestScans(engine: FlowEngine): TickSummary["scans"] {
   const now = Date.now();
-  if (now - scansAt >= SCAN_EVERY_MS) {
-    scans = findScans(engine.table);
+  if (now - scansAt >= SCAN_EVERY_MS && !detector.busy) {
     scansAt = now;
+    detector.begin();
+    const slice = () => {
+      if (detector.step(engine.table, SCAN_SLICE)) setImmediate(slice);
+    };
+    slice();
   }
-  return scans;
+  return detector.result;
 }
 
 /** The n live flows with the highest rate over the last tick (one pass, no sort of the table). */
