@@ -7,7 +7,7 @@
  * Clock: packet time. Offline this replays the capture's own time; live, the owner also calls
  * `advance(Date.now() / 1000)` from a timer so flows expire while no packets arrive.
  */
-import { decode } from "../capture/decode.ts";
+import { decode, decodeEthIpv4 } from "../capture/decode.ts";
 import { FragmentTracker } from "../capture/fragments.ts";
 import { DecodedPacket, DecodeResult, MALFORMED_NAMES, type PacketSink } from "../capture/packet.ts";
 import type { FlowColumns } from "./columns.ts";
@@ -136,7 +136,8 @@ export class FlowEngine implements PacketSink {
     if (linktype !== this.lastLinktype) this.switchLinktype(linktype);
     if (ts >= this.nextTick) this.advance(ts);
     const p = this.pkt;
-    const r = decode(buf, off, caplen, linktype, p);
+    let r = linktype === 1 ? decodeEthIpv4(buf, off, caplen, p) : -1;
+    if (r < 0) r = decode(buf, off, caplen, linktype, p);
     if (p.note !== 0) this.notes[p.note]!++;
     if (r !== DecodeResult.OK) {
       if (r === DecodeResult.NON_IP) this.nonIp++;
