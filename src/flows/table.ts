@@ -168,9 +168,12 @@ export class FlowTable {
     }
     // A packet that arrives after its flow timed out starts a new flow, whether or not a sweep
     // has run since (so flow splits do not depend on how often the table is swept).
-    if (i >= 0 && !this.noExpire && this.expiredAt(i, ts)) {
-      this.end(i, this.expiryReason(i, ts));
-      i = -1;
+    if (i >= 0 && !this.noExpire) {
+      const reason = this.expiry(i, ts);
+      if (reason !== 0) {
+        this.end(i, reason);
+        i = -1;
+      }
     }
     if (i < 0) {
       const k = this.k;
@@ -192,24 +195,21 @@ export class FlowTable {
     return i;
   }
 
-  /** Has live flow i timed out at clock `ts`? (Same rules as sweep().) */
-  private expiredAt(i: number, ts: number): boolean {
+  /**
+   * Why live flow i has ended by clock `now` (EndReason), or 0 when it has not: idle, then TCP
+   * closed (RST, or FIN both ways) for tcpCloseTimeout, then active timeout. The one place these
+   * rules live: used on packet arrival and by sweep().
+   */
+  private expiry(i: number, now: number): number {
     const f64 = this.cols.f64;
     const last = f64[i * REC_F64 + F_LAST]!;
-    if (ts - last > this.idleTimeout) return true;
-    if (ts - f64[i * REC_F64 + F_FIRST]! > this.activeTimeout) return true;
-    if (ts - last > this.tcpCloseTimeout && (this.cols.key[i * KEY_WORDS + 9]! & 0xff) === 6) {
+    if (now - last > this.idleTimeout) return EndReason.idle;
+    if (now - last > this.tcpCloseTimeout && (this.cols.key[i * KEY_WORDS + 9]! & 0xff) === 6) {
       const fl = this.cols.u32[i * REC_U32 + U_FLAGS]!;
-      return isClosed(fl & 0xff, (fl >>> 8) & 0xff);
+      if (isClosed(fl & 0xff, (fl >>> 8) & 0xff)) return EndReason.tcp_close;
     }
-    return false;
-  }
-
-  private expiryReason(i: number, ts: number): number {
-    const last = this.cols.last(i);
-    if (ts - last > this.idleTimeout) return EndReason.idle;
-    if (ts - this.cols.first(i) > this.activeTimeout) return EndReason.active_timeout;
-    return EndReason.tcp_close;
+    if (now - f64[i * REC_F64 + F_FIRST]! > this.activeTimeout) return EndReason.active_timeout;
+    return 0;
   }
 
   /** Create a flow for key `this.k`; the slot has no packets yet. */
@@ -338,25 +338,14 @@ export class FlowTable {
   /** End flows in slots [from, to) that timed out at clock `now` (seconds). Returns how many ended. */
   sweep(now: number, from = 0, to = this.hwm): number {
     if (this.noExpire) return 0;
-    const cols = this.cols;
-    const idleBefore = now - this.idleTimeout;
-    const closeBefore = now - this.tcpCloseTimeout;
-    const activeBefore = now - this.activeTimeout;
+    const u32 = this.cols.u32;
     let n = 0;
-    const f64 = cols.f64, u32 = cols.u32;
     const end = Math.min(to, this.hwm);
     for (let i = from; i < end; i++) {
-      const fl = u32[i * REC_U32 + U_FLAGS]!;
-      if (!((fl >>> 16) & META_LIVE)) continue;
-      const last = f64[i * REC_F64 + F_LAST]!;
-      if (last < idleBefore) {
-        this.end(i, EndReason.idle);
-        n++;
-      } else if (last < closeBefore && (cols.key[i * KEY_WORDS + 9]! & 0xff) === 6 && isClosed(fl & 0xff, (fl >>> 8) & 0xff)) {
-        this.end(i, EndReason.tcp_close);
-        n++;
-      } else if (f64[i * REC_F64 + F_FIRST]! < activeBefore) {
-        this.end(i, EndReason.active_timeout);
+      if (!((u32[i * REC_U32 + U_FLAGS]! >>> 16) & META_LIVE)) continue;
+      const reason = this.expiry(i, now);
+      if (reason !== 0) {
+        this.end(i, reason);
         n++;
       }
     }
