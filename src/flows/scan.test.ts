@@ -1,21 +1,10 @@
 import { expect, test } from "bun:test";
-import { DecodedPacket } from "../capture/packet.ts";
 import { FlowTable } from "./table.ts";
 import { findScans, ScanDetector } from "./scan.ts";
-
-function v4(a: string): number {
-  return a.split(".").reduce((x, o) => x * 256 + Number(o), 0) | 0;
-}
+import { pkt } from "./test-packets.ts";
 
 function tcp(t: FlowTable, src: string, sport: number, dst: string, dport: number, flags: number, ts: number) {
-  const p = new DecodedPacket();
-  p.proto = 6;
-  p.src[0] = v4(src);
-  p.dst[0] = v4(dst);
-  p.sport = sport;
-  p.dport = dport;
-  p.tcpFlags = flags;
-  t.add(p, ts, 60);
+  t.add(pkt(src, sport, dst, dport, 6, flags), ts, 60);
 }
 
 function table(): FlowTable {

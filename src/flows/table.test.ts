@@ -1,25 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { DecodedPacket } from "../capture/packet.ts";
 import { EndReason, FlowColumns, BYTES_PER_SLOT } from "./columns.ts";
 import { FlowTable } from "./table.ts";
 import { toRecord } from "./record.ts";
-
-function v4(a: string): number {
-  return a.split(".").reduce((x, o) => x * 256 + Number(o), 0);
-}
-
-function pkt(src: string, sport: number, dst: string, dport: number, proto = 6, flags = 0): DecodedPacket {
-  const p = new DecodedPacket();
-  p.ipVersion = 4;
-  p.src[0] = v4(src);
-  p.dst[0] = v4(dst);
-  p.sport = sport;
-  p.dport = dport;
-  p.proto = proto;
-  p.tcpFlags = flags;
-  p.ipLen = 40;
-  return p;
-}
+import { pkt } from "./test-packets.ts";
 
 describe("FlowTable", () => {
   test("both directions meet in one flow; initiator is the first sender", () => {
