@@ -32,6 +32,14 @@ interface Acc {
   flowsIn: number;
 }
 
+/** A talker being summed: the host still as an id (text is made for returned rows only). */
+interface Row {
+  host: HostId;
+  bytes: number;
+  packets: number;
+  flows: number;
+}
+
 interface Snapshot {
   sec: number;
   hosts: Acc[];
@@ -186,15 +194,15 @@ export class Talkers {
   }
 
   /** Top hosts over the last LIVE_WINDOW seconds from the running sums: O(hosts), no merge. */
-  private topLive(by: TalkerBy, limit: number): Talker[] {
-    const best: Talker[] = [];
+  private topLive(by: TalkerBy, limit: number): Row[] {
+    const best: Row[] = [];
     for (const a of this.live.values()) {
       const bytes = by === "src" ? a.sentB : by === "dst" ? a.recvB : a.sentB + a.recvB;
       if (bytes < 0.5) continue;
       if (best.length === limit && bytes <= best[best.length - 1]!.bytes) continue;
       const packets = by === "src" ? a.sentP : by === "dst" ? a.recvP : a.sentP + a.recvP;
       const flows = by === "src" ? a.flowsOut : by === "dst" ? a.flowsIn : a.flowsOut + a.flowsIn;
-      const t = { host: a.host as unknown as string, bytes, packets, flows, bps: 0 };
+      const t = { host: a.host, bytes, packets, flows };
       let j = best.length < limit ? best.length : limit - 1;
       while (j > 0 && best[j - 1]!.bytes < bytes) {
         if (j < limit) best[j] = best[j - 1]!;
@@ -217,7 +225,7 @@ export class Talkers {
       return this.finish(this.topLive(by, limit), w);
     }
     const since = now - w;
-    const m = new Map<HostId, Talker>();
+    const m = new Map<HostId, Row>();
     for (const s of this.snaps) {
       if (s.sec < since) continue;
       for (const a of s.hosts) {
@@ -227,7 +235,7 @@ export class Talkers {
         if (bytes <= 0) continue;
         let t = m.get(a.host);
         if (t === undefined) {
-          t = { host: a.host as unknown as string, bytes: 0, packets: 0, flows: 0, bps: 0 };
+          t = { host: a.host, bytes: 0, packets: 0, flows: 0 };
           m.set(a.host, t);
         }
         t.bytes += bytes;
@@ -239,14 +247,11 @@ export class Talkers {
   }
 
   /** Round the sums and turn host ids into text (only for the rows returned). */
-  private finish(list: Talker[], w: number): Talker[] {
-    for (const t of list) {
-      t.host = hostText(t.host as unknown as HostId);
-      t.bytes = Math.round(t.bytes);
-      t.packets = Math.round(t.packets);
-      t.bps = Math.round((t.bytes * 8) / w);
-    }
-    return list;
+  private finish(list: Row[], w: number): Talker[] {
+    return list.map((t) => {
+      const bytes = Math.round(t.bytes);
+      return { host: hostText(t.host), bytes, packets: Math.round(t.packets), flows: t.flows, bps: Math.round((bytes * 8) / w) };
+    });
   }
 }
 
