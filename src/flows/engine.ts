@@ -70,8 +70,6 @@ export interface EngineStats {
   linktypes: Record<string, number>;
 }
 
-export type TickListener = (now: number) => void;
-
 export class FlowEngine implements PacketSink {
   readonly table: FlowTable;
   readonly recent: EndedRing;
@@ -101,7 +99,6 @@ export class FlowEngine implements PacketSink {
   now = 0;
   private nextTick = 0;
   private lastTick = 0;
-  private readonly tickListeners: TickListener[] = [];
   private readonly rates: boolean;
   private schedule: ((fn: () => void) => void) | undefined;
   private job: TickJob | null = null;
@@ -125,11 +122,6 @@ export class FlowEngine implements PacketSink {
   /** Subscribe to the ended-flow stream (the seam for stores and exporters). */
   onEnded(fn: (cols: FlowColumns, i: number, reason: number) => void): void {
     this.table.onEnded(fn);
-  }
-
-  /** Called after each one-second tick of the engine clock. */
-  onTick(fn: TickListener): void {
-    this.tickListeners.push(fn);
   }
 
   packet(buf: Uint8Array, off: number, caplen: number, wirelen: number, ts: number, linktype: number): void {
@@ -183,7 +175,6 @@ export class FlowEngine implements PacketSink {
     else this.pump();
     this.lastTick = Math.floor(now);
     this.nextTick = this.lastTick + 1;
-    for (const fn of this.tickListeners) fn(now);
   }
 
   /**
