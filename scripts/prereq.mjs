@@ -2,7 +2,8 @@
 // Pre-step of `npm start` and `npm test`: installs what is missing, or says exactly what to run.
 // - npm dependencies (npm install when node_modules or the bun binary is missing)
 // - libpcap (runtime: Debian package libpcap0.8) — via apt-get when running as root
-// - for tests (--test): Debian chromium (browser tests), iproute2 (network namespaces), tcpdump
+// - for tests (--test): Debian chromium (browser tests), iproute2 (network namespaces), tcpdump,
+//   tshark (the oracle the decoder tests compare crafted captures with)
 // Node 20 runs this file; it uses only Node's standard library.
 import { execSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -34,6 +35,7 @@ if (forTests) {
   if (!existsSync("/usr/bin/chromium")) missing.push("chromium");
   if (spawnSync("sh", ["-c", "command -v ip"]).status !== 0) missing.push("iproute2");
   if (spawnSync("sh", ["-c", "command -v tcpdump"]).status !== 0) missing.push("tcpdump");
+  if (spawnSync("sh", ["-c", "command -v tshark"]).status !== 0) missing.push("tshark");
 }
 if (missing.length > 0) {
   const cmd = `apt-get update && apt-get install -y ${missing.join(" ")}`;
