@@ -1,5 +1,5 @@
 /**
- * AlertEngine: evaluates the alert rules (rules.ts) on every engine tick (1 s) and every system
+ * AlertEngine: evaluates the registered alert rules (registry.ts) on every engine tick (1 s) and every system
  * sample (~5 s), with hysteresis and a cool-down, and keeps the active alerts plus a bounded list
  * of recent ones.
  *
@@ -19,10 +19,12 @@
 import type { FlowRecord } from "../flows/record.ts";
 import type { SystemSample } from "../metrics/system-collector.ts";
 import type { TickSummary } from "../worker/protocol.ts";
-import { DEFAULT_ALERT_CONFIG, type Alert, type AlertConfig } from "./alert.ts";
-import { interfaceObservation, systemObservations, tickObservations, type Observation } from "./rules.ts";
+import type { Alert } from "./alert.ts";
+import { ALERT_RULES, resolveAlertConfig, type AlertConfig, type ResolvedAlertConfig } from "./registry.ts";
+import type { Feed, Observation, RuleInput } from "./rule.ts";
 
-export type { Alert, AlertConfig, Severity } from "./alert.ts";
+export type { Alert, Severity } from "./alert.ts";
+export type { AlertConfig } from "./registry.ts";
 
 export interface AlertEvent {
   type: "raised" | "cleared";
@@ -36,25 +38,29 @@ interface RuleState {
   clearedAt: number | null;
 }
 
-const TICK_RULES = new Set(["bandwidth", "host_bandwidth", "flow_bandwidth", "capture_drops", "interface_down", "scan"]);
-const SYSTEM_RULES = new Set(["cpu", "memory", "interface_down"]);
+/** Rule ids evaluated by each feed (a keyed alert is cleared only by the feed that evaluates its rule). */
+const FEED_RULES: Record<Feed, ReadonlySet<string>> = {
+  tick: new Set(ALERT_RULES.filter((r) => r.feeds.includes("tick")).map((r) => r.id)),
+  system: new Set(ALERT_RULES.filter((r) => r.feeds.includes("system")).map((r) => r.id)),
+};
 
 export class AlertEngine {
-  readonly config: Required<AlertConfig>;
+  readonly config: ResolvedAlertConfig;
   /** Fetches up to 5 flows for a query (set by the API); used for alerts raised without flows. */
   flowLookup: ((q: string) => Promise<FlowRecord[]>) | null = null;
   private readonly states = new Map<string, RuleState>();
   private readonly recentList: Alert[] = [];
   private readonly listeners: ((e: AlertEvent) => void)[] = [];
   private nextId = 1;
+  /** Rule evaluations that threw (logged; the other rules still ran). */
+  ruleErrors = 0;
   private captureDown = false;
   private linkDown = false;
   private lastSystemTs = 0;
   private lastTick: TickSummary | null = null;
 
   constructor(config: AlertConfig = {}) {
-    const defined = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
-    this.config = { ...DEFAULT_ALERT_CONFIG, ...defined };
+    this.config = resolveAlertConfig(config);
   }
 
   start(): void {}
@@ -64,7 +70,7 @@ export class AlertEngine {
   onTick(s: TickSummary): void {
     this.lastTick = s;
     this.captureDown = s.capture.state === "down";
-    this.evaluate(tickObservations(s, this.config, this.linkDown), TICK_RULES, s.wall, 1);
+    this.evaluate(this.observe("tick", s, null), FEED_RULES.tick, s.wall, 1);
   }
 
   /** Called with each system metrics sample. */
@@ -73,10 +79,23 @@ export class AlertEngine {
     const step = this.lastSystemTs > 0 ? Math.min(60, Math.max(0.05, now - this.lastSystemTs)) : 0.05;
     this.lastSystemTs = now;
     this.linkDown = x.iface?.link === "down";
-    const obs = systemObservations(x, this.config);
-    const c = this.lastTick?.capture;
-    obs.push(interfaceObservation(this.captureDown, this.linkDown, c?.interface ?? x.iface?.name ?? "", c?.error ?? null, this.config));
-    this.evaluate(obs, SYSTEM_RULES, now, step);
+    this.evaluate(this.observe("system", null, x), FEED_RULES.system, now, step);
+  }
+
+  /** Observations of every registered rule that this feed evaluates (a rule that throws is skipped). */
+  private observe(feed: Feed, tick: TickSummary | null, system: SystemSample | null): Observation[] {
+    const input: RuleInput = { tick, system, lastTick: this.lastTick, captureDown: this.captureDown, linkDown: this.linkDown };
+    const out: Observation[] = [];
+    for (const rule of ALERT_RULES) {
+      if (!rule.feeds.includes(feed)) continue;
+      try {
+        out.push(...rule.evaluate(input, this.config));
+      } catch (e) {
+        this.ruleErrors++;
+        console.error(`flowmatrix: alert rule ${rule.id} failed: ${(e as Error).message}`);
+      }
+    }
+    return out;
   }
 
   /** Active alerts, most severe first, then oldest first. */
@@ -101,7 +120,7 @@ export class AlertEngine {
     };
   }
 
-  private evaluate(obs: Observation[], rules: Set<string>, now: number, step: number): void {
+  private evaluate(obs: Observation[], rules: ReadonlySet<string>, now: number, step: number): void {
     const seen = new Set<string>();
     for (const o of obs) {
       const id = `${o.rule}|${o.key}`;

@@ -24,48 +24,8 @@ export interface Alert {
   q: string;
 }
 
-/** Thresholds; every field is optional (defaults in DEFAULT_ALERT_CONFIG). */
-export interface AlertConfig {
-  /** Total bandwidth threshold, bit/s. */
-  bandwidthBps?: number;
-  /** Seconds a rate must stay above (to raise) or below the clear level (to clear). */
-  bandwidthSeconds?: number;
-  /** One host (sent + received, 60 s average) above this, bit/s. */
-  hostBps?: number;
-  /** One flow's current rate above this, bit/s. */
-  flowBps?: number;
-  /** Host CPU %. */
-  cpuPercent?: number;
-  /** Host memory used %. */
-  memoryPercent?: number;
-  /** Seconds CPU/memory must stay above (or below the clear level) — about two samples at 5 s. */
-  systemSeconds?: number;
-  /** Unanswered/refused attempts from one source to call it a scan. */
-  scanMinAttempts?: number;
-  /** After an alert clears, the same rule+key does not raise again for this long (not for critical). */
-  coolDownSec?: number;
-  /** Clear level as a fraction of the threshold (hysteresis). */
-  clearFraction?: number;
-  /** Seconds without drops (or with the interface up) before those alerts clear. */
-  recoverSeconds?: number;
-  /** Cleared alerts kept for recent(). */
-  recentMax?: number;
-}
-
-export const DEFAULT_ALERT_CONFIG: Required<AlertConfig> = {
-  bandwidthBps: 100e6,
-  bandwidthSeconds: 5,
-  hostBps: 50e6,
-  flowBps: 50e6,
-  cpuPercent: 80,
-  memoryPercent: 90,
-  systemSeconds: 10,
-  scanMinAttempts: 20,
-  coolDownSec: 60,
-  clearFraction: 0.8,
-  recoverSeconds: 5,
-  recentMax: 200,
-};
+/** Thresholds and timings: the settings of the rules in registry.ts. */
+export type { AlertConfig } from "./registry.ts";
 
 /** "123 Mbit/s", "4.5 kbit/s". */
 export function formatBps(bps: number): string {
