@@ -30,6 +30,18 @@
  */
 
 export const KEY_WORDS = 10;
+/** Key word holding both ports: portA << 16 | portB. */
+export const KW_PORTS = 8;
+/** Key word holding the protocol, family and VLAN ("proto word"): the bits below. */
+export const KW_PROTO = 9;
+/** Proto word: IP protocol number (bits 0-7). */
+export const PW_PROTO = 0xff;
+/** Proto word: IPv6 key (bit 8); IPv4 keys have zeros in address words 1-3 and 5-7. */
+export const PW_V6 = 0x100;
+/** Proto word: the flow carries a VLAN id (bit 9), which is in bits 16-27. */
+export const PW_VLAN = 0x200;
+export const PW_VLAN_SHIFT = 16;
+export const IPPROTO_TCP = 6;
 /** Float64 / Uint32 words per flow record. */
 export const REC_F64 = 8;
 export const REC_U32 = 16;
@@ -147,15 +159,15 @@ export class FlowColumns {
     return this.meta(i) >>> 4;
   }
   proto(i: number): number {
-    return this.key[i * KEY_WORDS + 9]! & 0xff;
+    return this.key[i * KEY_WORDS + KW_PROTO]! & PW_PROTO;
   }
   ipVersion(i: number): 4 | 6 {
-    return this.key[i * KEY_WORDS + 9]! & 0x100 ? 6 : 4;
+    return this.key[i * KEY_WORDS + KW_PROTO]! & PW_V6 ? 6 : 4;
   }
   /** VLAN id, or -1 when untagged. */
   vlan(i: number): number {
-    const w = this.key[i * KEY_WORDS + 9]!;
-    return w & 0x200 ? w >>> 16 : -1;
+    const w = this.key[i * KEY_WORDS + KW_PROTO]!;
+    return w & PW_VLAN ? w >>> PW_VLAN_SHIFT : -1;
   }
   /** Word offset in `key` of the initiator's address. */
   srcAddrOff(i: number): number {

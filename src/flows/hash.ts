@@ -2,7 +2,7 @@
  * The flow key hash: murmur3-style mixing of the key words (the construction of the C reference's
  * table, ../shared/tools/limit.c). Everything stays in int32 so the JIT keeps it in registers.
  */
-import { KEY_WORDS } from "./columns.ts";
+import { KEY_WORDS, KW_PROTO, PW_V6 } from "./columns.ts";
 
 // murmur3 constants as signed int32 literals, so the JIT keeps every step in int32 registers.
 export const SEED = 0x9747b28c | 0;
@@ -37,8 +37,8 @@ export function fmix(h: number): number {
  */
 export function hashKey(k: Int32Array, off = 0): number {
   let h = SEED;
-  const w9 = k[off + 9]!;
-  if (w9 & 0x100) {
+  const w9 = k[off + KW_PROTO]!;
+  if (w9 & PW_V6) {
     for (let n = 0; n < KEY_WORDS; n++) h = mix(h, k[off + n]!);
   } else {
     h = mix(h, k[off]!);

@@ -11,7 +11,7 @@
  */
 import ipaddr from "ipaddr.js";
 import {
-  F_BYTES, F_FIRST, F_LAST, KEY_WORDS, META_LIVE, REC_F64, REC_U32, U_FLAGS, U_PKTS, U_RATE, type FlowColumns,
+  F_BYTES, F_FIRST, F_LAST, IPPROTO_TCP, KEY_WORDS, KW_PROTO, META_LIVE, PW_PROTO, PW_V6, PW_VLAN, PW_VLAN_SHIFT, REC_F64, REC_U32, U_FLAGS, U_PKTS, U_RATE, type FlowColumns,
 } from "./columns.ts";
 import type { QueryNode } from "./query.ts";
 import { STATES, tcpState, type FlowState } from "./state.ts";
@@ -40,7 +40,7 @@ function tcpStateTable(): Uint8Array {
 export function flowStateIndex(c: FlowColumns, i: number): number {
   const b = c.meta(i) & 1;
   const fl = c.u32[i * REC_U32 + U_FLAGS]!;
-  if ((c.key[i * KEY_WORDS + 9]! & 0xff) === 6) {
+  if ((c.key[i * KEY_WORDS + KW_PROTO]! & PW_PROTO) === IPPROTO_TCP) {
     return tcpStateTable()[(((fl >>> (b * 8)) & 0xff) << 8) | ((fl >>> ((b ^ 1) * 8)) & 0xff)]!;
   }
   return c.u32[i * REC_U32 + U_PKTS + (b ^ 1)]! > 0 ? IDX_BIDIRECTIONAL : IDX_ONEWAY;
@@ -66,12 +66,12 @@ function lit(x: unknown): string {
 
 // Names in generated code: c = columns, i = slot, k = c.key, b = key offset, f = c.f64, u = c.u32,
 // fo / uo = record offsets, fl = flags word, m = meta (fl >>> 16), T = stateHits.
-const W9 = "k[b+9]";
+const W9 = `k[b+${KW_PROTO}]`;
 
 function ipExpr(n: Extract<QueryNode, { kind: "ip" }>): string {
   const words = addrWords(n.addr);
   const prefix = Number(n.prefix);
-  const version = `(${W9}&256)===${n.version === 6 ? 256 : 0}`;
+  const version = `(${W9}&${PW_V6})===${n.version === 6 ? PW_V6 : 0}`;
   const wordCount = n.version === 6 ? 4 : 1;
   const at = (base: string) => {
     const parts: string[] = [];
@@ -103,7 +103,7 @@ function stateExpr(state: FlowState): string {
   const want = STATES.indexOf(state);
   if (want < 0) throw new TypeError(`invalid query AST state ${String(state)}`);
   if (want === IDX_ONEWAY || want === IDX_BIDIRECTIONAL) {
-    return `((${W9}&255)!==6&&(u[uo+${U_PKTS}+((m&1)^1)]>0)===${want === IDX_BIDIRECTIONAL})`;
+    return `((${W9}&${PW_PROTO})!==${IPPROTO_TCP}&&(u[uo+${U_PKTS}+((m&1)^1)]>0)===${want === IDX_BIDIRECTIONAL})`;
   }
   if (!stateHits[want]) {
     const table = tcpStateTable();
@@ -111,7 +111,7 @@ function stateExpr(state: FlowState): string {
     for (let k = 0; k < 65536; k++) hit[k] = table[k] === want ? 1 : 0;
     stateHits[want] = hit;
   }
-  return `((${W9}&255)===6&&T[${want}][(((fl>>>((m&1)*8))&255)<<8)|((fl>>>(((m&1)^1)*8))&255)]===1)`;
+  return `((${W9}&${PW_PROTO})===${IPPROTO_TCP}&&T[${want}][(((fl>>>((m&1)*8))&255)<<8)|((fl>>>(((m&1)^1)*8))&255)]===1)`;
 }
 
 const CMP_VALUE = {
@@ -130,11 +130,11 @@ function expr(n: QueryNode): string {
     case "not": return `!${expr(n.item)}`;
     case "ip": return ipExpr(n);
     case "port": return portExpr(n);
-    case "proto": return `((${W9}&255)===${lit(n.proto)})`;
+    case "proto": return `((${W9}&${PW_PROTO})===${lit(n.proto)})`;
     case "vlan":
-      return n.vlan === null ? `((${W9}&512)===0)` : `((${W9}&512)!==0&&(${W9}>>>16)===${lit(n.vlan)})`;
+      return n.vlan === null ? `((${W9}&${PW_VLAN})===0)` : `((${W9}&${PW_VLAN})!==0&&(${W9}>>>${PW_VLAN_SHIFT})===${lit(n.vlan)})`;
     case "state": return stateExpr(n.state);
-    case "ip_version": return `((${W9}&256)===${n.version === 6 ? 256 : 0})`;
+    case "ip_version": return `((${W9}&${PW_V6})===${n.version === 6 ? PW_V6 : 0})`;
     case "cmp": {
       const value = CMP_VALUE[n.field], op = CMP_OP[n.op];
       if (!value || !op) throw new TypeError(`invalid query AST comparison ${String(n.field)} ${String(n.op)}`);

@@ -9,7 +9,7 @@
  * counted up to 65,536 each; the 20 sources with most attempts are reported. Flows that appear
  * or end during a pass may be missed or counted once in pass 1 only.
  */
-import { KEY_WORDS, type FlowColumns } from "./columns.ts";
+import { IPPROTO_TCP, KEY_WORDS, KW_PROTO, PW_PROTO, type FlowColumns } from "./columns.ts";
 import { HostIndex, type HostId } from "./host-index.ts";
 import { addrText } from "./record.ts";
 import type { FlowTable } from "./table.ts";
@@ -76,7 +76,7 @@ export class ScanDetector {
     while (budget > 0 && this.phase !== 0) {
       const to = Math.min(table.hwm, this.cursor + budget);
       for (let i = this.cursor; i < to; i++) {
-        if ((k[i * KEY_WORDS + 9]! & 0xff) !== 6 || !c.isLive(i) || !unansweredAttempt(c, i)) continue;
+        if ((k[i * KEY_WORDS + KW_PROTO]! & PW_PROTO) !== IPPROTO_TCP || !c.isLive(i) || !unansweredAttempt(c, i)) continue;
         const v6 = c.ipVersion(i) === 6;
         const row = this.sources.row(addrId(k, c.srcAddrOff(i), v6));
         if (this.phase === 1) {

@@ -22,7 +22,7 @@
 import type { DecodedPacket } from "../capture/packet.ts";
 import { fmix, hashKey, mix, SEED } from "./hash.ts";
 import {
-  BYTES_PER_SLOT, EndReason, F_BYTES, F_FIRST, F_ID, F_LAST, FlowColumns, KEY_WORDS, META_INIT_B, META_LIVE,
+  BYTES_PER_SLOT, EndReason, F_BYTES, F_FIRST, F_ID, F_LAST, FlowColumns, IPPROTO_TCP, KEY_WORDS, KW_PROTO, META_INIT_B, META_LIVE, PW_PROTO, PW_V6, PW_VLAN, PW_VLAN_SHIFT,
   REC_F64, REC_U32, U_FLAGS, U_PKTS, U_RATE, U_TICK_BYTES, U_TICK_PKTS,
 } from "./columns.ts";
 
@@ -132,10 +132,10 @@ export class FlowTable {
       pw = (p.sport << 16) | p.dport;
     }
     const vlan = p.vlan;
-    const w9 = p.proto | (v6 ? 0x100 : 0) | (vlan >= 0 ? 0x200 | (vlan << 16) : 0);
+    const w9 = p.proto | (v6 ? PW_V6 : 0) | (vlan >= 0 ? PW_VLAN | (vlan << PW_VLAN_SHIFT) : 0);
     // hashKey() inlined over locals (no scratch writes on the lookup path); same two paths.
     let h = SEED;
-    if (w9 & 0x100) {
+    if (w9 & PW_V6) {
       h = mix(h, a0); h = mix(h, a1); h = mix(h, a2); h = mix(h, a3); h = mix(h, b0);
       h = mix(h, b1); h = mix(h, b2); h = mix(h, b3); h = mix(h, pw); h = mix(h, w9);
     } else {
@@ -157,7 +157,7 @@ export class FlowTable {
         // Equal word 9 means the same family: IPv4 keys have zeros in words 1-3 and 5-7.
         if (
           key[o + 8] === pw && key[o + 9] === w9 && key[o] === a0 && key[o + 4] === b0 &&
-          ((w9 & 0x100) === 0 || (key[o + 1] === a1 && key[o + 2] === a2 && key[o + 3] === a3 &&
+          ((w9 & PW_V6) === 0 || (key[o + 1] === a1 && key[o + 2] === a2 && key[o + 3] === a3 &&
             key[o + 5] === b1 && key[o + 6] === b2 && key[o + 7] === b3))
         ) {
           i = f;
@@ -204,7 +204,7 @@ export class FlowTable {
     const f64 = this.cols.f64;
     const last = f64[i * REC_F64 + F_LAST]!;
     if (now - last > this.idleTimeout) return EndReason.idle;
-    if (now - last > this.tcpCloseTimeout && (this.cols.key[i * KEY_WORDS + 9]! & 0xff) === 6) {
+    if (now - last > this.tcpCloseTimeout && (this.cols.key[i * KEY_WORDS + KW_PROTO]! & PW_PROTO) === IPPROTO_TCP) {
       const fl = this.cols.u32[i * REC_U32 + U_FLAGS]!;
       if (isClosed(fl & 0xff, (fl >>> 8) & 0xff)) return EndReason.tcp_close;
     }

@@ -7,7 +7,7 @@
  * with the most bytes in that second — a host outside that second's top 2,000 is not counted for
  * that second (it could not reach a top-N list anyway unless the traffic is extremely flat).
  */
-import type { FlowColumns } from "./columns.ts";
+import { KEY_WORDS, KW_PROTO, PW_V6, type FlowColumns } from "./columns.ts";
 import { addrText } from "./record.ts";
 import { HostIndex, type HostId } from "./host-index.ts";
 
@@ -130,7 +130,7 @@ export class Talkers {
 
   private add(c: FlowColumns, off: number, flowCol: 4 | 5, sentB: number, recvB: number, sentP: number, recvP: number) {
     const k = c.key;
-    const v6 = (k[off - (off % 10) + 9]! & 0x100) !== 0;
+    const v6 = (k[off - (off % KEY_WORDS) + KW_PROTO]! & PW_V6) !== 0;
     const id: HostId = v6 ? `${k[off]}:${k[off + 1]}:${k[off + 2]}:${k[off + 3]}` : k[off]!;
     const cur = this.cur;
     const r = cur.row(id);
