@@ -94,6 +94,24 @@ export class FlowColumns {
     this.u32 = new Uint32Array(buf);
   }
 
+  /**
+   * A view over existing storage in this layout: `key` holds capacity × KEY_WORDS words, `rec`
+   * capacity × 64 bytes. Used for ended-flow batches handed to sinks (and across Workers, where
+   * the two buffers are transferred, not copied).
+   */
+  static wrap(key: Int32Array, rec: ArrayBuffer): FlowColumns {
+    const capacity = key.length / KEY_WORDS;
+    if (!Number.isInteger(capacity) || rec.byteLength !== capacity * REC_F64 * 8) {
+      throw new RangeError(`FlowColumns.wrap: ${key.length} key words and ${rec.byteLength} record bytes do not describe whole slots`);
+    }
+    const c = Object.create(FlowColumns.prototype) as FlowColumns;
+    c.capacity = capacity;
+    c.key = key;
+    c.f64 = new Float64Array(rec);
+    c.u32 = new Uint32Array(rec);
+    return c;
+  }
+
   /** Total bytes held by the typed arrays. */
   byteSize(): number {
     return this.capacity * BYTES_PER_SLOT;
