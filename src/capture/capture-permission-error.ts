@@ -4,6 +4,8 @@
  */
 export class CapturePermissionError extends Error {
   override readonly name = "CapturePermissionError";
+  /** CLI exit code (3: the environment, not the command line, must change). */
+  readonly exitCode = 3;
   /** The interface that could not be opened. */
   readonly iface: string;
 

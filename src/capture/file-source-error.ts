@@ -9,6 +9,8 @@ export class FileSourceError extends Error {
   readonly path: string;
   /** errno code (ENOENT, EACCES, EISDIR, …) when the OS refused, else "EFORMAT". */
   readonly code: string;
+  /** CLI exit code: unreadable input. */
+  readonly exitCode = 2;
 
   constructor(path: string, code: string, reason: string) {
     super(`${path}: ${reason}`);

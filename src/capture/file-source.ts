@@ -151,6 +151,11 @@ export class FileSource implements PacketSource {
     }
   }
 
+  /** Opens the file and reads its header, then closes it: throws the FileSourceError start() would. */
+  probe(): void {
+    closeSync(this.open().fd);
+  }
+
   /** Reads the whole file synchronously into `sink`. Throws FileSourceError if it cannot start. */
   readSync(sink: PacketSink): void {
     this.counters.stopped = false;

@@ -1,6 +1,8 @@
 /** Thrown when no libpcap shared library can be loaded. The message says how to install it. */
 export class LibpcapMissingError extends Error {
   override readonly name = "LibpcapMissingError";
+  /** CLI exit code (3: install libpcap). */
+  readonly exitCode = 3;
   /** Library names that were tried, in order. */
   readonly tried: readonly string[];
 

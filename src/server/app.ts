@@ -2,17 +2,26 @@
  * The Flowmatrix server: the engine Worker, the system metrics collector, the alert engine and
  * the Elysia app (API, pages, live push, static assets). Shape: new FlowmatrixServer(config),
  * start(), stop().
+ *
+ * start() fails fast: it rejects with the capture's typed error when the capture cannot start
+ * (see EngineClient.start) and with PortInUseError when the port is taken — Elysia's Bun adapter
+ * sets SO_REUSEPORT, which would let a second server share the port and the kernel split the
+ * requests between two captures; we listen without it. Nothing keeps running after a failed start.
  */
 import { Elysia } from "elysia";
 import { AlertEngine } from "../alerts/alert-engine.ts";
 import { VERSION } from "../cli/usage.ts";
 import { SystemMetricsCollector } from "../metrics/system-collector.ts";
 import { EngineClient } from "../worker/engine-client.ts";
-import { apiRoutes } from "./api/index.ts";
+import { apiRoutes, errorResponse } from "./api/index.ts";
 import type { ServerConfig, ServerContext } from "./context.ts";
 import { liveRoutes } from "./live.ts";
 import { pageRoutes } from "./pages.tsx";
 import { staticRoutes } from "./static-files.ts";
+import { PortInUseError } from "./port-in-use-error.ts";
+
+/** True for /api and every path under it (where every answer, errors included, is JSON). */
+const isApiPath = (path: string) => path === "/api" || path.startsWith("/api/");
 
 export class FlowmatrixServer {
   readonly ctx: ServerContext;
@@ -44,17 +53,40 @@ export class FlowmatrixServer {
     await engine.start();
     engine.onTick((s) => alerts.onTick(s));
     metrics.onSample((s) => alerts.onSystem(s));
-    await metrics.start();
+    try {
+      await metrics.start();
+      return this.listen();
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+  }
+
+  private listen(): string {
     const app = new Elysia({
       websocket: { idleTimeout: 60, backpressureLimit: 1 << 20, closeOnBackpressureLimit: true, perMessageDeflate: false },
     })
+      // Errors no API route handled (e.g. an unknown path right under /api) are JSON there too.
+      .onError(({ error, code, set, request }) => {
+        if (!isApiPath(new URL(request.url).pathname)) return;
+        const r = errorResponse(error, code) ?? [500, { error: "internal", message: "internal error (logged on the server)" }];
+        if (r[0] === 500) console.error(`flowmatrix api: ${request.method} ${new URL(request.url).pathname}:`, error);
+        set.status = r[0];
+        return r[1];
+      })
       .use(staticRoutes())
       .use(apiRoutes(this.ctx))
       .use(liveRoutes(this.ctx))
       .use(pageRoutes(this.ctx));
-    app.listen({ hostname: this.config.host ?? "127.0.0.1", port: this.config.port ?? 3000 });
-    this.app = app;
     const host = this.config.host ?? "127.0.0.1";
+    const port = this.config.port ?? 3000;
+    try {
+      app.listen({ hostname: host, port, reusePort: false });
+    } catch (e) {
+      if ((e as { code?: unknown }).code === "EADDRINUSE") throw new PortInUseError(host, port, e);
+      throw e;
+    }
+    this.app = app;
     this.url = `http://${host.includes(":") ? `[${host}]` : host}:${app.server!.port}`;
     return this.url;
   }

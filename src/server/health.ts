@@ -3,10 +3,13 @@
  * Health page.
  *
  * Rules, most severe first:
- * - critical: the capture is down (engine capture state "down": the live handle failed and is
+ * - critical: the engine Worker died and is being restarted (engine state "restarting"; the
+ *   status is then the last tick's), the capture is down (engine capture state "down": the live handle failed and is
  *   being re-opened), the engine reported a fatal error (permission, missing libpcap, unreadable
  *   file), or the live interface's link is down (operstate from the metrics collector, sampled
  *   every metricsIntervalMs).
+ * - degraded / error: an exception in the engine (a fault, logged on stderr) in the last
+ *   FAULT_RECENT_S seconds; the counts since start stay in `engine`.
  * - degraded / error: packets were dropped in the last one-second interval (pcap_stats
  *   `dropped` delta): "Packet capture degraded - check interface".
  * - degraded / warning: host CPU above the threshold (default 80 %, the alert engine's cpuPercent).
@@ -16,7 +19,7 @@
  * interface's own rx_dropped counter is not a health input (kernels count unrelated discards
  * there); only libpcap's drops are. A file replay never drops.
  */
-import type { EngineStatus } from "../worker/engine-client.ts";
+import type { EngineHealth, EngineStatus } from "../worker/engine-client.ts";
 import type { CaptureStatus } from "../worker/protocol.ts";
 import type { SystemSample } from "../metrics/system-collector.ts";
 import type { ServerContext } from "./context.ts";
@@ -25,7 +28,7 @@ export type HealthStatus = "ok" | "degraded" | "critical";
 
 export interface HealthReason {
   severity: "warning" | "error" | "critical";
-  code: "capture_down" | "capture_fatal" | "link_down" | "capture_drops" | "cpu_high";
+  code: "engine_down" | "engine_fault" | "capture_down" | "capture_fatal" | "link_down" | "capture_drops" | "cpu_high";
   message: string;
 }
 
@@ -36,6 +39,8 @@ export interface HealthReport {
    * missing; null for file replay). */
   capture: Omit<CaptureStatus, "state"> & { state: string; link: string | null };
   flows: { active: number; ended: number; evicted: number; total: number; capacity: number };
+  /** The engine Worker: running / restarting, faults and restarts since start, the last fault. */
+  engine: EngineHealth;
   system: {
     cpu_percent: number | null;
     load: [number, number, number];
@@ -53,11 +58,20 @@ export interface HealthInput {
   status: EngineStatus;
   sample: SystemSample | null;
   fatal: { name: string; message: string } | null;
+  /** Faults and restarts of the engine Worker (default: none). */
+  engine?: EngineHealth;
+  /** Why the engine could not answer (then `status` is the last tick's), null when it did. */
+  unavailable?: string | null;
   startedAt: number;
   version: string;
   cpuThreshold: number;
   now?: number;
 }
+
+/** An engine fault keeps health degraded for this long after it happened. */
+export const FAULT_RECENT_S = 60;
+
+const NO_FAULTS: EngineHealth = { state: "running", faults: 0, restarts: 0, last_fault: null };
 
 /** The rules above, as a pure function of the inputs. */
 export function evaluateHealth(h: HealthInput): HealthReport {
@@ -65,6 +79,15 @@ export function evaluateHealth(h: HealthInput): HealthReport {
   const x = h.sample;
   const link = c.source === "live" ? (x?.iface?.link ?? null) : null;
   const reasons: HealthReason[] = [];
+  const engine = h.engine ?? NO_FAULTS;
+  const now = h.now ?? Date.now();
+  if (engine.state === "restarting" || h.unavailable) {
+    reasons.push({ severity: "critical", code: "engine_down", message: `Capture engine unavailable: ${h.unavailable ?? engine.last_fault?.message ?? "not answering"}` });
+  }
+  const f = engine.last_fault;
+  if (f && now - Date.parse(f.at) < FAULT_RECENT_S * 1000) {
+    reasons.push({ severity: "error", code: "engine_fault", message: `Engine fault in ${f.where}: ${f.message} (${engine.faults} since start${engine.restarts ? `, ${engine.restarts} restarts` : ""})` });
+  }
   if (h.fatal) reasons.push({ severity: "critical", code: "capture_fatal", message: `Capture stopped: ${h.fatal.message}` });
   if (c.state === "down") {
     reasons.push({ severity: "critical", code: "capture_down", message: `Interface ${c.interface} offline: capture down${c.error ? ` (${c.error})` : ""}` });
@@ -80,7 +103,6 @@ export function evaluateHealth(h: HealthInput): HealthReport {
   }
   const status: HealthStatus = reasons.some((r) => r.severity === "critical") ? "critical" : reasons.length > 0 ? "degraded" : "ok";
   const st = h.status.stats;
-  const now = h.now ?? Date.now();
   return {
     status,
     reasons,
@@ -90,6 +112,7 @@ export function evaluateHealth(h: HealthInput): HealthReport {
       drop_rate: c.drop_rate, dropped_last: c.dropped_last, reopens: c.reopens, error: c.error,
     },
     flows: { active: st.active_flows, ended: st.ended_flows, evicted: st.evicted, total: st.flows, capacity: h.status.capacity },
+    engine,
     system: {
       cpu_percent: x?.cpuPercent ?? null,
       load: x ? [x.load1, x.load5, x.load15] : [0, 0, 0],
@@ -104,10 +127,16 @@ export function evaluateHealth(h: HealthInput): HealthReport {
   };
 }
 
-/** Health of a running server (asks the engine for its current status). */
-export async function healthReport(ctx: ServerContext): Promise<HealthReport> {
+/** The engine's status, or the last tick's when it cannot answer (see EngineClient.statusOrLast). */
+export type EngineSnapshot = Awaited<ReturnType<ServerContext["engine"]["statusOrLast"]>>;
+
+/** Health of a running server (asks the engine for its current status unless given one). */
+export async function healthReport(ctx: ServerContext, snapshot?: EngineSnapshot): Promise<HealthReport> {
+  const snap = snapshot ?? (await ctx.engine.statusOrLast());
   return evaluateHealth({
-    status: await ctx.engine.status(),
+    status: snap.status,
+    unavailable: snap.unavailable,
+    engine: ctx.engine.health(),
     sample: ctx.metrics.latest(),
     fatal: ctx.engine.fatal,
     startedAt: ctx.startedAt,

@@ -109,7 +109,8 @@ export class LiveHub {
     for (const c of this.sse) c.close();
   }
 
-  private clients(): number {
+  /** Connected live clients (WebSocket and SSE). */
+  clients(): number {
     let n = this.sse.size;
     try {
       n += this.server?.subscriberCount(TOPIC) ?? 0;

@@ -12,17 +12,18 @@ import hxSse from "../../node_modules/htmx.org/dist/ext/hx-sse.min.js" with { ty
 import hyperscript from "../../node_modules/hyperscript.org/dist/_hyperscript.min.js" with { type: "file" };
 import css from "../../static/app.css" with { type: "file" };
 
-const ASSETS: Record<string, { path: string; type: string }> = {
-  "htmx.min.js": { path: htmx, type: "text/javascript; charset=utf-8" },
-  "hx-ws.js": { path: hxWs, type: "text/javascript; charset=utf-8" },
-  "hx-sse.js": { path: hxSse, type: "text/javascript; charset=utf-8" },
-  "_hyperscript.min.js": { path: hyperscript, type: "text/javascript; charset=utf-8" },
-  "app.css": { path: css, type: "text/css; charset=utf-8" },
-};
+/** A Map, not an object literal: `__proto__`, `constructor`, `toString`… are not assets (404). */
+const ASSETS = new Map<string, { path: string; type: string }>([
+  ["htmx.min.js", { path: htmx, type: "text/javascript; charset=utf-8" }],
+  ["hx-ws.js", { path: hxWs, type: "text/javascript; charset=utf-8" }],
+  ["hx-sse.js", { path: hxSse, type: "text/javascript; charset=utf-8" }],
+  ["_hyperscript.min.js", { path: hyperscript, type: "text/javascript; charset=utf-8" }],
+  ["app.css", { path: css, type: "text/css; charset=utf-8" }],
+]);
 
 export function staticRoutes() {
   return new Elysia().get("/static/:name", ({ params, set }) => {
-    const a = ASSETS[params.name];
+    const a = ASSETS.get(params.name);
     if (!a) {
       set.status = 404;
       return "not found";
@@ -36,6 +37,6 @@ export function staticRoutes() {
 /** Byte sizes of the assets (for the page-weight bench). */
 export async function assetSizes(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const [name, a] of Object.entries(ASSETS)) out[name] = Bun.file(a.path).size;
+  for (const [name, a] of ASSETS) out[name] = Bun.file(a.path).size;
   return out;
 }

@@ -2,17 +2,45 @@
  * The engine Worker: runs the packet source (live interface or paced replay of a file) into the
  * FlowEngine, re-opens a live capture with backoff when it fails (interface down), answers calls
  * from the server thread and posts a TickSummary once per wall-clock second.
+ *
+ * Start: "ready" is posted once the capture is open (live) or the file and filter are usable
+ * (replay); a first open that fails posts "start-failed" instead (a configuration error the CLI
+ * reports and exits on). Only after a good start does a failing live capture mean "re-open with
+ * backoff". Faults: any unexpected exception (a call handler, the tick, the packet path, a timer
+ * or promise nobody awaited) is posted as "fault" (the server logs and counts it) and the Worker
+ * keeps serving.
  */
 import { LiveSource } from "../capture/live-source.ts";
 import type { PacketSource } from "../capture/packet.ts";
 import { ReplaySource } from "../capture/replay-source.ts";
 import { FlowEngine } from "../flows/engine.ts";
 import { handleCall, tickSummary } from "./handlers.ts";
+import { preflightFile } from "./preflight.ts";
 import type { CaptureStatus, EngineConfig, FromWorker, ToWorker } from "./protocol.ts";
+import { toWire } from "./wire-error.ts";
 
 declare const self: Worker;
 
 const post = (m: FromWorker) => self.postMessage(m);
+
+/** An unexpected exception: reported to the server (logged, counted in health); the Worker goes on. */
+function fault(where: string, err: unknown): void {
+  try {
+    post({ type: "fault", where, error: toWire(err) });
+  } catch {
+    // the server side is gone
+  }
+}
+process.on("uncaughtException", (err) => fault("uncaught exception", err));
+process.on("unhandledRejection", (err) => fault("unhandled rejection", err));
+
+/**
+ * Test-only fault injection, read from the environment of the process (never set by the CLI,
+ * not reachable over HTTP): "flows-throws" (the flows handler throws), "flows-exits" (a flows
+ * call ends the first Worker: process.exit), "timer-throws" (a timer throws once after start).
+ */
+const TEST_FAULT = process.env.FLOWMATRIX_TEST_ENGINE_FAULT ?? "";
+let generation = 0;
 
 let engine: FlowEngine | null = null;
 let config: EngineConfig | null = null;
@@ -67,15 +95,49 @@ function opened(): void {
   status.error = null;
 }
 const FATAL = new Set(["CapturePermissionError", "LibpcapMissingError", "FileSourceError"]);
+/** Errors the capture itself raises; any other exception out of the packet path is a fault. */
+const CAPTURE_ERRORS = new Set([...FATAL, "PcapError"]);
+
+/**
+ * The first open decides the start: `ready` once the capture is open, `start-failed` with the
+ * error otherwise (only for the first Worker; a restarted one reports failures as it runs).
+ */
+let startReported = false;
+function reportStart(err?: unknown): void {
+  if (startReported) return;
+  startReported = true;
+  post(err === undefined ? { type: "ready" } : { type: "start-failed", error: toWire(err) });
+}
+
+async function startCapture(cfg: EngineConfig, eng: FlowEngine): Promise<void> {
+  if (cfg.source.kind === "file") {
+    try {
+      preflightFile(cfg.source.path, cfg.filter);
+    } catch (err) {
+      if (generation === 0) {
+        status.state = "down";
+        status.error = (err as Error).message;
+        reportStart(err);
+        return;
+      }
+    }
+    reportStart();
+  } else if (generation > 0) reportStart();
+  await runCapture(cfg, eng);
+}
 
 async function runCapture(cfg: EngineConfig, eng: FlowEngine): Promise<void> {
   let backoff = 500;
   for (;;) {
     if (stopping) return;
+    const onOpen = () => {
+      opened();
+      reportStart();
+    };
     const src: PacketSource =
       cfg.source.kind === "live"
-        ? new LiveSource({ interface: cfg.source.interface, filter: cfg.filter, onOpen: opened })
-        : new ReplaySource({ path: cfg.source.path, speed: cfg.source.speed, loop: cfg.source.loop, filter: cfg.filter });
+        ? new LiveSource({ interface: cfg.source.interface, filter: cfg.filter, onOpen })
+        : new ReplaySource({ path: cfg.source.path, speed: cfg.source.speed, loop: cfg.source.loop, filter: cfg.filter, maxGap: cfg.source.maxGap });
     source = src;
     const started = Date.now();
     try {
@@ -85,7 +147,7 @@ async function runCapture(cfg: EngineConfig, eng: FlowEngine): Promise<void> {
       await running;
       refreshStatus();
       status.state = stopping ? "stopped" : cfg.source.kind === "file" ? "finished" : "stopped";
-      if (cfg.source.kind === "file") eng.advance(eng.now + 1);
+      if (cfg.source.kind === "file") eng.advance(Math.min(eng.now + 1, Date.now() / 1000)); // never ahead of the wall clock
       return;
     } catch (err) {
       const e = err as Error;
@@ -95,6 +157,12 @@ async function runCapture(cfg: EngineConfig, eng: FlowEngine): Promise<void> {
       status.error = e.message;
       if (stopping) return;
       status.state = "down";
+      if (!startReported) {
+        // The first open failed: a configuration error, reported to `serve` (which exits).
+        reportStart(e);
+        return;
+      }
+      if (!CAPTURE_ERRORS.has(e.name)) fault("capture", e);
       if (FATAL.has(e.name) || cfg.source.kind === "file") {
         post({ type: "fatal", error: { name: e.name, message: e.message } });
         return;
@@ -108,6 +176,14 @@ async function runCapture(cfg: EngineConfig, eng: FlowEngine): Promise<void> {
 }
 
 function tick(): void {
+  try {
+    tickOnce();
+  } catch (err) {
+    fault("tick", err);
+  }
+}
+
+function tickOnce(): void {
   if (!engine || !config) return;
   if (config.source.kind === "live") engine.advance(Date.now() / 1000);
   else if (source instanceof ReplaySource) {
@@ -117,13 +193,15 @@ function tick(): void {
   refreshStatus();
   status.dropped_last = status.dropped - lastDropped;
   lastDropped = status.dropped;
-  post({ type: "tick", summary: tickSummary(engine, status) });
+  const replay = source instanceof ReplaySource ? source.position() : null;
+  post({ type: "tick", summary: { ...tickSummary(engine, status), replay } });
 }
 
 self.onmessage = (ev: MessageEvent<ToWorker>) => {
   const m = ev.data;
   if (m.type === "init") {
     config = m.config;
+    generation = m.generation;
     engine = new FlowEngine({
       maxFlows: m.config.maxFlows,
       idleTimeout: m.config.idleTimeout,
@@ -135,19 +213,23 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     status.source = m.config.source.kind;
     status.interface = m.config.source.kind === "live" ? m.config.source.interface : m.config.source.path;
     timer = setInterval(tick, 1000);
-    post({ type: "ready" });
-    void runCapture(m.config, engine);
+    if (TEST_FAULT === "timer-throws") setTimeout(() => { throw new Error("test fault: a timer threw"); }, 1500);
+    void startCapture(m.config, engine).catch((err) => fault("capture", err));
   } else if (m.type === "call") {
     if (!engine) {
       post({ type: "reply", id: m.id, error: { name: "Error", message: "engine not started" } });
       return;
     }
     try {
+      if (m.method === "flows" && TEST_FAULT === "flows-exits" && generation === 0) process.exit(70);
+      if (m.method === "flows" && TEST_FAULT === "flows-throws") throw new TypeError("test fault: the flows handler threw");
       refreshStatus();
       post({ type: "reply", id: m.id, result: handleCall(engine, status, m) });
     } catch (err) {
-      const e = err as Error & { field?: string };
-      post({ type: "reply", id: m.id, error: { name: e.name, message: e.message, field: e.field } });
+      const e = err as Error;
+      // A query the grammar refused is the caller's mistake; anything else is an engine fault.
+      if (e.name !== "QueryError") fault(`${m.method} call`, e);
+      post({ type: "reply", id: m.id, error: toWire(e) });
     }
   } else if (m.type === "stop") {
     stopping = true;

@@ -7,10 +7,18 @@ import type { FlowRecord } from "../flows/record.ts";
 import type { Membership, SortKey } from "../flows/select.ts";
 import type { Talker, TalkerBy } from "../flows/talkers.ts";
 import type { EngineStats } from "../flows/engine.ts";
+import type { ReplayPosition } from "../capture/replay-source.ts";
+import type { WireError } from "./wire-error.ts";
 
 export interface EngineConfig {
   /** Live capture on an interface, or replay of a capture file. */
-  source: { kind: "live"; interface: string } | { kind: "file"; path: string; speed: number | "max"; loop: boolean };
+  source:
+    | { kind: "live"; interface: string }
+    | {
+        kind: "file"; path: string; speed: number | "max"; loop: boolean;
+        /** Longest wait between two packets of a paced replay, in seconds (serve --max-gap). */
+        maxGap?: number;
+      };
   filter?: string;
   maxFlows?: number;
   idleTimeout?: number;
@@ -76,6 +84,8 @@ export interface TickSummary {
   top_flows: FlowRecord[];
   /** Sources that look like scans (many unanswered SYNs / ports / hosts). */
   scans: ScanCandidate[];
+  /** A file replay's position in its file (pass, packets, offset); null/absent for a live capture. */
+  replay?: ReplayPosition | null;
 }
 
 export interface ScanCandidate {
@@ -94,13 +104,19 @@ export type Call =
   | { method: "status"; params: Record<string, never> };
 
 export type ToWorker =
-  | { type: "init"; config: EngineConfig }
+  /** generation: 0 for the first Worker, n after n restarts. */
+  | { type: "init"; config: EngineConfig; generation: number }
   | ({ type: "call"; id: number } & Call)
   | { type: "stop" };
 
 export type FromWorker =
+  /** The first capture open succeeded (or, for a file, the file and filter are usable). */
   | { type: "ready" }
+  /** The first capture open failed: a configuration error (no such interface, bad filter…). */
+  | { type: "start-failed"; error: WireError }
   | { type: "tick"; summary: TickSummary }
-  | { type: "reply"; id: number; result?: unknown; error?: { name: string; message: string; field?: string } }
+  | { type: "reply"; id: number; result?: unknown; error?: WireError }
   | { type: "fatal"; error: { name: string; message: string } }
+  /** An unexpected exception in the Worker (handler, tick, packet path, timer): it keeps serving. */
+  | { type: "fault"; where: string; error: WireError }
   | { type: "stopped" };

@@ -4,8 +4,10 @@
  *
  * Errors are JSON: a bad parameter is 400 `{"error":"bad_request","message","field"[,"position"]}`
  * (never Elysia's 422 schema dump), an unknown id or any unknown path under /api is 404
- * `{"error":"not_found","message"}`, an engine that does not answer is 503, anything else 500
- * `{"error":"internal"}` (logged). Route schemas declare every parameter as an optional string for
+ * `{"error":"not_found","message"}`, an engine that does not answer (its Worker died and is being
+ * restarted, or a call timed out) is 503 `{"error":"unavailable","message"}` naming the cause, an
+ * exception inside the engine is 500 `{"error":"engine_fault","message"}` naming it, anything
+ * else 500 `{"error":"internal"}` (logged). The server's own onError makes /api itself JSON too. Route schemas declare every parameter as an optional string for
  * the OpenAPI document; the values are parsed and checked by the handlers (params.ts), which read
  * the raw query string so repeated or unknown parameters are seen.
  */
@@ -28,6 +30,9 @@ function badRequest(field: string, message: string, position?: number) {
   return { error: "bad_request", message, field, ...(position === undefined ? {} : { position }) };
 }
 
+/** EngineCallError kinds for an engine that cannot answer (died and restarting, timed out, stopped). */
+const ENGINE_UNAVAILABLE = new Set(["Unavailable", "Timeout", "Stopped"]);
+
 /** Maps an error to [status, JSON body]; undefined = not ours (let Elysia answer). */
 export function errorResponse(error: unknown, code: string | number): [number, Record<string, unknown>] | undefined {
   if (error instanceof BadRequestError) return [400, badRequest(error.field, error.message, error.position)];
@@ -35,7 +40,9 @@ export function errorResponse(error: unknown, code: string | number): [number, R
   if (error instanceof NotFoundError) return [404, { error: "not_found", message: error.message }];
   if (error instanceof EngineCallError) {
     if (error.kind === "QueryError") return [400, badRequest(error.field ?? "q", error.message)];
-    return [503, { error: "unavailable", message: `capture engine: ${error.message}` }];
+    if (ENGINE_UNAVAILABLE.has(error.kind)) return [503, { error: "unavailable", message: `capture engine: ${error.message}` }];
+    // An exception inside the engine (a bug, logged there and counted in health): name it.
+    return [500, { error: "engine_fault", message: `capture engine fault: ${error.kind}: ${error.message} (logged on the server)` }];
   }
   if (code === "VALIDATION" || code === "PARSE") {
     const e = error as { valueError?: { path?: string; message?: string }; message?: string };
@@ -78,6 +85,9 @@ export function apiRoutes(ctx: ServerContext) {
       const res = await api.handle(new Request(new URL(OPENAPI_PATH, request.url)));
       const doc = (await res.json()) as OpenApiDoc;
       return new Response(docsPage(doc, OPENAPI_PATH), { headers: { "content-type": "text/html; charset=utf-8" } });
+    }, { detail: { hide: true } })
+    .all("/api", () => {
+      throw new NotFoundError("no such API endpoint (the API is under /api/v1/)");
     }, { detail: { hide: true } })
     .all("/api/*", () => {
       throw new NotFoundError("no such API endpoint");

@@ -38,8 +38,9 @@ class Exposition {
 }
 
 export async function prometheusText(ctx: ServerContext): Promise<string> {
-  const h = await healthReport(ctx);
-  const st = await ctx.engine.status();
+  const snap = await ctx.engine.statusOrLast();
+  const h = await healthReport(ctx, snap);
+  const st = snap.status;
   const x = ctx.metrics.latest();
   const tick = ctx.engine.last;
   const e = new Exposition();
@@ -49,6 +50,9 @@ export async function prometheusText(ctx: ServerContext): Promise<string> {
   ]);
   e.add("flowmatrix_capture_up", "gauge", "1 while the capture is active or has finished a file, 0 when down or stopped.", c.state === "active" || c.state === "finished" ? 1 : 0);
   e.add("flowmatrix_health_status", "gauge", "Health: 0 ok, 1 degraded, 2 critical.", h.status === "ok" ? 0 : h.status === "degraded" ? 1 : 2);
+  e.add("flowmatrix_engine_up", "gauge", "1 while the engine Worker answers, 0 while it is being restarted.", h.engine.state === "running" && !snap.unavailable ? 1 : 0);
+  e.add("flowmatrix_engine_faults_total", "counter", "Exceptions in the engine (logged on stderr), Worker deaths included.", h.engine.faults);
+  e.add("flowmatrix_engine_restarts_total", "counter", "Engine Workers started again after one died.", h.engine.restarts);
   e.add("flowmatrix_packets_total", "counter", "Packets processed by the flow engine.", st.stats.packets);
   e.add("flowmatrix_bytes_total", "counter", "Bytes (wire length) processed by the flow engine.", st.stats.bytes);
   e.add("flowmatrix_non_ip_packets_total", "counter", "Packets that were not IP.", st.stats.non_ip_packets);

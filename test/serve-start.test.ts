@@ -1,0 +1,125 @@
+/**
+ * `serve` fails fast: a capture that cannot start is a configuration error reported in one line
+ * before any dashboard URL (exit 2; 3 for missing libpcap or no capture permission), and a port
+ * another instance holds is refused. The real CLI in real processes: an unknown interface, a
+ * missing / non-capture file, a bad BPF filter (live and file), capture as an unprivileged user
+ * (setpriv), libpcap hidden in a mount namespace this test creates (unshare), two servers on one port.
+ */
+import { expect, test } from "bun:test";
+import { realpathSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { PCAPS } from "./shared-paths.ts";
+
+const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+const CAPTURE = `${PCAPS}ndpi__gnutella.pcap`;
+
+type Run = { code: number | null; out: string; err: string };
+
+/** Runs `serve` to its end (it must exit on its own: a start failure). */
+async function serveFails(args: string[], prefix: string[] = [], env?: Record<string, string>): Promise<Run> {
+  const proc = Bun.spawn([...prefix, process.execPath, MAIN, "serve", "--port", "0", ...args], {
+    stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env },
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(timer);
+  return { code, out, err };
+}
+
+/** One clear line on stderr, no dashboard URL on stdout, no stack trace. */
+function expectOneLine(r: Run, code: number, ...says: string[]): void {
+  const lines = r.err.trim().split("\n");
+  expect({ code: r.code, out: r.out, lines: lines.length }).toEqual({ code, out: "", lines: 1 });
+  for (const s of says) expect(lines[0]).toContain(s);
+  expect(r.err).not.toMatch(/^\s+at /m);
+}
+
+test("an unknown interface: exit 2, the available interfaces named, no URL", async () => {
+  const r = await serveFails(["--interface", "fmnosuch0"]);
+  expectOneLine(r, 2, 'no such interface "fmnosuch0"', "Available interfaces:");
+  const names = r.err.split("Available interfaces:")[1]!.split(",").map((s) => s.trim());
+  expect(names).toContain("lo");
+});
+
+test("a missing file and a file that is not a capture: exit 2, the file named", async () => {
+  const missing = await serveFails(["--read", "/nonexistent/flowmatrix.pcap"]);
+  expectOneLine(missing, 2, "/nonexistent/flowmatrix.pcap", "ENOENT");
+  const notCapture = await serveFails(["--read", MAIN]);
+  expectOneLine(notCapture, 2, MAIN, "not a pcap or pcapng file");
+});
+
+test("a bad BPF filter: exit 2 with libpcap's reason, live and replay", async () => {
+  const live = await serveFails(["--interface", "lo", "--filter", "tcp port"]);
+  expectOneLine(live, 2, 'bad capture filter "tcp port"', "syntax error");
+  const replay = await serveFails(["--read", CAPTURE, "--filter", "tcp port"]);
+  expectOneLine(replay, 2, 'bad capture filter "tcp port"', "syntax error");
+});
+
+test("no capture permission (an unprivileged user): exit 3 with the setcap command", async () => {
+  const r = await serveFails(["--interface", "lo"],
+    ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"], { HOME: "/tmp" });
+  expectOneLine(r, 3, 'permission denied capturing on "lo"', "setcap cap_net_raw,cap_net_admin=eip");
+});
+
+test("libpcap missing (hidden in a private mount namespace): exit 3 with what to install", async () => {
+  const libs = new Set(
+    spawnSync("ldconfig", ["-p"], { encoding: "utf8" }).stdout.split("\n")
+      .map((l) => l.match(/^\s*libpcap\.\S+ .*=> (\S+)$/)?.[1])
+      .filter((p): p is string => p !== undefined)
+      .map((p) => realpathSync(p)),
+  );
+  expect(libs.size).toBeGreaterThan(0);
+  const hide = [...libs].map((f) => `mount --bind /dev/null '${f}'`).join(" && ");
+  for (const args of [["--interface", "lo"], ["--read", CAPTURE, "--filter", "tcp"]]) {
+    const r = await serveFails(args, ["unshare", "--mount", "--propagation", "private", "sh", "-c", `${hide} && exec "$@"`, "sh"]);
+    expectOneLine(r, 3, "libpcap not found", "apt-get install libpcap0.8");
+  }
+});
+
+test("a second serve on the same port is refused (port N is in use); the first keeps serving", async () => {
+  const first = Bun.spawn([process.execPath, MAIN, "serve", "--read", CAPTURE, "--loop", "--port", "0", "--quiet"], { stdout: "pipe", stderr: "pipe" });
+  try {
+    const reader = first.stdout.getReader();
+    let text = "";
+    while (!/http:\/\/\S+\//.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the first serve exited");
+      text += new TextDecoder().decode(value);
+    }
+    const url = text.match(/(http:\/\/[^\s/]+)\//)![1]!;
+    const port = new URL(url).port;
+    const second = await serveFails(["--read", CAPTURE, "--port", port]);
+    expectOneLine(second, 2, `port ${port} is in use`);
+    // Every request reaches the first server (with SO_REUSEPORT the kernel would split them).
+    for (let i = 0; i < 8; i++) expect((await fetch(`${url}/api/v1/health`)).status).toBe(200);
+    expect(first.exitCode).toBeNull();
+  } finally {
+    first.kill("SIGTERM");
+    await first.exited;
+  }
+}, 30_000);
+
+test("a good start still prints the dashboard URL and serves", async () => {
+  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--read", CAPTURE, "--port", "0", "--max-gap", "2"], { stdout: "pipe", stderr: "pipe" });
+  try {
+    const reader = proc.stdout.getReader();
+    let text = "";
+    while (!/http:\/\/\S+\//.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("serve exited");
+      text += new TextDecoder().decode(value);
+    }
+    const url = text.match(/(http:\/\/[^\s/]+)\//)![1]!;
+    expect((await fetch(`${url}/api/v1/flows?limit=1`)).status).toBe(200);
+  } finally {
+    proc.kill("SIGTERM");
+    await proc.exited;
+  }
+});
+
+test("--max-gap takes a positive number of seconds", async () => {
+  for (const bad of ["0", "-1", "soon"]) {
+    const r = await serveFails(["--read", CAPTURE, "--max-gap", bad]);
+    expect({ bad, code: r.code, out: r.out, says: r.err.includes("--max-gap") }).toEqual({ bad, code: 2, out: "", says: true });
+  }
+});
