@@ -66,6 +66,8 @@ export const EndReason = {
   tcp_close: 3,
   evicted: 4,
   end_of_capture: 5,
+  /** The monitor stopped (SIGTERM): live flows are ended so history keeps them. */
+  shutdown: 6,
 } as const;
 export type EndReasonName = keyof typeof EndReason;
 export const END_REASON_NAMES: EndReasonName[] = [
@@ -75,6 +77,7 @@ export const END_REASON_NAMES: EndReasonName[] = [
   "tcp_close",
   "evicted",
   "end_of_capture",
+  "shutdown",
 ];
 
 /** Bytes of typed-array storage per flow slot (key + record). */

@@ -12,6 +12,8 @@ import { FragmentTracker } from "../capture/fragments.ts";
 import { DecodedPacket, DecodeResult, MALFORMED_NAMES, type PacketSink } from "../capture/packet.ts";
 import type { FlowColumns } from "./columns.ts";
 import { EndedRing } from "./ended.ts";
+import { EndReason } from "./columns.ts";
+import { EndedFlowBatcher, type EndedFlowSink, type SinkStats } from "./sinks.ts";
 import { FlowTable, type FlowTableConfig } from "./table.ts";
 import { Talkers } from "./talkers.ts";
 import { Totals } from "./totals.ts";
@@ -35,6 +37,8 @@ export interface FlowEngineConfig extends FlowTableConfig {
    * delays when ended flows are reported; the `flows` CLI sweeps every 10 s and once at the end.
    */
   sweepEvery?: number;
+  /** Receivers of every ended flow, in batches (history store, exporters): see sinks.ts. */
+  sinks?: readonly EndedFlowSink[];
 }
 
 /** Flow slots per tick slice (≈ 1-4 ms of work at 1M flows). */
@@ -104,11 +108,15 @@ export class FlowEngine implements PacketSink {
   private job: TickJob | null = null;
   private readonly sweepEvery: number;
   private nextSweep = 0;
+  private readonly batcher: EndedFlowBatcher | null;
 
   constructor(config: FlowEngineConfig = {}) {
     this.table = new FlowTable({ ...config, ticks: config.rates ?? true });
     this.recent = new EndedRing(config.recentEnded ?? 100_000);
     this.table.onEnded((cols, i) => this.recent.push(cols, i));
+    const batcher = config.sinks?.length ? new EndedFlowBatcher(config.sinks) : null;
+    if (batcher) this.table.onEnded((cols, i) => batcher.push(cols, i));
+    this.batcher = batcher;
     this.rates = config.rates ?? true;
     this.schedule = config.schedule;
     this.sweepEvery = Math.max(1, config.sweepEvery ?? 1);
@@ -167,6 +175,7 @@ export class FlowEngine implements PacketSink {
       return;
     }
     if (this.job) this.finishJob();
+    this.batcher?.flush();
     this.totals.flush(this.lastTick, this.table.count);
     const sweep = now >= this.nextSweep;
     if (sweep) this.nextSweep = now + this.sweepEvery - 0.5;
@@ -225,6 +234,24 @@ export class FlowEngine implements PacketSink {
     this.table.sweep(this.now);
     this.totals.flush(this.lastTick, this.table.count);
     this.table.flushAll();
+    this.batcher?.flush();
+  }
+
+  /** The monitor stops: end every live flow (reason shutdown) and hand everything to the sinks. */
+  async shutdown(): Promise<void> {
+    if (this.job) this.finishJob();
+    this.table.flushAll(EndReason.shutdown);
+    await this.closeSinks();
+  }
+
+  /** Hand the last batch to the sinks and wait until they finished what they accepted (after finish()). */
+  async closeSinks(): Promise<void> {
+    await this.batcher?.close();
+  }
+
+  /** Delivered and dropped batches per sink ([] without sinks). */
+  sinkStats(): SinkStats[] {
+    return this.batcher?.sinkStats() ?? [];
   }
 
   stats(): EngineStats {

@@ -1,0 +1,111 @@
+/**
+ * Ended-flow sinks: every cause of ending reaches every sink, in batches, exactly once; a slow
+ * sink drops whole batches and counts them without touching the packet loop or the other sinks.
+ */
+import { describe, expect, test } from "bun:test";
+import { FlowColumns, EndReason, END_REASON_NAMES } from "./columns.ts";
+import { FlowEngine } from "./engine.ts";
+import { toRecord } from "./record.ts";
+import { QueuedSink, type EndedBatch, type EndedFlowSink } from "./sinks.ts";
+import { pkt } from "./test-packets.ts";
+
+/** A sink that keeps what it gets (as FlowRecords, via the batch's own columns). */
+class Collect implements EndedFlowSink {
+  readonly ids: number[] = [];
+  readonly reasons: string[] = [];
+  batches = 0;
+  constructor(readonly name: string) {}
+  offer(b: EndedBatch): boolean {
+    this.batches++;
+    const c = FlowColumns.wrap(b.key, b.rec);
+    for (let i = 0; i < b.count; i++) {
+      const r = toRecord(c, i);
+      this.ids.push(r.id);
+      this.reasons.push(r.end_reason!);
+    }
+    return true;
+  }
+}
+
+const SYN = 2, ACK = 16, FIN = 1;
+
+/** One flow ended by each cause, through the engine's own table and clock. */
+function runAllCauses(engine: FlowEngine): void {
+  const t = engine.table;
+  let ts = 1_800_000_000;
+  const at = (p: ReturnType<typeof pkt>, dt = 0.001) => {
+    ts += dt;
+    engine.advance(ts);
+    t.add(p, ts, 100);
+  };
+  // tcp_close: handshake, FIN both ways; ends 15 s later.
+  at(pkt("10.0.0.1", 1000, "10.0.0.2", 80, 6, SYN));
+  at(pkt("10.0.0.2", 80, "10.0.0.1", 1000, 6, SYN | ACK));
+  at(pkt("10.0.0.1", 1000, "10.0.0.2", 80, 6, FIN | ACK));
+  at(pkt("10.0.0.2", 80, "10.0.0.1", 1000, 6, FIN | ACK));
+  // idle: one UDP packet, then 61 s of other traffic.
+  at(pkt("10.0.0.3", 53000, "10.0.0.4", 53, 17));
+  // active_timeout: a UDP flow with a packet every 10 s for 31 min.
+  for (let k = 0; k < 190; k++) at(pkt("10.0.0.5", 5000, "10.0.0.6", 6000, 17), 10);
+  // evicted: more flows than the table holds (maxFlows 16).
+  for (let k = 0; k < 40; k++) at(pkt("10.1.0.1", 20000 + k, "10.1.0.2", 9, 17));
+  engine.finish(); // end_of_capture for whatever is still live
+}
+
+describe("ended-flow sinks", () => {
+  test("every cause reaches every sink once, in batches, with the same flows as the recently-ended list", async () => {
+    const a = new Collect("a"), b = new Collect("b");
+    const engine = new FlowEngine({ maxFlows: 16, sinks: [a, b] });
+    runAllCauses(engine);
+    await engine.closeSinks();
+    const recent: number[] = [];
+    engine.recent.forEach((c, i) => recent.push(c.id(i)));
+    expect(a.ids.length).toBe(engine.table.ended);
+    expect(new Set(a.ids).size).toBe(a.ids.length);
+    expect(a.ids).toEqual(b.ids);
+    expect([...a.ids].sort((x, y) => x - y)).toEqual([...recent].sort((x, y) => x - y));
+    expect(new Set(a.reasons)).toEqual(new Set(["tcp_close", "idle", "active_timeout", "evicted", "end_of_capture"]));
+    expect(a.batches).toBeLessThan(a.ids.length); // batched, not one call per flow
+    expect(engine.sinkStats().map((s) => [s.name, s.flows, s.dropped_flows])).toEqual([["a", a.ids.length, 0], ["b", a.ids.length, 0]]);
+  });
+
+  test("shutdown ends live flows with reason shutdown and waits for the sinks", async () => {
+    let written = 0;
+    const slowButAccepting = new QueuedSink("disk", async (batch) => {
+      await Bun.sleep(20);
+      written += batch.count;
+    }, 100);
+    const engine = new FlowEngine({ sinks: [slowButAccepting] });
+    for (let k = 0; k < 10; k++) engine.table.add(pkt("10.2.0.1", 1000 + k, "10.2.0.2", 80), 1_800_000_000 + k * 0.01, 60);
+    await engine.shutdown();
+    expect(written).toBe(10);
+    expect(engine.recent.size).toBe(10);
+    engine.recent.forEach((c, i) => expect(END_REASON_NAMES[c.endReason(i)]).toBe("shutdown"));
+    expect(EndReason.shutdown).toBe(6);
+  });
+
+  test("a slow sink drops whole batches and counts them; the other sink and the table lose nothing", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let slowGot = 0;
+    const slow = new QueuedSink("slow", async (b) => {
+      await gate;
+      slowGot += b.count;
+    }, 1);
+    const fast = new Collect("fast");
+    const engine = new FlowEngine({ maxFlows: 16, sinks: [slow, fast] });
+    const t0 = performance.now();
+    runAllCauses(engine);
+    const loopMs = performance.now() - t0;
+    const [s, f] = engine.sinkStats();
+    expect(f!.dropped_batches).toBe(0);
+    expect(fast.ids.length).toBe(engine.table.ended);
+    expect(s!.batches).toBe(1); // the one it is stuck on
+    expect(s!.dropped_batches).toBeGreaterThan(0);
+    expect(s!.flows + s!.dropped_flows).toBe(engine.table.ended);
+    expect(loopMs).toBeLessThan(2000); // never waited on the stuck sink (it would hang forever)
+    release();
+    await engine.closeSinks();
+    expect(slowGot).toBe(s!.flows);
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * Ended-flow sinks: the one seam through which history stores and exporters receive flows.
+ *
+ * The engine copies every flow that leaves the table (idle, active-timeout segment, TCP close,
+ * eviction, end of capture, shutdown) into a batch in the table's own layout (FlowColumns: 40 B of
+ * key + 64 B of record per flow, end reason in the meta bits) and hands full batches — and the
+ * partial one at every flush (each engine tick, and at stop) — to every sink. A batch is
+ * `{ count, key, rec }`; `FlowColumns.wrap(key, rec)` reads it and `toRecord` makes FlowRecords.
+ *
+ * Bounded, drop-and-count, never blocking: `offer()` must return at once. A sink that cannot take a
+ * batch (its queue is full) returns false; the batch is dropped for that sink only and counted
+ * (`dropped_batches`, `dropped_flows`, visible in health and /metrics). Other sinks, the
+ * recently-ended list and the packet loop are not affected. `QueuedSink` gives any async consumer
+ * (a Worker, a socket, a disk) that behaviour with a queue of at most `maxBatches`.
+ *
+ * Ownership: each sink gets its own batch (the first sink the original, the others a copy), so a
+ * sink may transfer the buffers to a Worker. Cost per ended flow: one 104-byte copy into the batch,
+ * plus one copy per additional sink; nothing when no sink is configured.
+ */
+import { FlowColumns, KEY_WORDS, REC_F64 } from "./columns.ts";
+
+export interface EndedBatch {
+  count: number;
+  /** count × KEY_WORDS words (the buffer may be longer than needed: read `count` slots only). */
+  key: Int32Array;
+  /** count × 64 bytes of records (same rule). */
+  rec: ArrayBuffer;
+}
+
+export interface EndedFlowSink {
+  readonly name: string;
+  /** Takes the batch (and its buffers) or returns false at once when it cannot (counted as dropped). */
+  offer(batch: EndedBatch): boolean;
+  /** Called at stop after the last offer; resolves when what was accepted is done. */
+  close?(): Promise<void>;
+}
+
+export interface SinkStats {
+  name: string;
+  batches: number;
+  flows: number;
+  dropped_batches: number;
+  dropped_flows: number;
+  /** offer() threw (counted as dropped too). */
+  errors: number;
+}
+
+/** Flows per batch (≈ 850 KiB): large enough that per-batch costs vanish, small enough to flush every tick. */
+export const BATCH_FLOWS = 8192;
+
+export class EndedFlowBatcher {
+  private cols: FlowColumns;
+  private count = 0;
+  private readonly stats: SinkStats[];
+
+  constructor(private readonly sinks: readonly EndedFlowSink[], private readonly batchFlows = BATCH_FLOWS) {
+    this.cols = new FlowColumns(batchFlows);
+    this.stats = sinks.map((s) => ({ name: s.name, batches: 0, flows: 0, dropped_batches: 0, dropped_flows: 0, errors: 0 }));
+  }
+
+  get active(): boolean {
+    return this.sinks.length > 0;
+  }
+
+  /** The ended-flow listener: copy slot i of `src` (still intact while listeners run). */
+  push(src: FlowColumns, i: number): void {
+    this.cols.copyFrom(src, i, this.count);
+    if (++this.count === this.batchFlows) this.flush();
+  }
+
+  /** Hand the partial batch to the sinks (called every engine tick and at stop). */
+  flush(): void {
+    const n = this.count;
+    if (n === 0) return;
+    const full = this.cols;
+    this.cols = new FlowColumns(this.batchFlows);
+    this.count = 0;
+    for (let s = 0; s < this.sinks.length; s++) {
+      // The last sink takes the original buffers; the others get exact-size copies.
+      const own = s === this.sinks.length - 1;
+      const key = own ? full.key : full.key.slice(0, n * KEY_WORDS);
+      const rec = (own ? full.f64.buffer : full.f64.buffer.slice(0, n * REC_F64 * 8)) as ArrayBuffer;
+      const st = this.stats[s]!;
+      let ok = false;
+      try {
+        ok = this.sinks[s]!.offer({ count: n, key, rec });
+      } catch {
+        st.errors++;
+      }
+      if (ok) {
+        st.batches++;
+        st.flows += n;
+      } else {
+        st.dropped_batches++;
+        st.dropped_flows += n;
+      }
+    }
+  }
+
+  /** Flush, then let every sink finish what it accepted. */
+  async close(): Promise<void> {
+    this.flush();
+    await Promise.all(this.sinks.map((s) => s.close?.().catch(() => {})));
+  }
+
+  sinkStats(): SinkStats[] {
+    return this.stats.map((s) => ({ ...s }));
+  }
+}
+
+/**
+ * A sink around an async consumer: batches queue up to `maxBatches` (default 8); while the queue is
+ * full, offers are refused (dropped and counted by the batcher). `write` runs one batch at a time;
+ * a write that rejects is counted in `errors` and the queue goes on.
+ */
+export class QueuedSink implements EndedFlowSink {
+  private readonly queue: EndedBatch[] = [];
+  private running: Promise<void> | null = null;
+  errors = 0;
+  lastError: Error | null = null;
+
+  constructor(
+    readonly name: string,
+    private readonly write: (batch: EndedBatch) => Promise<void> | void,
+    private readonly maxBatches = 8,
+  ) {}
+
+  offer(batch: EndedBatch): boolean {
+    if (this.queue.length >= this.maxBatches) return false;
+    this.queue.push(batch);
+    this.running ??= this.drain();
+    return true;
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  private async drain(): Promise<void> {
+    await Promise.resolve();
+    while (this.queue.length > 0) {
+      const b = this.queue[0]!;
+      try {
+        await this.write(b);
+      } catch (e) {
+        this.errors++;
+        this.lastError = e instanceof Error ? e : new Error(String(e));
+      }
+      this.queue.shift();
+    }
+    this.running = null;
+  }
+
+  async close(): Promise<void> {
+    while (this.running) await this.running;
+  }
+}
