@@ -1,13 +1,20 @@
 #!/usr/bin/env bun
 /**
  * The CLI: `serve`, `flows`, `interfaces`. Each command lives in src/cli/; this file only
- * dispatches and turns known errors into one clear line and an exit code
- * (2 usage / unreadable input, 3 missing libpcap or capture permission).
+ * dispatches and turns every error into one line on stderr and an exit code (src/cli/errors.ts:
+ * 2 usage / unreadable input, 3 missing libpcap or capture permission, an error's own numeric
+ * `exitCode`, 1 anything unexpected; the stack only with FLOWMATRIX_DEBUG=1). A reader that closes
+ * stdout (`… | head`) ends the command quietly with 0.
  */
+import { writeSync } from "node:fs";
 import { USAGE, VERSION } from "./cli/usage.ts";
 import { UsageError } from "./cli/usage-error.ts";
+import { errorReport, exitCodeFor } from "./cli/errors.ts";
+import { closest } from "./cli/options.ts";
 
+const COMMANDS = ["serve", "flows", "interfaces"];
 const [command, ...rest] = process.argv.slice(2);
+const verb = command !== undefined && COMMANDS.includes(command) ? command : undefined;
 
 async function main(): Promise<number> {
   switch (command) {
@@ -25,30 +32,44 @@ async function main(): Promise<number> {
       return (await import("./cli/flows-command.ts")).flowsCommand(rest);
     case "interfaces":
       return (await import("./cli/interfaces-command.ts")).interfacesCommand(rest);
-    case "serve":
+    case "serve": {
+      // serve's options table checks the flags first (suggestions, --help); then the command runs.
+      const { SERVE } = await import("./cli/serve-options.ts");
+      const { parseVerb, verbHelp } = await import("./cli/options.ts");
+      if (parseVerb(SERVE, rest).help) {
+        console.log(verbHelp(SERVE));
+        return 0;
+      }
       return (await import("./cli/serve-command.ts")).serveCommand(rest);
-    default:
-      throw new UsageError(`unknown command "${command}"`);
+    }
+    default: {
+      const near = closest(command, COMMANDS);
+      throw new UsageError(`unknown command "${command}"${near ? ` (did you mean ${near}?)` : ""}`);
+    }
   }
 }
 
-const EXIT_CODES: Record<string, number> = {
-  UsageError: 2,
-  FileSourceError: 2,
-  PcapError: 2,
-  QueryError: 2,
-  LibpcapMissingError: 3,
-  CapturePermissionError: 3,
-};
+let failing = false;
+function fail(err: unknown): never {
+  if (!failing) {
+    failing = true;
+    try {
+      const report = errorReport(err, verb);
+      if (report) writeSync(2, report);
+    } catch {
+      /* stderr gone too: the exit code still says it */
+    }
+  }
+  process.exit(exitCodeFor(err));
+}
+
+// Errors after a command returned (serve keeps running) get the same one-line treatment.
+process.on("uncaughtException", fail);
+process.on("unhandledRejection", fail);
 
 try {
   const code = await main();
   if (command !== "serve") process.exit(code);
 } catch (err) {
-  const e = err as Error & { code?: string };
-  // node:util parseArgs reports unknown or malformed flags with these codes.
-  const usage = e instanceof UsageError || (e.code ?? "").startsWith("ERR_PARSE_ARGS");
-  console.error(`flowmatrix: ${e.message}`);
-  if (usage) console.error(`\n${USAGE}`);
-  process.exit(usage ? 2 : (EXIT_CODES[e.name] ?? 1));
+  fail(err);
 }

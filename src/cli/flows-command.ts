@@ -1,39 +1,48 @@
 /**
  * `flowmatrix flows --read FILE`: read a whole capture, print every flow (active and ended) and
  * the totals. Flows are written as they leave the table (timeouts while reading, then all the rest
- * at the end of the file), so memory stays bounded by the table, not by the output.
+ * at the end of the file) through one 256 KiB buffer written out with backpressure (output.ts), so
+ * memory stays bounded by the table, not by the output or the reader's speed.
+ *
+ * Everything that can fail at start (flags, the file, the BPF filter, libpcap) is checked before
+ * the first byte goes to stdout, so an error leaves stdout empty.
  */
-import { parseArgs } from "node:util";
+import { FileSource } from "../capture/file-source.ts";
+import { applyFilter, bufText, cstr, errbuf, libpcap, PCAP } from "../capture/libpcap.ts";
 import { openFileSource } from "../capture/open-file.ts";
+import type { PacketSink } from "../capture/packet.ts";
+import { PcapError } from "../capture/pcap-error.ts";
 import { FlowEngine } from "../flows/engine.ts";
 import { toRecord } from "../flows/record.ts";
-import { csvHeader, csvRows } from "../flows/csv.ts";
+import { csvHeader, csvLine } from "../flows/csv.ts";
 import { UsageError } from "./usage-error.ts";
 import { numberFlag } from "./flags.ts";
 import { formatTableHeader, formatTableRow } from "./table-format.ts";
+import { FLOWS, type FlowFormat } from "./flows-options.ts";
+import { parseVerb, verbHelp } from "./options.ts";
+import { OutputWriter } from "./output.ts";
+import { ProgressSink } from "./progress.ts";
 
-const FORMATS = ["json", "ndjson", "csv", "table", "summary"] as const;
-type Format = (typeof FORMATS)[number];
+export interface FlowsIo {
+  /** Where the output goes (default: a writer on fd 1). */
+  out?: OutputWriter;
+  /** Show progress on stderr (default: when stderr is a terminal). */
+  progress?: boolean;
+  /** Where the one-line summary of non-JSON formats goes (default: stderr). */
+  note?: (line: string) => void;
+}
 
-
-export async function flowsCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      read: { type: "string", short: "r" },
-      format: { type: "string", default: "json" },
-      filter: { type: "string", short: "f" },
-      "idle-timeout": { type: "string" },
-      "active-timeout": { type: "string" },
-      "no-expire": { type: "boolean", default: false },
-      "max-flows": { type: "string" },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
+export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<number> {
+  const parsed = parseVerb(FLOWS, argv);
+  if (parsed.help) {
+    console.log(verbHelp(FLOWS));
+    return 0;
+  }
+  const values = parsed.values;
   if (!values.read) throw new UsageError("flows needs --read FILE");
-  const format = values.format as Format;
-  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")} (got "${values.format}")`);
+  const path = values.read;
+  const format = values.format as FlowFormat;
+  const filter = values.filter !== undefined && values.filter.trim() !== "" ? values.filter : undefined;
   const engine = new FlowEngine({
     idleTimeout: numberFlag("idle-timeout", values["idle-timeout"], 0),
     activeTimeout: numberFlag("active-timeout", values["active-timeout"], 0),
@@ -43,32 +52,68 @@ export async function flowsCommand(argv: string[]): Promise<number> {
     rates: false,
     sweepEvery: 10,
   });
-  const source = await openFileSource(values.read, values.filter);
-  const out = Bun.stdout.writer({ highWaterMark: 1 << 20 });
-  let n = 0;
+  // Open and check before writing anything: the file and its header, or libpcap + the filter.
+  if (filter === undefined) new FileSource({ path }).probe();
+  else probeLibpcap(path, filter);
+  const source = await openFileSource(path, filter);
+
+  const out = io.out ?? new OutputWriter(1);
   if (format === "json") out.write('{"flows":[');
-  if (format === "csv") out.write(csvHeader());
-  if (format === "table") out.write(formatTableHeader());
+  else if (format === "csv") out.write(csvHeader());
+  else if (format === "table") out.write(formatTableHeader());
   if (format !== "summary") {
-    engine.onEnded((cols, i) => {
-      const r = toRecord(cols, i);
-      if (format === "json") out.write((n === 0 ? "\n" : ",\n") + JSON.stringify(r));
-      else if (format === "ndjson") out.write(JSON.stringify(r) + "\n");
-      else if (format === "csv") out.write(csvRows([{ ...r, suspicious: [] }]));
-      else out.write(formatTableRow(r));
-      n++;
-    });
+    let n = 0;
+    const row =
+      format === "json"
+        ? (r: ReturnType<typeof toRecord>) => out.write((n++ === 0 ? "\n" : ",\n") + JSON.stringify(r))
+        : format === "ndjson"
+          ? (r: ReturnType<typeof toRecord>) => out.write(JSON.stringify(r) + "\n")
+          : format === "csv"
+            ? (r: ReturnType<typeof toRecord>) => out.write(csvLine(r))
+            : (r: ReturnType<typeof toRecord>) => out.write(formatTableRow(r));
+    engine.onEnded((cols, i) => row(toRecord(cols, i)));
   }
+
+  const progress = (io.progress ?? process.stderr.isTTY === true) ? new ProgressSink(engine, path) : undefined;
+  const sink: PacketSink = progress ?? engine;
+  let readError: string | null = null;
   const t0 = performance.now();
-  source.readSync(engine);
+  try {
+    source.readSync(sink);
+  } catch (e) {
+    // libpcap stops at damage after the header ("truncated dump file", a bad record length): as
+    // with our own reader, every record before it was delivered and the stats say where it stopped.
+    if (!(e instanceof PcapError) || filter === undefined) throw e;
+    readError = e.message;
+  } finally {
+    progress?.finish();
+  }
   engine.finish();
   const seconds = (performance.now() - t0) / 1000;
-  const stats = { ...engine.stats(), ...source.info(), read_seconds: Number(seconds.toFixed(3)) };
+  const info = source.info();
+  if (readError !== null) {
+    info.truncated = true;
+    info.truncated_reason = readError;
+  }
+  const stats = { ...engine.stats(), ...info, read_seconds: Number(seconds.toFixed(3)) };
   if (format === "json") out.write(`\n],"stats":${JSON.stringify(stats)}}\n`);
   else if (format === "summary") out.write(JSON.stringify(stats) + "\n");
-  else process.stderr.write(summaryLine(stats) + "\n");
-  await out.flush();
+  out.flush();
+  if (format !== "json" && format !== "summary") (io.note ?? ((l: string) => process.stderr.write(l + "\n")))(summaryLine(stats));
   return 0;
+}
+
+/** Opens the file with libpcap and compiles the filter, then closes it: throws the PcapError the read would. */
+function probeLibpcap(path: string, filter: string): void {
+  const s = libpcap().symbols;
+  const err = errbuf();
+  const handle = s.pcap_open_offline_with_tstamp_precision(cstr(path), PCAP.TSTAMP_PRECISION_NANO, err);
+  if (!handle) throw new PcapError(`cannot read ${path}: ${bufText(err)}`);
+  try {
+    applyFilter(handle, filter);
+  } finally {
+    s.pcap_close(handle);
+  }
 }
 
 function summaryLine(s: ReturnType<FlowEngine["stats"]> & Record<string, unknown>): string {

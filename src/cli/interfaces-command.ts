@@ -1,9 +1,15 @@
 /** `flowmatrix interfaces [--json]`: capture devices with addresses and up/down. */
-import { parseArgs } from "node:util";
 import { defaultInterface, listInterfaces } from "../capture/interfaces.ts";
+import { INTERFACES } from "./flows-options.ts";
+import { parseVerb, verbHelp } from "./options.ts";
 
 export async function interfacesCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: "boolean", default: false } }, strict: true });
+  const parsed = parseVerb(INTERFACES, argv);
+  if (parsed.help) {
+    console.log(verbHelp(INTERFACES));
+    return 0;
+  }
+  const values = parsed.values;
   const list = listInterfaces();
   const def = defaultInterface();
   if (values.json) {

@@ -29,3 +29,21 @@ export function csvRows(records: (FlowRecord & { suspicious?: string[] })[]): st
     { record_delimiter: "windows" },
   );
 }
+
+function csvField(v: string): string {
+  // The quoting csv-stringify applies by default: fields holding the delimiter, a quote or a line break.
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/** One CSV line for one record, as csvRows([r]) gives it, without a library call per row (the CLI's hot path). */
+export function csvLine(r: FlowRecord, suspicious: readonly string[] = []): string {
+  const o = r as unknown as Record<string, unknown>;
+  let s = "";
+  for (let k = 0; k < CSV_COLUMNS.length; k++) {
+    const c = CSV_COLUMNS[k]!;
+    const v = c === "suspicious" ? suspicious.join(";") : o[c];
+    const t = v === null || v === undefined ? "" : typeof v === "number" || typeof v === "boolean" ? String(v) : csvField(String(v));
+    s += k === 0 ? t : "," + t;
+  }
+  return s + "\r\n";
+}
