@@ -153,3 +153,42 @@ describe("--speed 10 --loop of a capture with long silences (ndpi__quic.pcap)", 
     expect(started).toBe(true);
   });
 });
+
+describe("the header shows the replay's position", () => {
+  test("pushed over /ws every second (percent, loop pass, packet N of M) and in the page itself", async () => {
+    const { url } = await serve({ kind: "file", path: PCAPS + "zeek__wikipedia.pcap", speed: 4, loop: true });
+    const ws = new WebSocket(url.replace("http", "ws") + "/ws");
+    const headers: string[] = [];
+    ws.onmessage = (e) => {
+      const m = /<div id="header-status"[\s\S]*?<\/div>/.exec(String(e.data));
+      if (m) headers.push(m[0]);
+    };
+    try {
+      // 136 packets over 6.4 s of capture: 1.6 s per pass at speed 4
+      const deadline = Date.now() + 15_000;
+      while (!headers.some((h) => h.includes("loop 2")) && Date.now() < deadline) await Bun.sleep(100);
+      const withReplay = headers.filter((h) => h.includes('class="replay"'));
+      expect(withReplay.length).toBeGreaterThan(0);
+      expect(headers.some((h) => h.includes("loop 2"))).toBe(true);
+      for (const h of withReplay) {
+        const pct = Number(/class="replay-percent">(\d+) %</.exec(h)?.[1]);
+        expect(pct).toBeGreaterThanOrEqual(0);
+        expect(pct).toBeLessThanOrEqual(100);
+        expect(h).toMatch(/title="packet \d+ of 136 · /);
+      }
+    } finally {
+      ws.close();
+    }
+    const page = await (await fetch(url + "/")).text();
+    expect(page).toMatch(/<span class="replay" title="packet \d+ of 136[^"]*"><span class="label">replay<\/span> <span class="replay-percent">\d+ %<\/span> · <span class="replay-pass">loop \d+<\/span>/);
+  });
+
+  test("a finished replay shows 100 % and done", async () => {
+    const { server, url } = await serve({ kind: "file", path: PCAPS + "zeek__wikipedia.pcap", speed: "max", loop: false });
+    const deadline = Date.now() + 15_000;
+    while (!server.ctx.engine.last?.replay?.done && Date.now() < deadline) await Bun.sleep(50);
+    expect(server.ctx.engine.last?.replay).toMatchObject({ pass: 1, packets: 136, total: 136, done: true });
+    const page = await (await fetch(url + "/")).text();
+    expect(page).toContain('<span class="replay" title="packet 136 of 136 · 6.4s of 6.4s of capture · done"><span class="label">replay</span> <span class="replay-percent">100 %</span></span>');
+  });
+});

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { HeaderStatus, HtmxPage, Layout, NavTabs } from "./layout.tsx";
 import { ids, parse, tick, withHyperscript } from "./test-dom.ts";
 import { health } from "./test-fixtures.ts";
+import type { HealthJson } from "./types.ts";
 
 describe("layout", () => {
   test("document shell: scripts, css, htmx config, ws connection on a wrapper of header and main", async () => {
@@ -63,6 +64,31 @@ describe("layout", () => {
     expect(h.classList.contains("level-critical")).toBe(true);
     const e = parse(await (<HeaderStatus health={null} />));
     expect(e.$("#header-status")!.textContent).toBe("starting…");
+  });
+
+  test("header status shows a replay's position in its file: percent, loop pass, packet and offset on hover", async () => {
+    const replay = { pass: 2, packets: 190, total: 518, percent: 36, offset_s: 65, span_s: 600, loop: true, done: false };
+    const d = parse(await (<HeaderStatus health={health({ capture: { source: "file", interface: "x.pcap" }, replay })} oob />));
+    const r = d.$("#header-status .replay")!;
+    expect(r.textContent!.replace(/\s+/g, " ").trim()).toBe("replay 36 % · loop 2");
+    expect(r.getAttribute("title")).toBe("packet 190 of 518 · 1m 05s of 10m 00s of capture");
+    // no loop, total unknown (BPF filter), finished
+    const once = { ...replay, pass: 1, total: null, percent: 100, offset_s: 600, loop: false, done: true };
+    const e = parse(await (<HeaderStatus health={health({ replay: once })} />));
+    expect(e.$(".replay")!.textContent!.replace(/\s+/g, " ").trim()).toBe("replay 100 %");
+    expect(e.$(".replay")!.getAttribute("title")).toBe("packet 190 · 10m 00s of 10m 00s of capture · done");
+    // a live capture has none
+    expect(parse(await (<HeaderStatus health={health()} />)).$(".replay")).toBeNull();
+    expect(parse(await (<HeaderStatus health={health({ replay: null })} />)).$(".replay")).toBeNull();
+  });
+
+  test("replay position text is escaped", async () => {
+    const evil = { pass: "<b>2</b>", packets: 1, total: 2, percent: "<img src=x onerror=alert(1)>", offset_s: 0, span_s: 0, loop: true, done: false };
+    const html = await (<HeaderStatus health={health({ replay: evil as unknown as HealthJson["replay"] })} />);
+    const d = parse(html);
+    expect(d.$("#header-status img")).toBeNull();
+    expect(d.$("#header-status b")).toBeNull();
+    expect(d.$(".replay")!.textContent).toContain("<img src=x onerror=alert(1)> %");
   });
 
   test("offline indicator follows htmx ws/sse connection events", async () => {

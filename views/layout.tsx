@@ -12,7 +12,7 @@
 import type { PropsWithChildren } from "@kitajs/html";
 import { CONN_STATUS_HS, NAV_TAB_HS } from "./behaviors.ts";
 import { formatDuration } from "./format.ts";
-import type { HealthJson, Tab, Transport } from "./types.ts";
+import type { HealthJson, ReplayView, Tab, Transport } from "./types.ts";
 import { ROUTES, STATIC } from "./urls.ts";
 
 /** Reconnect faster than htmx's 60 s default cap: a monitor should come back within seconds. */
@@ -55,7 +55,7 @@ export interface HeaderStatusProps {
   oob?: boolean;
 }
 
-/** id="header-status": interface, capture state, uptime, version. Pushed every few seconds. */
+/** id="header-status": interface, capture state, replay position, uptime, version. Pushed every second. */
 export function HeaderStatus({ health, oob }: HeaderStatusProps): JSX.Element {
   const oobAttr = oob ? "true" : undefined;
   if (!health) {
@@ -69,11 +69,27 @@ export function HeaderStatus({ health, oob }: HeaderStatusProps): JSX.Element {
         <span class="label">if</span> <span safe>{c.interface}</span>
       </span>
       <span class={`capture-state state-${c.state}`} safe>{String(c.state)}</span>
+      {health.replay ? <ReplayPosition replay={health.replay} /> : ""}
       <span class="uptime" title={`${Math.round(health.uptime_s)} s`}>
         <span class="label">up</span> <span safe>{formatDuration(health.uptime_s * 1000)}</span>
       </span>
       <span class="version" safe>{`v${health.version}`}</span>
     </div>
+  );
+}
+
+/**
+ * A replay's position in its file: "replay 37 %", "· loop 2" when looping; the title gives the
+ * packet ("packet 190 of 518") and the capture offset ("1m 05s of 10m 00s").
+ */
+export function ReplayPosition({ replay: r }: { replay: ReplayView }): JSX.Element {
+  const packet = r.total !== null ? `packet ${r.packets} of ${r.total}` : `packet ${r.packets}`;
+  const title = `${packet} · ${formatDuration(r.offset_s * 1000)} of ${formatDuration(r.span_s * 1000)} of capture${r.done ? " · done" : ""}`;
+  return (
+    <span class="replay" title={title}>
+      <span class="label">replay</span> <span class="replay-percent" safe>{`${r.percent} %`}</span>
+      {r.loop ? <>{" · "}<span class="replay-pass" safe>{`loop ${r.pass}`}</span></> : ""}
+    </span>
   );
 }
 

@@ -42,6 +42,25 @@ export interface HealthJson {
   };
   uptime_s: number;
   version: string;
+  /** A file replay's position in its file (header); absent or null for a live capture. */
+  replay?: ReplayView | null;
+}
+
+/** Where a replay stands in its file, as the header shows it ("replay 37 % · loop 2"). */
+export interface ReplayView {
+  /** 1-based pass over the file. */
+  pass: number;
+  /** Packets replayed in this pass; packet records in the file (null when unknown: BPF filter). */
+  packets: number;
+  total: number | null;
+  /** 0-100: packets / total, or capture offset / span when the total is unknown. */
+  percent: number;
+  /** Capture seconds from the file's first packet to the last one replayed, and to its last. */
+  offset_s: number;
+  span_s: number;
+  loop: boolean;
+  /** Replayed to the end (no loop). */
+  done: boolean;
 }
 
 /** One row of GET /api/v1/talkers (the engine's Talker). */

@@ -14,7 +14,7 @@
 import type { FlowQuery, SeriesPayload, TickSummary } from "../worker/protocol.ts";
 import type {
   AlertsJson, BandwidthJson, ChartRange, CountersView, FlowsParams, FlowsView, HealthJson, HistoryRange,
-  MetricsHistoryJson, QueryError as ViewQueryError,
+  MetricsHistoryJson, QueryError as ViewQueryError, ReplayView,
 } from "../../views/types.ts";
 import { SORT_KEYS, type SortKey } from "../flows/select.ts";
 import { QueryError } from "../flows/query-error.ts";
@@ -114,20 +114,32 @@ export function toHealthJson(r: HealthReport): HealthJson {
   };
 }
 
+/** A replay's position from the latest tick (null for a live capture or before the first tick). */
+export function replayView(t: TickSummary | null): ReplayView | null {
+  const r = t?.replay;
+  if (!r) return null;
+  const ratio = r.total !== null ? (r.total > 0 ? r.packets / r.total : 0) : r.span > 0 ? r.offset / r.span : 0;
+  const percent = Math.min(100, Math.max(0, Math.floor(ratio * 100)));
+  return {
+    pass: r.pass, packets: r.packets, total: r.total, percent, offset_s: r.offset, span_s: r.span,
+    loop: r.loop, done: r.done,
+  };
+}
+
 export async function currentHealth(ctx: ServerContext): Promise<HealthJson | null> {
   try {
-    return toHealthJson(await healthReport(ctx));
+    return { ...toHealthJson(await healthReport(ctx)), replay: replayView(ctx.engine.last) };
   } catch {
     return null; // engine not answering (stopping): the header shows "starting…" / stale parts stay
   }
 }
 
-/** Health with uptime and capture state refreshed from the latest tick (for the 1 s header push). */
+/** Health with uptime, capture state and replay position refreshed from the latest tick (for the 1 s header push). */
 export function refreshHealth(h: HealthJson | null, ctx: ServerContext): HealthJson | null {
   if (!h) return null;
   const t = ctx.engine.last;
   const capture = t ? { ...h.capture, state: t.capture.state as HealthJson["capture"]["state"], packets: t.capture.packets } : h.capture;
-  return { ...h, capture, uptime_s: Math.round((Date.now() - ctx.startedAt) / 1000) };
+  return { ...h, capture, uptime_s: Math.round((Date.now() - ctx.startedAt) / 1000), replay: t ? replayView(t) : (h.replay ?? null) };
 }
 
 const HISTORY_NAMES: Record<keyof MetricsHistoryJson["series"], string> = {
