@@ -5,7 +5,10 @@
  * (rates, per-second totals, expiry).
  *
  * Clock: packet time. Offline this replays the capture's own time; live, the owner also calls
- * `advance(Date.now() / 1000)` from a timer so flows expire while no packets arrive.
+ * `advance(Date.now() / 1000)` from a timer so flows expire while no packets arrive. A served
+ * replay (capture/replay-source.ts) hands it stamps that never run ahead of the wall clock, and
+ * the Worker advances it with the replay's clock() between packets, so the charts (totals) and
+ * talkers, which read this clock, stay on the replay's timeline.
  */
 import { decode, decodeEthIpv4 } from "../capture/decode.ts";
 import { FragmentTracker } from "../capture/fragments.ts";
