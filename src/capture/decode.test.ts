@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { MAX_EXT, MAX_LABELS, MAX_TAGS, decode } from "./decode.ts";
+import { MAX_LABELS, MAX_TAGS, decode } from "./decode.ts";
 import { DecodeResult, DecodedPacket } from "./packet.ts";
 
 // ---- hand-built packets (byte arrays assembled by the test) ----
@@ -110,6 +110,49 @@ describe("link layers", () => {
     expect(run([0x00, 0x57, ...ipv6(6, tcp(1, 2, 2))], 9)).toBe(DecodeResult.OK);
     expect(run(ip, 147)).toBe(DecodeResult.UNKNOWN_LINKTYPE);
   });
+  test("PPP (9, 50, 204): address/control or not, protocol-field compression, IPv6, MPLS, Cisco HDLC", () => {
+    const v6 = ipv6(17, udp(7, 8));
+    const both = (bytes: number[]) => [run(bytes, 9), run(bytes, 50), run([0x01, ...bytes], 204)];
+    const OKx3 = [DecodeResult.OK, DecodeResult.OK, DecodeResult.OK];
+    expect(both([0xff, 0x03, 0x00, 0x21, ...ip])).toEqual(OKx3);
+    expect(both([0xff, 0x03, 0x21, ...ip])).toEqual(OKx3); // address/control + 1-byte protocol
+    expect(both([0x21, ...ip])).toEqual(OKx3);
+    expect(pkt.dport).toBe(80);
+    expect(both([0xff, 0x00, 0x00, 0x21, ...ip])).toEqual(OKx3); // tshark skips 2 bytes after 0xff, whatever the control byte
+    expect(both([0x57, ...v6])).toEqual(OKx3);
+    expect([pkt.ipVersion, pkt.sport]).toEqual([6, 7]);
+    expect(both([0xff, 0x03, 0x02, 0x81, ...mpls(16, false), ...mpls(17, true), ...ip])).toEqual(OKx3);
+    expect(both([0x02, 0x83, ...mpls(16, true), ...v6])).toEqual(OKx3);
+    expect([pkt.ipVersion, pkt.dport]).toEqual([6, 8]);
+    expect(both([0x0f, 0x00, 0x08, 0x00, ...ip])).toEqual(OKx3); // Cisco HDLC
+    expect(both([0x8f, 0x00, 0x86, 0xdd, ...v6])).toEqual(OKx3);
+    expect(both([0x0f, 0x00, 0x88, 0x47, ...mpls(16, true), ...ip])).toEqual(OKx3);
+    const NONx3 = [DecodeResult.NON_IP, DecodeResult.NON_IP, DecodeResult.NON_IP];
+    expect(both([0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4])).toEqual(NONx3); // LCP
+    expect(both([0x80, 0x21, 1, 1, 0, 4])).toEqual(NONx3); // IPCP
+    expect(both([0x00, 0x3d, 0xc0, 0, 0, 1, 0x21, ...ip])).toEqual(NONx3); // multilink
+    expect(both([0x0f, 0x00, 0x81, 0x00, 0, 5, 0x08, 0x00, ...ip])).toEqual(NONx3); // no VLAN in Cisco HDLC
+    expect(both([0x02, 0x81, ...mpls(16, true), 0x00, 0, 0, 0, ...ip])).toEqual(NONx3); // pseudowire control word
+    expect(both([0x57, ...ip])).toEqual([DecodeResult.BAD_IP_VERSION, DecodeResult.BAD_IP_VERSION, DecodeResult.BAD_IP_VERSION]);
+    const T = DecodeResult.TRUNCATED_LINK;
+    expect([run([0xff], 9), run([0xff, 0x03, 0x00], 9), run([0x0f, 0x00, 0x08], 50), run([0x00], 204)]).toEqual([T, T, T, T]);
+  });
+  test("PPPoE (Ethernet behind tags, and linktype 51): compressed protocol, MPLS, cut at the PPPoE length", () => {
+    const s = (ppp: number[], len = ppp.length) => [0x11, 0, 0, 1, ...u16(len), ...ppp];
+    expect(run(eth(0x8864, s([0x21, ...ip])))).toBe(DecodeResult.OK);
+    expect(run([...MAC, ...tag(0x88a8, 5), ...tag(0x8100, 6), ...u16(0x8864), ...s([0x00, 0x57, ...ipv6(6, tcp(1, 2, 2))])])).toBe(DecodeResult.OK);
+    expect([pkt.vlan, pkt.ipVersion, pkt.sport]).toEqual([5, 6, 1]);
+    expect(run(s([0x02, 0x81, ...mpls(3, true), ...ip]), 51)).toBe(DecodeResult.OK);
+    expect(pkt.dport).toBe(80);
+    // No address/control inside PPPoE: 0xff is a (1-byte) protocol, not IP (as tshark).
+    expect(run(s([0xff, 0x03, 0x00, 0x21, ...ip]), 51)).toBe(DecodeResult.NON_IP);
+    // The PPPoE length bounds the PPP frame (padding after it is not read).
+    expect(run(s([0x00, 0x21, ...ip], 1), 51)).toBe(DecodeResult.TRUNCATED_LINK);
+    expect(run(s([0x00, 0x21, ...ip], 12), 51)).toBe(DecodeResult.TRUNCATED_IP);
+    expect(run(eth(0x8864, [...s([0x00, 0x21, ...ip]), 0, 0, 0, 0]))).toBe(DecodeResult.OK);
+    expect(run(eth(0x8863, [0x11, 0x09, 0, 0, 0, 0]))).toBe(DecodeResult.NON_IP); // discovery
+    expect(run([0x11, 0, 0, 1, 0], 51)).toBe(DecodeResult.TRUNCATED_LINK);
+  });
 });
 
 describe("IPv4", () => {
@@ -169,18 +212,28 @@ describe("IPv6", () => {
     expect(run(eth(0x86dd, ipv6(44, [...fragHdr(17, 13, false, 0xdeadbeef), 1, 2, 3, 4, 5, 6, 7, 8])))).toBe(DecodeResult.OK);
     expect([pkt.isFragment, pkt.fragOffset, pkt.proto, pkt.sport, pkt.dport]).toEqual([true, 13, 17, 0, 0]);
   });
-  test("AH and ESP are final; chain longer than the bound is rejected", () => {
+  test("AH and ESP are final; a chain of any length is walked to its end; a cut chain still keys", () => {
     expect(run(eth(0x86dd, ipv6(60, [...ext(51), ...ext(6), ...tcp(1, 2, 2)])))).toBe(DecodeResult.OK);
     expect([pkt.proto, pkt.sport]).toEqual([51, 0]);
-    /** IPv6 packet with `n` destination-options headers before TCP. */
+    /** IPv6 packet: hop-by-hop, then `n` × (routing, atomic fragment, destination options), then TCP. */
     const chain = (n: number) => {
-      const c: number[] = [];
-      for (let i = 0; i < n; i++) c.push(...ext(i === n - 1 ? 6 : 60));
-      return ipv6(60, [...c, ...tcp(1, 2, 2)]);
+      const c: number[] = [...ext(n > 0 ? 43 : 6)];
+      for (let i = 0; i < n; i++) c.push(...ext(44), ...fragHdr(60, 0, false, i), ...ext(i === n - 1 ? 6 : 43));
+      return ipv6(0, [...c, ...tcp(1, 2, 2)]);
     };
-    expect(run(eth(0x86dd, chain(MAX_EXT)))).toBe(DecodeResult.OK);
-    expect([pkt.proto, pkt.sport]).toEqual([6, 1]);
-    expect(run(eth(0x86dd, chain(MAX_EXT + 1)))).toBe(DecodeResult.HEADER_CHAIN_TOO_LONG);
+    for (const n of [3, 10, 100, 1000]) {
+      expect(run(eth(0x86dd, chain(n)))).toBe(DecodeResult.OK);
+      expect([n, pkt.proto, pkt.sport, pkt.dport, pkt.isFragment, pkt.note]).toEqual([n, 6, 1, 2, false, 0]);
+    }
+    // Cut inside the chain (by the capture or by the payload length): keyed, protocol = the last
+    // next-header value read, no ports, noted.
+    const long = eth(0x86dd, chain(100));
+    expect(run(long.slice(0, 14 + 40 + 8 + 24 * 50 + 12))).toBe(DecodeResult.OK); // inside the 51st fragment header
+    expect([pkt.proto, pkt.sport, pkt.note]).toEqual([44, 0, DecodeResult.TRUNCATED_IP]);
+    const short = chain(100);
+    short.splice(4, 2, ...u16(8 + 24 * 20 + 17)); // payload length ends inside the 21st destination options header
+    expect(run(eth(0x86dd, short))).toBe(DecodeResult.OK);
+    expect([pkt.proto, pkt.sport, pkt.note]).toEqual([60, 0, DecodeResult.TRUNCATED_IP]);
   });
   test("ICMPv6 echo id", () => {
     expect(run(eth(0x86dd, ipv6(58, [129, 0, 0, 0, ...u16(99), ...u16(1)])))).toBe(DecodeResult.OK);
@@ -195,6 +248,9 @@ describe("robustness", () => {
     ["sll2 ipv4 icmp", [...u16(0x0800), ...new Array(18).fill(0), ...ipv4(1, [8, 0, 0, 0, 0, 1, 0, 1])], 276],
     ["null ipv6 tcp", [30, 0, 0, 0, ...ipv6(6, tcp(1, 2, 2))], 0],
     ["pppoe ipv4 udp", eth(0x8864, [0x11, 0, 0, 1, 0, 40, 0, 0x21, ...ipv4(17, udp(1, 2))]), 1],
+    ["ppp mpls ipv6 udp", [0xff, 0x03, 0x02, 0x81, ...mpls(1, true), ...ipv6(0, [...ext(17), ...udp(1, 2)])], 9],
+    ["ppp_ether pfc ipv4 tcp", [0x11, 0, 0, 1, 0, 41, 0x21, ...ipv4(6, tcp(1, 2, 2))], 51],
+    ["ppp_with_dir cisco hdlc ipv6 tcp", [0x01, 0x8f, 0x00, 0x86, 0xdd, ...ipv6(6, tcp(1, 2, 2))], 204],
   ];
   test.each(samples)("%s: every truncation 0..N decodes without throwing, ports only when captured", (_n, bytes, lt) => {
     expect(run(bytes, lt)).toBe(DecodeResult.OK);

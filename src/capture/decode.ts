@@ -4,28 +4,36 @@
  * is bounded; reads never go past `off + caplen` (nor past `buf.length`).
  *
  * Link types: 0 NULL (AF in either byte order; values > 1500 taken as an Ethertype), 108 LOOP,
- * 1 Ethernet, 9 PPP, 12/14/101 raw IP (by version nibble), 228 IPv4, 229 IPv6, 113 Linux SLL,
- * 276 Linux SLL2. Ethernet payloads: 802.1Q / 802.1ad / 0x9100 tags (≤ MAX_TAGS; `vlan` = outermost
- * id), MPLS label stacks (≤ MAX_LABELS; payload IPv4/IPv6 by first nibble, anything else NON_IP),
- * PPPoE session, 802.3 + LLC/SNAP carrying IP; any other Ethertype or an 802.3 frame → NON_IP.
+ * 1 Ethernet, 9 PPP, 50 PPP_HDLC, 51 PPP_ETHER (PPPoE), 204 PPP_WITH_DIR, 12/14/101 raw IP (by
+ * version nibble), 228 IPv4, 229 IPv6, 113 Linux SLL, 276 Linux SLL2. Ethernet payloads: 802.1Q /
+ * 802.1ad / 0x9100 tags (≤ MAX_TAGS; `vlan` = outermost id), MPLS label stacks (≤ MAX_LABELS;
+ * payload IPv4/IPv6 by first nibble, anything else NON_IP), PPPoE session, 802.3 + LLC/SNAP
+ * carrying IP; any other Ethertype or an 802.3 frame → NON_IP.
  *
  * Acceptance follows tshark 4.0 (see shared/pcaps/SOURCES.md blind spots 8, 9):
  * - Ethertype 0x0800, AF_INET, LINKTYPE_IPV4, PPP 0x21 dispatch on the version nibble (6 → IPv6);
- *   0x86DD / LINKTYPE_IPV6 / AF_INET6 accept only version 6 (else BAD_IP_VERSION).
+ *   0x86DD / LINKTYPE_IPV6 / AF_INET6 / PPP 0x57 accept only version 6 (else BAD_IP_VERSION).
+ * - PPP (9, 50, 204): first byte 0xff = address/control (2 bytes skipped), 0x0f/0x8f = Cisco HDLC
+ *   (Ethertype 0x0800, 0x86dd, MPLS), else the protocol field; a protocol whose first byte is odd
+ *   is 1 byte (protocol-field compression). PPP 0x21 IPv4, 0x57 IPv6, 0x281/0x283 MPLS; other PPP
+ *   protocols (LCP, IPCP, multilink, BCP, compressed) → NON_IP. PPPoE (Ethertype 0x8864 behind any
+ *   tags, or linktype 51): PPP without address/control, cut at the PPPoE length.
  * - IPv4 header length < 20 or total length (non-zero) < header length → BAD_IP_HEADER_LENGTH.
  *   Total length 0 (TSO) is accepted. The transport is read only inside the total length.
- * - IPv6 extension headers 0, 43, 44, 60 are walked (≤ MAX_EXT, else HEADER_CHAIN_TOO_LONG, not
- *   keyed); anything else (AH, ESP, …) is the final protocol. An atomic fragment header (offset 0,
- *   M = 0) is not a fragment.
+ * - IPv6 extension headers 0, 43, 44, 60 are walked to the end of the chain, however long (each is
+ *   ≥ 8 bytes: the walk is bounded by the packet); anything else (AH, ESP, …) is the final
+ *   protocol. An atomic fragment header (offset 0, M = 0) is not a fragment.
  * - Ports for TCP/UDP/SCTP when their 4 bytes were captured (note TRUNCATED_TRANSPORT when the
  *   minimal transport header — for TCP including the options its data offset announces — is cut);
  *   ICMP echo 8/0 and ICMPv6 echo 128/129: both ports = echo id; other ICMP: ports 0;
  *   non-first fragments: ports 0 (see FragmentTracker).
  * - A cut IPv4 options field or IPv6 extension header still keys the packet (note TRUNCATED_IP,
- *   ports 0). Tunnels (GRE, 6in4, Teredo, VXLAN) and ICMP errors: only the outer header is decoded.
+ *   ports 0; the protocol is the last next-header value read). Tunnels (GRE, 6in4, Teredo, VXLAN)
+ *   and ICMP errors: only the outer header is decoded.
  * - MPLS: a first payload nibble other than 4/6 (e.g. a pseudowire control word) is NON_IP.
  * Differences from tshark: SCTP ports and ICMP echo ids are filled (tshark has ports 0); a VLAN or
- * MPLS stack deeper than the bound, or an IPv6 chain longer than MAX_EXT, is rejected.
+ * MPLS stack deeper than the bound is rejected; an IPv6 chain too deep for tshark's dissector
+ * (~490 headers: a failed assertion on its protocol-layer depth) is walked to its end here.
  */
 import { DecodeResult, type DecodedPacket } from "./packet.ts";
 
@@ -39,10 +47,13 @@ const TRUNCATED_IP = DecodeResult.TRUNCATED_IP;
 const TRUNCATED_TRANSPORT = DecodeResult.TRUNCATED_TRANSPORT;
 const HEADER_CHAIN_TOO_LONG = DecodeResult.HEADER_CHAIN_TOO_LONG;
 
-/** Most VLAN tags / MPLS labels / IPv6 extension headers walked before giving up. */
+/**
+ * Most VLAN tags / MPLS labels walked before giving up (HEADER_CHAIN_TOO_LONG). IPv6 extension
+ * headers have no count bound: each is at least 8 bytes, so the walk is bounded by the packet
+ * (at most caplen / 8 steps) and goes to the end of any chain, as tshark's does.
+ */
 export const MAX_TAGS = 8;
 export const MAX_LABELS = 8;
-export const MAX_EXT = 8;
 
 /** Decodes one packet; returns a DecodeResult code. `out` is valid when the result is OK. */
 export function decode(buf: Uint8Array, off: number, caplen: number, linktype: number, out: DecodedPacket): number {
@@ -88,13 +99,13 @@ export function decode(buf: Uint8Array, off: number, caplen: number, linktype: n
       const af = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
       return nullFamily(buf, af, off + 4, end, out);
     }
-    case 9: {
-      // PPP: optional address/control 0xff 0x03, then a 2-byte protocol.
-      let p = off;
-      if (end - p >= 2 && buf[p] === 0xff && buf[p + 1] === 0x03) p += 2;
-      if (end - p < 2) return TRUNCATED_LINK;
-      return pppPayload(buf, (buf[p]! << 8) | buf[p + 1]!, p + 2, end, out);
-    }
+    case 9: // PPP
+    case 50: // PPP_HDLC
+      return pppHdlc(buf, off, end, out);
+    case 204: // PPP_WITH_DIR: a direction byte, then as PPP
+      return pppHdlc(buf, off + 1, end, out);
+    case 51: // PPP_ETHER: a PPPoE header, no Ethernet
+      return pppoeSession(buf, off, end, out);
     default:
       return UNKNOWN_LINKTYPE;
   }
@@ -106,10 +117,53 @@ function nullFamily(buf: Uint8Array, af: number, p: number, end: number, out: De
   return NON_IP;
 }
 
-function pppPayload(buf: Uint8Array, proto: number, p: number, end: number, out: DecodedPacket): number {
+/**
+ * PPP as tshark reads linktypes 9, 50 and 204: a first byte 0xff is the HDLC address (address and
+ * control skipped, whatever the control byte), 0x0f / 0x8f starts a Cisco HDLC frame, anything else
+ * is the PPP protocol field itself (RFC 1661/1662).
+ */
+function pppHdlc(buf: Uint8Array, p: number, end: number, out: DecodedPacket): number {
+  if (end - p < 1) return TRUNCATED_LINK;
+  const b0 = buf[p]!;
+  if (b0 === 0x0f || b0 === 0x8f) {
+    // Cisco HDLC: address, control, Ethertype; only IPv4, IPv6 and MPLS are IP (as tshark).
+    if (end - p < 4) return TRUNCATED_LINK;
+    const type = (buf[p + 2]! << 8) | buf[p + 3]!;
+    if (type === 0x0800) return ipByVersion(buf, p + 4, end, out);
+    if (type === 0x86dd) return ipv6(buf, p + 4, end, out);
+    if (type === 0x8847 || type === 0x8848) return mplsPayload(buf, p + 4, end, out);
+    return NON_IP;
+  }
+  return pppFrame(buf, b0 === 0xff ? p + 2 : p, end, out);
+}
+
+/**
+ * A PPP protocol field and its payload. Protocol-field compression: a first byte with the low bit
+ * set is the whole (1-byte) protocol. 0x0021 IPv4 (by version nibble), 0x0057 IPv6, 0x0281 / 0x0283
+ * MPLS unicast / multicast; anything else (LCP, IPCP, compressed, multilink, bridged…) is NON_IP.
+ */
+function pppFrame(buf: Uint8Array, p: number, end: number, out: DecodedPacket): number {
+  if (end - p < 1) return TRUNCATED_LINK;
+  let proto = buf[p]!;
+  if (proto & 1) p += 1;
+  else {
+    if (end - p < 2) return TRUNCATED_LINK;
+    proto = (proto << 8) | buf[p + 1]!;
+    p += 2;
+  }
   if (proto === 0x0021) return ipByVersion(buf, p, end, out);
   if (proto === 0x0057) return ipv6(buf, p, end, out);
+  if (proto === 0x0281 || proto === 0x0283) return mplsPayload(buf, p, end, out);
   return NON_IP;
+}
+
+/** PPPoE session header (ver/type, code, session id, payload length), then PPP without framing. */
+function pppoeSession(buf: Uint8Array, p: number, end: number, out: DecodedPacket): number {
+  if (end - p < 6) return TRUNCATED_LINK;
+  // The payload ends at the PPPoE length (an Ethernet trailer or padding is not PPP), as tshark.
+  const len = (buf[p + 4]! << 8) | buf[p + 5]!;
+  if (p + 6 + len < end) end = p + 6 + len;
+  return pppFrame(buf, p + 6, end, out);
 }
 
 /** Ethertype dispatch with VLAN tags, MPLS, PPPoE and LLC/SNAP. `p` = first byte after the type. */
@@ -126,11 +180,7 @@ function etherPayload(buf: Uint8Array, type: number, p: number, end: number, out
       continue;
     }
     if (type === 0x8847 || type === 0x8848) return mplsPayload(buf, p, end, out);
-    if (type === 0x8864) {
-      // PPPoE session: ver/type, code, session id, length, then the PPP protocol.
-      if (end - p < 8) return TRUNCATED_LINK;
-      return pppPayload(buf, (buf[p + 6]! << 8) | buf[p + 7]!, p + 8, end, out);
-    }
+    if (type === 0x8864) return pppoeSession(buf, p, end, out);
     if (type <= 1500) {
       // 802.3 length field: only LLC/SNAP with OUI 0 carries an Ethertype.
       if (end - p >= 8 && buf[p] === 0xaa && buf[p + 1] === 0xaa && buf[p + 2] === 0x03 &&
@@ -224,8 +274,8 @@ function ipv6(buf: Uint8Array, p: number, end: number, out: DecodedPacket): numb
   }
   let nh = buf[p + 6]!;
   let q = p + 40;
-  for (let n = 0; nh === 0 || nh === 43 || nh === 44 || nh === 60; n++) {
-    if (n >= MAX_EXT) return HEADER_CHAIN_TOO_LONG;
+  // Every step moves q forward by 8 bytes or more, or returns: bounded by the packet length.
+  while (nh === 0 || nh === 43 || nh === 44 || nh === 60) {
     if (nh === 44) {
       if (end - q < 8) {
         out.proto = nh;
