@@ -20,13 +20,25 @@ export const MAX_CAPLEN = 262144;
 export const MAX_RECORD = 64 * 1024 * 1024;
 /** Default chunk size. */
 export const CHUNK_SIZE = 8 * 1024 * 1024;
+/**
+ * Largest |timestamp| in seconds a reader hands on: a JavaScript Date holds ±8.64e15 ms. A classic
+ * pcap record (u32 seconds + u32 fraction) never exceeds it; a pcapng one (64-bit count of
+ * if_tsresol units, plus if_tsoffset) can.
+ */
+export const MAX_TS = 8.64e12;
 
 /** Counters shared by the readers and exposed by FileSource. */
 export class ReaderCounters {
   /** Packet records handed to the sink. */
   records = 0;
-  /** Records without a timestamp (pcapng Simple Packet Blocks); they carry the previous record's ts. */
+  /**
+   * Records without a usable timestamp: pcapng Simple Packet Blocks, and records whose time is
+   * outside what a JavaScript Date can hold (badTimestamps). They carry the previous record's ts
+   * (0 when there is none).
+   */
   untimed = 0;
+  /** Records whose timestamp was outside ±MAX_TS (or not finite): also counted in `untimed`. */
+  badTimestamps = 0;
   /** Records skipped or that ended the read because their header made no sense. */
   malformedRecords = 0;
   /** True when the file ended inside a record/block or an absurd length stopped the read. */

@@ -6,6 +6,8 @@
  *
  * Each packet reaches the sink with ITS interface's linktype, so files mixing linktypes work.
  * Simple Packet Blocks have no timestamp: they get the previous packet's ts and count as untimed.
+ * So does a packet whose timestamp (64-bit units / if_tsresol + if_tsoffset) is beyond ±MAX_TS
+ * seconds, the range of a JavaScript Date (also counted in badTimestamps).
  *
  * Limits: a block whose total length is < 12, not a multiple of 4 or > MAX_RECORD ends the read
  * (malformed record, `truncated` set); a packet block whose caplen exceeds the block or whose
@@ -13,7 +15,7 @@
  * seconds: with ns resolution the last ~0.3 µs digits are rounded.
  */
 import type { PacketSink } from "./packet.ts";
-import { type Chunk, MAX_RECORD, type ReaderCounters, type RecordReader, finishChunk, u32be, u32le } from "./pcap-reader.ts";
+import { type Chunk, MAX_RECORD, MAX_TS, type ReaderCounters, type RecordReader, finishChunk, u32be, u32le } from "./pcap-reader.ts";
 
 export const PCAPNG_SHB = 0x0a0d0d0a;
 const BOM_LE = 0x1a2b3c4d; // as read little-endian from an LE section
@@ -91,8 +93,14 @@ export class PcapngReader implements RecordReader {
         const hi = this.u32(b, p + 12);
         const lo = this.u32(b, p + 16);
         const units = this.ifUnits[ifId]!;
-        const ts = (hi * 4294967296 + lo) / units + this.ifOffset[ifId]!;
-        this.lastTs = ts;
+        let ts = (hi * 4294967296 + lo) / units + this.ifOffset[ifId]!;
+        if (ts <= MAX_TS && ts >= -MAX_TS) this.lastTs = ts;
+        else {
+          // Beyond what a Date can hold: keep the packet, give it the previous record's time.
+          ts = this.lastTs;
+          k.badTimestamps++;
+          k.untimed++;
+        }
         k.records++;
         n++;
         sink.packet(b, p + 28, caplen, wirelen, ts, this.ifLinktype[ifId]!);

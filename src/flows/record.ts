@@ -50,8 +50,16 @@ export function addrText(key: Int32Array, off: number, v6: boolean): string {
   return new ipaddr.IPv6(parts).toRFC5952String();
 }
 
+/**
+ * ISO 8601 text of a time in seconds. Never throws and never says "Invalid Date": the readers hand
+ * on only times a Date can hold (see MAX_TS in capture/pcap-reader.ts); should anything else get
+ * here, a time beyond ±8.64e15 ms is clamped to that limit and a non-finite one reads as the epoch.
+ */
 export function isoTime(sec: number): string {
-  return new Date(Math.round(sec * 1000)).toISOString();
+  let ms = Math.round(sec * 1000);
+  if (!(ms <= 8.64e15)) ms = ms > 0 ? 8.64e15 : 0; // +Infinity → the limit, NaN → 0
+  else if (ms < -8.64e15) ms = -8.64e15;
+  return new Date(ms).toISOString();
 }
 
 export function toRecord(c: FlowColumns, i: number): FlowRecord {
