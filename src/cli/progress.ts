@@ -39,14 +39,15 @@ export function formatProgress(p: ProgressState): string {
 }
 
 /**
- * Wraps a sink and draws the progress line every 250 ms (after the first second, so a small file
+ * Wraps a sink and draws the progress line every 250 ms (after the first half second, so a small file
  * shows nothing). `finish()` clears the line.
  */
 export class ProgressSink implements PacketSink {
   private packets = 0;
   private estimate = 0;
   private readonly t0 = performance.now();
-  private next = this.t0 + 1000;
+  /** First draw after FLOWMATRIX_PROGRESS_DELAY ms (default 500), so a quick read shows nothing. */
+  private next = this.t0 + Number(process.env.FLOWMATRIX_PROGRESS_DELAY ?? 500);
   private drawn = false;
   private fd = -2;
   private readonly size: number;
@@ -67,7 +68,7 @@ export class ProgressSink implements PacketSink {
     if ((++this.packets & 8191) === 0) {
       const now = performance.now();
       if (now >= this.next) {
-        this.next = now + 250;
+        this.next = now + Math.min(250, Number(process.env.FLOWMATRIX_PROGRESS_DELAY ?? 250));
         this.draw(now);
       }
     }

@@ -26,6 +26,6 @@ export const SERVE = defineVerb({
     "alert-cpu": { type: "string", value: "PERCENT", doc: "alert when CPU use exceeds PERCENT [default: 80]" },
     "alert-memory": { type: "string", value: "PERCENT", doc: "alert when memory use exceeds PERCENT [default: 90]" },
     "alert-scan-attempts": { type: "string", value: "N", doc: "unanswered or refused connection attempts from one source that suggest a scan [default: 20]" },
-    quiet: { type: "boolean", doc: "no status line every 10 s on a terminal" },
+    quiet: { type: "boolean", short: "q", doc: "no status line every 10 s on a terminal" },
   },
 });

@@ -3,14 +3,15 @@ export const VERSION = "0.1.0";
 export const USAGE = `flowmatrix ${VERSION} — real-time network traffic monitor
 
 Usage:
-  flowmatrix serve [--interface IF | --read FILE [--speed N|max] [--loop]] [--filter BPF]
-                   [--host 127.0.0.1] [--port 3000] [--max-flows N] [--idle-timeout S]
-                   [--transport ws|sse] [--alert-bps 100M] [--alert-host-bps 50M]
-                   [--alert-flow-bps 50M] [--alert-cpu 80] [--alert-memory 90]
-                   [--alert-scan-attempts 20]
+  flowmatrix serve [--interface IF | --read FILE [--speed N|max] [--loop] [--max-gap S]]
+                   [--filter BPF] [--host 127.0.0.1] [--port 3000] [--max-flows N]
+                   [--idle-timeout S] [--transport ws|sse] [--quiet] [--alert-bps 100M]
+                   [--alert-host-bps 50M] [--alert-flow-bps 50M] [--alert-cpu 80]
+                   [--alert-memory 90] [--alert-scan-attempts 20]
   flowmatrix flows --read FILE [--format json|ndjson|csv|table|summary] [--filter BPF]
                    [--idle-timeout S] [--active-timeout S] [--no-expire] [--max-flows N]
   flowmatrix interfaces [--json]
+  flowmatrix <command> --help
   flowmatrix --help | --version
 
 Commands:
@@ -18,4 +19,5 @@ Commands:
   flows       read a whole capture file and print every flow (active and ended), then exit
   interfaces  list capture devices with their addresses and state
 
-Exit codes: 0 ok, 2 bad usage or unreadable input, 3 missing libpcap or capture permission.`;
+Exit codes: 0 ok (also when the reader of stdout goes away), 2 bad usage or unreadable input,
+3 missing libpcap or capture permission, 1 an unexpected error.`;

@@ -31,8 +31,9 @@ export function csvRows(records: (FlowRecord & { suspicious?: string[] })[]): st
 }
 
 function csvField(v: string): string {
-  // The quoting csv-stringify applies by default: fields holding the delimiter, a quote or a line break.
-  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+  // The quoting csv-stringify applies with these options: fields holding the delimiter, a quote or
+  // the record delimiter (CRLF; a lone CR or LF is left as is).
+  return v.includes(",") || v.includes('"') || v.includes("\r\n") ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
 /** One CSV line for one record, as csvRows([r]) gives it, without a library call per row (the CLI's hot path). */
