@@ -130,12 +130,12 @@ describe("--speed 10 --loop of a capture with long silences (ndpi__quic.pcap)", 
     const deadline = Date.now() + 16_000;
     while (Date.now() < deadline) {
       const last = ticks.at(-1);
-      if (last && last.capture.packets > 430) break;
+      if (last && last.capture.packets > 414) break;
       await Bun.sleep(200);
     }
     const last = ticks.at(-1)!;
     // 413 packets over 38 s of capture (3.8 s at speed 10), then the year-long gap capped at 5 s
-    expect(last.capture.packets).toBeGreaterThan(430);
+    expect(last.capture.packets).toBeGreaterThan(414);
     let prev = 0;
     let started = false;
     for (const t of ticks) {
@@ -151,6 +151,18 @@ describe("--speed 10 --loop of a capture with long silences (ndpi__quic.pcap)", 
       expect(t.wall - (t.last60.t.at(-1) ?? 0)).toBeLessThan(3);
     }
     expect(started).toBe(true);
+  });
+});
+
+describe("maxGap from the engine config", () => {
+  test("reaches the replay: ndpi__quic.pcap at speed 100 with maxGap 0.5 s replays whole passes in about 2 s", async () => {
+    const { server } = await serve({ kind: "file", path: PCAPS + "ndpi__quic.pcap", speed: 100, loop: true, maxGap: 0.5 });
+    const deadline = Date.now() + 8000;
+    while ((server.ctx.engine.last?.replay?.pass ?? 0) < 2 && Date.now() < deadline) await Bun.sleep(100);
+    // 37.8 s of capture (0.4 s) + three silences capped at 0.5 s (the default 5 s would take 15 s)
+    expect(server.ctx.engine.last?.replay?.pass).toBeGreaterThanOrEqual(2);
+    const t = server.ctx.engine.last!;
+    expect(t.now).toBeLessThanOrEqual(t.wall);
   });
 });
 
