@@ -7,7 +7,10 @@
 
 /** Receives packets from a source. `buf[off .. off+caplen)` holds the captured bytes. */
 export interface PacketSink {
-  /** `ts` in seconds since the epoch (f64); `wirelen` is the original length on the wire. */
+  /**
+   * `ts` in seconds since the epoch (f64), finite and within a Date's range (±8.64e12 s: the file
+   * readers replace any other time, see MAX_TS); `wirelen` is the original length on the wire.
+   */
   packet(buf: Uint8Array, off: number, caplen: number, wirelen: number, ts: number, linktype: number): void;
 }
 

@@ -4,7 +4,9 @@
  *
  * Limits: libpcap 1.10 refuses pcapng files whose interfaces have different linktypes (the
  * pure-TS FileSource reads those); linktypes() reports the single linktype libpcap gives for
- * the whole file; packets reach the sink cut to `snap` bytes (default 256).
+ * the whole file; packets reach the sink cut to `snap` bytes (default 256). Times come through the
+ * shim as u32 seconds + fraction, so they are always finite and within a Date's range; a pcapng time
+ * beyond 2^32 s (which the pure-TS reader replaces, see MAX_TS) arrives wrapped modulo 2^32 s.
  */
 import { deliverBatch } from "./batch.ts";
 import { applyFilter, bufText, cstr, errbuf, libpcap, PCAP, type PcapHandle } from "./libpcap.ts";
