@@ -38,7 +38,8 @@ async function serve(fault: string): Promise<Served> {
   });
   let err = "";
   void (async () => {
-    for await (const chunk of proc.stderr) err += new TextDecoder().decode(chunk);
+    const r = proc.stderr.getReader();
+    for (let c = await r.read(); !c.done; c = await r.read()) err += new TextDecoder().decode(c.value);
   })();
   const reader = proc.stdout.getReader();
   let text = "";

@@ -17,7 +17,8 @@ function serve(tty: boolean, extra: string[] = []) {
   let text = "";
   for (const stream of [proc.stdout, proc.stderr]) {
     void (async () => {
-      for await (const chunk of stream) text += new TextDecoder().decode(chunk);
+      const r = stream.getReader();
+      for (let c = await r.read(); !c.done; c = await r.read()) text += new TextDecoder().decode(c.value);
     })();
   }
   return { proc, text: () => text };
