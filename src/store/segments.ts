@@ -1,0 +1,148 @@
+/**
+ * Flow segments: append-only tables `flows_<n>` listed in `segments` with their row count, time
+ * bounds (min/max of first_ms and last_ms) and highest id. New flows go to the newest segment; a
+ * new one starts when the newest holds `maxRows` flows or a batch ends past the segment's hour.
+ * Queries read only the segments whose time bounds meet the range; retention drops whole segments
+ * (DROP TABLE: no per-row delete, no index churn).
+ */
+import type { Database, Statement } from "bun:sqlite";
+import type { FlowColumns } from "../flows/columns.ts";
+import { rowValues } from "./flow-rows.ts";
+import { createSegmentSql, segmentTable, SEGMENT_FIELDS } from "./schema.ts";
+
+export interface Segment {
+  n: number;
+  rows: number;
+  min_first: number | null;
+  max_first: number | null;
+  min_last: number | null;
+  max_last: number | null;
+  max_id: number;
+  sealed: number;
+}
+
+const HOUR_MS = 3_600_000;
+
+export class Segments {
+  private current: Segment | null = null;
+  private insert: Statement | null = null;
+  private readonly row: (number | Uint8Array)[] = new Array(SEGMENT_FIELDS.length).fill(0);
+  private readonly update: Statement;
+  private readonly setMaxId: Statement;
+
+  constructor(private readonly db: Database, private readonly maxRows: number) {
+    this.update = db.prepare(
+      `UPDATE segments SET rows = rows + ?2,
+        min_first = min(coalesce(min_first, ?3), ?3), max_first = max(coalesce(max_first, ?4), ?4),
+        min_last = min(coalesce(min_last, ?5), ?5), max_last = max(coalesce(max_last, ?6), ?6),
+        max_id = max(max_id, ?7) WHERE n = ?1`);
+    this.setMaxId = db.prepare(
+      "INSERT INTO meta(k, v) VALUES ('max_flow_id', ?1) ON CONFLICT(k) DO UPDATE SET v = max(v, excluded.v)");
+    const newest = db.query("SELECT * FROM segments ORDER BY n DESC LIMIT 1").get() as Segment | null;
+    if (newest && !newest.sealed) this.use(newest);
+  }
+
+  /** All segments, oldest first. */
+  list(): Segment[] {
+    return this.db.query("SELECT * FROM segments ORDER BY n").all() as Segment[];
+  }
+
+  private use(s: Segment): void {
+    this.current = s;
+    this.insert?.finalize();
+    this.insert = this.db.prepare(
+      `INSERT OR IGNORE INTO ${segmentTable(s.n)} VALUES (${SEGMENT_FIELDS.map(() => "?").join(",")})`);
+  }
+
+  /** Marks the newest segment full; the next insert starts a new one. */
+  seal(): void {
+    if (!this.current) return;
+    this.db.run("UPDATE segments SET sealed = 1 WHERE n = ?", [this.current.n]);
+    this.current = null;
+    this.insert?.finalize();
+    this.insert = null;
+  }
+
+  private open(): Segment {
+    const top = this.db.query("SELECT max(n) AS n FROM segments").get() as { n: number | null };
+    const n = (top.n ?? 0) + 1;
+    for (const sql of createSegmentSql(n)) this.db.run(sql);
+    this.db.run("INSERT INTO segments(n) VALUES (?)", [n]);
+    const s = this.db.query("SELECT * FROM segments WHERE n = ?").get(n) as Segment;
+    this.use(s);
+    return s;
+  }
+
+  /** The segment `n` was dropped by retention. */
+  forget(n: number): void {
+    if (this.current?.n === n) {
+      this.current = null;
+      this.insert?.finalize();
+      this.insert = null;
+    }
+  }
+
+  /**
+   * Inserts slots [0, count) of `c` in one transaction; returns how many rows were new (a flow
+   * id already in the segment is skipped). Throws on any SQLite error (nothing is written then).
+   */
+  insertBatch(c: FlowColumns, count: number): number {
+    if (count <= 0) return 0;
+    let batchMaxLast = -Infinity;
+    for (let i = 0; i < count; i++) batchMaxLast = Math.max(batchMaxLast, c.last(i));
+    batchMaxLast = Math.round(batchMaxLast * 1000);
+    let added = 0;
+    this.db.transaction(() => {
+      let s = this.current;
+      if (s && (s.rows >= this.maxRows || (s.max_last !== null && Math.floor(batchMaxLast / HOUR_MS) > Math.floor(s.max_last / HOUR_MS)))) {
+        this.seal();
+        s = null;
+      }
+      if (!s) s = this.open();
+      const row = this.row, ins = this.insert!;
+      let minF = Infinity, maxF = -Infinity, minL = Infinity, maxL = -Infinity, maxId = 0;
+      for (let i = 0; i < count; i++) {
+        const lastMs = rowValues(c, i, row);
+        const f = row[1] as number, id = row[0] as number;
+        if (f < minF) minF = f;
+        if (f > maxF) maxF = f;
+        if (lastMs < minL) minL = lastMs;
+        if (lastMs > maxL) maxL = lastMs;
+        if (id > maxId) maxId = id;
+        added += ins.run(row[0]!, row[1]!, row[2]!, row[3]!, row[4]!, row[5]!, row[6]!, row[7]!, row[8]!,
+          row[9]!, row[10]!, row[11]!, row[12]!, row[13]!, row[14]!, row[15]!, row[16]!).changes;
+      }
+      this.update.run(s.n, added, minF, maxF, minL, maxL, maxId);
+      this.setMaxId.run(maxId);
+      s.rows += added;
+      s.min_first = Math.min(s.min_first ?? minF, minF);
+      s.max_first = Math.max(s.max_first ?? maxF, maxF);
+      s.min_last = Math.min(s.min_last ?? minL, minL);
+      s.max_last = Math.max(s.max_last ?? maxL, maxL);
+      s.max_id = Math.max(s.max_id, maxId);
+    })();
+    return added;
+  }
+
+  /** Reload the newest segment's figures after a failed transaction (the cached copy may be ahead). */
+  reload(): void {
+    if (!this.current) return;
+    const s = this.db.query("SELECT * FROM segments WHERE n = ?").get(this.current.n) as Segment | null;
+    if (s && !s.sealed) this.use(s);
+    else this.forget(this.current.n);
+  }
+
+  /** Highest flow id ever stored (survives retention). 0 when none. */
+  maxFlowId(): number {
+    const m = this.db.query("SELECT v FROM meta WHERE k = 'max_flow_id'").get() as { v: number } | null;
+    const s = this.db.query("SELECT max(max_id) AS v FROM segments").get() as { v: number | null };
+    return Math.max(m?.v ?? 0, s.v ?? 0);
+  }
+
+  close(): void {
+    this.insert?.finalize();
+    this.insert = null;
+    this.update.finalize();
+    this.setMaxId.finalize();
+  }
+}
