@@ -7,7 +7,7 @@
  *
  * Layout and measured figures: see index.ts. Component shape: config, start(), stop().
  *
- * Faults never throw out of the API. A directory that cannot be created or written, a file that
+ * Faults never throw out of the API (only an invalid query AST does, as a TypeError). A directory that cannot be created or written, a file that
  * cannot be opened, a full disk or any SQLite error puts status() in "degraded" with the reason:
  * inserts are dropped and counted (`dropped`), reads answer empty, and the database is opened
  * again every `retryMs` while it is unavailable. A successful write makes it "ok" again. A corrupt
@@ -29,6 +29,7 @@ import type { SeriesRange } from "../metrics/ring.ts";
 import type { Alert } from "../alerts/alert.ts";
 import { AlertLog, type AlertEvent, type AlertEventKind, type AlertQuery } from "./alert-log.ts";
 import { findFlow, queryFlows, type FlowPage, type StoredFlowQuery } from "./flow-query.ts";
+import { queryToSql } from "./flow-sql.ts";
 import { pageFigures, pruneStep, type PruneResult } from "./retention.ts";
 import { migrate } from "./schema.ts";
 import { Segments } from "./segments.ts";
@@ -317,7 +318,12 @@ export class FlowStore {
     }
   }
 
+  /**
+   * Flows matching `q.query` in [since, until], sorted and paged. An invalid AST (not from
+   * parseQuery) throws a TypeError before touching the database: a caller's bug, not a store fault.
+   */
   queryFlows(q: StoredFlowQuery): FlowPage {
+    queryToSql(q.query);
     return this.read("flow query failed", { records: [], total: 0 }, (o) => queryFlows(o.db, o.segs.list(), q));
   }
 
