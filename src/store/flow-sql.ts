@@ -35,7 +35,12 @@ function num(x: unknown): number {
 
 /** [lo, hi] bound values of a CIDR as stored (int32 for IPv4, 16-byte BLOB for IPv6). */
 export function cidrBounds(version: 4 | 6, addr: string, prefix: number): [SqlParam, SqlParam] {
-  const bytes = ipaddr.parse(addr).toByteArray();
+  let bytes: number[];
+  try {
+    bytes = ipaddr.parse(String(addr)).toByteArray();
+  } catch {
+    throw new TypeError(`invalid query AST address ${String(addr)}`);
+  }
   const len = version === 4 ? 4 : 16;
   if (bytes.length !== len || !Number.isInteger(prefix) || prefix < 0 || prefix > len * 8) {
     throw new TypeError(`invalid query AST address ${String(addr)}/${String(prefix)}`);

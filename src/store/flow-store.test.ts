@@ -30,7 +30,7 @@ function newStore(extra: Partial<ConstructorParameters<typeof FlowStore>[0]> = {
 function batchOf(c: FlowColumns, from: number, to: number): { key: Int32Array; rec: ArrayBuffer } {
   return {
     key: c.key.slice(from * KEY_WORDS, to * KEY_WORDS),
-    rec: c.f64.buffer.slice(from * 64, to * 64),
+    rec: (c.f64.buffer as ArrayBuffer).slice(from * 64, to * 64),
   };
 }
 
