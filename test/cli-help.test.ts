@@ -38,7 +38,7 @@ test("serve's options table has every flag serve-command.ts parses today, plus -
   const parsed = block ? [...block[1]!.matchAll(/^\s*"?([a-z-]+)"?:\s*\{\s*type:\s*"(string|boolean)"/gm)].map((m) => [m[1], m[2]]) : [];
   if (src.includes("parseArgs({")) expect(parsed.length).toBeGreaterThan(15);
   // Once serve-command.ts parses with the table itself there is no literal block left to compare.
-  for (const [name, type] of parsed) expect({ name, type: SERVE.options[name!]?.type }).toEqual({ name, type: type as "string" });
+  for (const [name, type] of parsed) expect({ name, type: (SERVE.options as Record<string, { type: string }>)[name!]?.type }).toEqual({ name, type: type as "string" });
   expect(SERVE.options.quiet.type).toBe("boolean");
   expect(SERVE.options["max-gap"]).toMatchObject({ type: "string", default: "5", value: "SECONDS" });
 });
