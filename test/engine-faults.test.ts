@@ -7,10 +7,12 @@
  * The faults are provoked through the Worker's test-only hook FLOWMATRIX_TEST_ENGINE_FAULT (an
  * environment variable of the serve process; not reachable over HTTP): "flows-throws" (the flows
  * handler throws), "timer-throws" (a timer in the Worker throws once, nobody catches it),
- * "flows-exits" (a flows call ends the first Worker). The real CLI, a real replay, real HTTP.
+ * "flows-exits" (a flows call ends the first Worker), "flows-hangs" (a flows call spins the first
+ * Worker forever). The real CLI, a real replay, real HTTP.
  */
 import { afterEach, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
+import { FlowmatrixServer } from "../src/server/app.ts";
 import type { HealthReport } from "../src/server/health.ts";
 import { PCAPS } from "./shared-paths.ts";
 
@@ -143,4 +145,34 @@ test("the Worker dies: the pending call gets a 503 naming the cause at once, it 
   expect(flows.status).toBe(200);
   expect(await metric(s.url, "flowmatrix_engine_restarts_total")).toBe(1);
   expect(await metric(s.url, "flowmatrix_engine_up")).toBe(1);
+}, 30_000);
+
+test("a Worker stuck in a loop (no tick): ended after the stall time, its call answered 503, restarted", async () => {
+  // In-process server (real Worker, real HTTP) so the stall time can be short; the hook is read
+  // by the Worker from the environment when it starts.
+  process.env.FLOWMATRIX_TEST_ENGINE_FAULT = "flows-hangs";
+  const server = new FlowmatrixServer({
+    engine: { source: { kind: "file", path: CAPTURE, speed: 4, loop: true } },
+    port: 0,
+    engineStallMs: 2000,
+    alerts: { cpuPercent: 100 },
+  });
+  try {
+    const url = await server.start();
+    delete process.env.FLOWMATRIX_TEST_ENGINE_FAULT;
+    const t0 = Date.now();
+    const stuck = await json<{ error: string; message: string }>(`${url}/api/v1/flows`);
+    expect(Date.now() - t0).toBeLessThan(8000); // the stall time, not the 10 s call timeout
+    expect(stuck.status).toBe(503);
+    expect(stuck.body.message).toMatch(/engine worker died \(stuck: nothing from it for \d+\.\d s\)/);
+    const back = await waitFor("the Worker restarted", async () => {
+      const h = await json<HealthReport>(`${url}/api/v1/health`);
+      return h.body.engine.restarts === 1 && h.body.engine.state === "running" ? h : undefined;
+    });
+    expect(back.body.engine.last_fault?.where).toBe("worker");
+    await waitFor("flows from the new Worker", async () => ((await fetch(`${url}/api/v1/flows`)).status === 200 ? true : undefined));
+  } finally {
+    delete process.env.FLOWMATRIX_TEST_ENGINE_FAULT;
+    await server.stop();
+  }
 }, 30_000);

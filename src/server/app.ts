@@ -29,7 +29,7 @@ export class FlowmatrixServer {
   url = "";
 
   constructor(readonly config: ServerConfig) {
-    const engine = new EngineClient(config.engine);
+    const engine = new EngineClient(config.engine, { stallMs: config.engineStallMs });
     const metrics = new SystemMetricsCollector({
       intervalMs: config.metricsIntervalMs ?? 5000,
       interface: config.engine.source.kind === "live" ? config.engine.source.interface : undefined,

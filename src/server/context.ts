@@ -9,6 +9,8 @@ export interface ServerConfig {
   /** Listen address (default 127.0.0.1) and port (default 3000; 0 = any free port). */
   host?: string;
   port?: number;
+  /** An engine Worker silent this long is stuck and restarted (default 30 s; see EngineClient). */
+  engineStallMs?: number;
   /** System metrics interval (default 5000 ms). */
   metricsIntervalMs?: number;
   /** Live-push transport the pages use by default (default "ws"; `?transport=sse` overrides). */

@@ -9,7 +9,9 @@
  * kept as `lastFault`; the Worker keeps serving. If the Worker dies, pending calls are rejected
  * at once with an EngineCallError naming the cause (kind "Unavailable": the API answers 503),
  * calls made meanwhile likewise, and a new Worker is started with backoff (0.5 s doubling to
- * 10 s; it starts the capture again from the beginning: the flows seen so far are lost).
+ * 10 s; it starts the capture again from the beginning: the flows seen so far are lost). A Worker
+ * that posts nothing for `stallMs` (it ticks every second) is stuck: it is terminated and
+ * restarted the same way. A call that times out is logged and counted as a fault.
  *
  * Shape shared by every component: a config, start(), stop().
  */
@@ -40,6 +42,8 @@ export interface EngineHealth {
 
 export interface EngineClientOptions {
   callTimeoutMs?: number;
+  /** A Worker silent this long (no tick, no reply) is stuck: terminated and restarted (default 30 s). */
+  stallMs?: number;
   /** Where faults and restarts are logged (default: stderr). */
   log?: (line: string) => void;
 }
@@ -58,6 +62,9 @@ export class EngineClient {
   private readonly tickListeners: ((s: TickSummary) => void)[] = [];
   private readonly fatalListeners: ((e: { name: string; message: string }) => void)[] = [];
   private readonly callTimeoutMs: number;
+  private readonly stallMs: number;
+  private lastMessageAt = 0;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
   private readonly log: (line: string) => void;
   private generation = 0;
   private stopping = false;
@@ -66,6 +73,8 @@ export class EngineClient {
   private workerStartedAt = 0;
   /** Why the Worker is unavailable (it died), null while it runs. */
   private downCause: string | null = null;
+  /** The first Worker reported a good start (before that, a death fails start() instead). */
+  private started = false;
   private readonly logged = new Map<string, { at: number; suppressed: number }>();
   /** The latest per-second summary (null until the first tick). */
   last: TickSummary | null = null;
@@ -79,6 +88,7 @@ export class EngineClient {
 
   constructor(readonly config: EngineConfig, options: EngineClientOptions = {}) {
     this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
+    this.stallMs = options.stallMs ?? 30_000;
     this.log = options.log ?? ((line) => console.error(line));
     this.capacity = config.maxFlows ?? 1_000_000;
   }
@@ -89,6 +99,7 @@ export class EngineClient {
    */
   start(): Promise<void> {
     this.stopping = false;
+    this.watchdog ??= setInterval(() => this.checkStall(), Math.min(1000, this.stallMs / 2));
     return this.spawn().catch(async (e: unknown) => {
       await this.stop();
       throw e;
@@ -102,6 +113,7 @@ export class EngineClient {
     const w = new Worker(compiled ? "./worker/engine-worker.ts" : new URL("./engine-worker.ts", import.meta.url).href);
     this.worker = w;
     this.workerStartedAt = Date.now();
+    this.lastMessageAt = Date.now();
     let lastError = "";
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -122,8 +134,10 @@ export class EngineClient {
       });
       w.onmessage = (ev: MessageEvent<FromWorker>) => {
         const m = ev.data;
+        this.lastMessageAt = Date.now();
         if (m.type === "ready") {
           this.downCause = null;
+          this.started = true;
           settle();
         } else if (m.type === "start-failed") {
           settle(reviveError(m.error));
@@ -144,7 +158,8 @@ export class EngineClient {
           this.recordFault(m.where, `${m.error.name}: ${m.error.message}`, m.error.stack ?? m.error.message);
         }
       };
-      this.post({ type: "init", config: this.config, generation: this.generation });
+      const testFault = process.env.FLOWMATRIX_TEST_ENGINE_FAULT;
+      this.post({ type: "init", config: this.config, generation: this.generation, ...(testFault ? { testFault } : {}) });
     });
   }
 
@@ -167,6 +182,7 @@ export class EngineClient {
   private workerExited(w: Worker, cause: string): void {
     if (this.worker !== w || this.stopping) return;
     this.worker = null;
+    if (!this.started) return; // start() rejects (see spawn)
     if (Date.now() - this.workerStartedAt > 60_000) this.restartBackoff = RESTART_MIN_MS;
     const delay = this.restartBackoff;
     this.restartBackoff = Math.min(this.restartBackoff * 2, RESTART_MAX_MS);
@@ -183,6 +199,16 @@ export class EngineClient {
         (e: Error) => this.log(`flowmatrix: engine worker restart failed: ${e.message}`),
       );
     }, delay);
+  }
+
+  /** A running Worker that has posted nothing for stallMs is stuck: end it (then restarted). */
+  private checkStall(): void {
+    const w = this.worker;
+    if (!w || this.stopping || this.downCause !== null) return;
+    const silent = Date.now() - this.lastMessageAt;
+    if (silent < this.stallMs) return;
+    w.terminate();
+    this.workerExited(w, `stuck: nothing from it for ${(silent / 1000).toFixed(1)} s`);
   }
 
   private failPending(e: EngineCallError): void {
@@ -229,7 +255,9 @@ export class EngineClient {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new EngineCallError("Timeout", `engine did not answer ${method} within ${this.callTimeoutMs} ms`));
+        const e = new EngineCallError("Timeout", `engine did not answer ${method} within ${this.callTimeoutMs} ms`);
+        this.recordFault("call timeout", e.message, e.message);
+        reject(e);
       }, this.callTimeoutMs);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
       this.post({ type: "call", id, method, params } as ToWorker);
@@ -280,6 +308,8 @@ export class EngineClient {
   /** Stops the capture and terminates the Worker. */
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = null;
     const w = this.worker;

@@ -35,11 +35,12 @@ process.on("uncaughtException", (err) => fault("uncaught exception", err));
 process.on("unhandledRejection", (err) => fault("unhandled rejection", err));
 
 /**
- * Test-only fault injection, read from the environment of the process (never set by the CLI,
- * not reachable over HTTP): "flows-throws" (the flows handler throws), "flows-exits" (a flows
- * call ends the first Worker: process.exit), "timer-throws" (a timer throws once after start).
+ * Test-only fault injection, from FLOWMATRIX_TEST_ENGINE_FAULT in the server's environment when
+ * it starts the Worker (never set by the CLI, not reachable over HTTP): "flows-throws" (the flows
+ * handler throws), "flows-exits" (a flows call ends the first Worker: process.exit), "flows-hangs"
+ * (a flows call spins the first Worker forever), "timer-throws" (a timer throws once after start).
  */
-const TEST_FAULT = process.env.FLOWMATRIX_TEST_ENGINE_FAULT ?? "";
+let testFault = "";
 let generation = 0;
 
 let engine: FlowEngine | null = null;
@@ -202,6 +203,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   if (m.type === "init") {
     config = m.config;
     generation = m.generation;
+    testFault = m.testFault ?? "";
     engine = new FlowEngine({
       maxFlows: m.config.maxFlows,
       idleTimeout: m.config.idleTimeout,
@@ -213,7 +215,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     status.source = m.config.source.kind;
     status.interface = m.config.source.kind === "live" ? m.config.source.interface : m.config.source.path;
     timer = setInterval(tick, 1000);
-    if (TEST_FAULT === "timer-throws") setTimeout(() => { throw new Error("test fault: a timer threw"); }, 1500);
+    if (testFault === "timer-throws") setTimeout(() => { throw new Error("test fault: a timer threw"); }, 1500);
     void startCapture(m.config, engine).catch((err) => fault("capture", err));
   } else if (m.type === "call") {
     if (!engine) {
@@ -221,8 +223,9 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       return;
     }
     try {
-      if (m.method === "flows" && TEST_FAULT === "flows-exits" && generation === 0) process.exit(70);
-      if (m.method === "flows" && TEST_FAULT === "flows-throws") throw new TypeError("test fault: the flows handler threw");
+      if (m.method === "flows" && testFault === "flows-exits" && generation === 0) process.exit(70);
+      if (m.method === "flows" && testFault === "flows-hangs" && generation === 0) for (;;);
+      if (m.method === "flows" && testFault === "flows-throws") throw new TypeError("test fault: the flows handler threw");
       refreshStatus();
       post({ type: "reply", id: m.id, result: handleCall(engine, status, m) });
     } catch (err) {

@@ -104,8 +104,11 @@ export type Call =
   | { method: "status"; params: Record<string, never> };
 
 export type ToWorker =
-  /** generation: 0 for the first Worker, n after n restarts. */
-  | { type: "init"; config: EngineConfig; generation: number }
+  /**
+   * generation: 0 for the first Worker, n after n restarts. testFault: the test-only fault hook
+   * (FLOWMATRIX_TEST_ENGINE_FAULT in the server's environment; see engine-worker.ts).
+   */
+  | { type: "init"; config: EngineConfig; generation: number; testFault?: string }
   | ({ type: "call"; id: number } & Call)
   | { type: "stop" };
 
