@@ -81,8 +81,8 @@ export function rng(seed: number): () => number {
 /**
  * Fills batches of synthetic ended flows quickly (no strings): ids ascending from `firstId`, end
  * times from `startSec` advancing by `spacingSec` per flow. Address mix: 60 % 10/8, 20 %
- * 192.168/16, 15 % public IPv4, 5 % IPv6; protocols 70 % TCP, 25 % UDP, 5 % ICMP; bytes
- * log-uniform from 60 B to 100 MB (≈ 3 % above 1 MB).
+ * 192.168/16, 15 % public IPv4, 5 % IPv6; protocols 70 % TCP, 25 % UDP, 5 % ICMP; bytes: 97 %
+ * between 60 B and 1 MB (median ≈ 660 B), 3 % between 1 MB and 1 GB (log-uniform).
  */
 export class SyntheticFlows {
   private readonly r: () => number;
@@ -125,7 +125,8 @@ export class SyntheticFlows {
       const p = r();
       const proto = p < 0.7 ? 6 : p < 0.95 ? 17 : v6 ? 58 : 1;
       const ports = proto === 6 || proto === 17;
-      const bytes = Math.round(60 * Math.pow(10, r() * 6.2));
+      const big = r() < 0.03;
+      const bytes = Math.round(big ? 1e6 * Math.pow(10, r() * 3) : 60 * Math.pow(10, Math.pow(r(), 2) * 4.2));
       const pkts = Math.max(1, Math.round(bytes / 700));
       const back = r() < 0.8;
       const dur = r() < 0.3 ? r() * 0.01 : r() * 120;
