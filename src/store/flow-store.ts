@@ -129,7 +129,7 @@ export class FlowStore {
     }
   }
 
-  /** Stops the timers and closes the database (a WAL checkpoint runs on close). */
+  /** Stops the timers, checkpoints the WAL into the database file and closes it. */
   stop(): void {
     this.running = false;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
@@ -144,6 +144,11 @@ export class FlowStore {
     if (!o) return;
     try {
       o.segs.close();
+      o.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch {
+      // a full disk or a broken file: the WAL stays, SQLite replays it at the next open
+    }
+    try {
       o.db.close();
     } catch {
       // closing a broken database: nothing more to do

@@ -1,0 +1,125 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { FlowColumns } from "../flows/columns.ts";
+import { MATCH_ALL } from "../flows/query.ts";
+import { FlowStore } from "./flow-store.ts";
+import { SyntheticFlows } from "./synthetic-flows.ts";
+import { tempDir } from "./test-dir.ts";
+import { T0 } from "./test-specs.ts";
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
+
+const count = { query: MATCH_ALL, sortBy: "first_seen" as const, order: "asc" as const, offset: 0, limit: 1 };
+
+describe("retention", () => {
+  test("by age: whole segments older than retentionDays are dropped, one per step; newer flows stay", () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    let now = (T0 + 10 * 86400) * 1000;
+    const store = new FlowStore({ path: join(t.dir, "h.db"), pruneIntervalMs: 0, retentionDays: 7, now: () => now });
+    cleanups.push(() => store.stop());
+    store.start();
+    // 10 days of flows, one every 10 minutes, inserted in hourly batches
+    const gen = new SyntheticFlows(8, 1, T0, 600);
+    const c = new FlowColumns(6);
+    for (let h = 0; h < 240; h++) {
+      gen.fill(c, 6);
+      store.insertColumns(c, 6);
+    }
+    expect(store.status().flows).toBe(1440);
+    let steps = 0;
+    while ((store.pruneStep()?.droppedSegments ?? 0) > 0) steps++;
+    const cutoff = now - 7 * 86_400_000;
+    const st = store.status();
+    // every flow that ended after the cutoff is kept; nothing more than one segment (an hour) older is
+    expect(steps).toBeGreaterThan(60);
+    const oldest = store.queryFlows({ ...count, sortBy: "last_seen" }).records[0]!;
+    expect(Date.parse(oldest.last_seen)).toBeGreaterThanOrEqual(cutoff - 3_600_000);
+    const kept = store.queryFlows({ ...count, since: cutoff / 1000 }).total;
+    expect(kept).toBeGreaterThan(1000);
+    expect(st.flows).toBeGreaterThanOrEqual(kept);
+    expect(st.flows).toBeLessThanOrEqual(kept + 6);
+    // a day later, another day's worth goes
+    now += 86_400_000;
+    while ((store.pruneStep()?.droppedSegments ?? 0) > 0);
+    expect(store.status().flows).toBeLessThanOrEqual(kept - 130);
+    expect(store.maxFlowId()).toBe(1440);
+  });
+
+  test("by size: the file stays under retentionBytes while flows keep coming; the newest flows are kept", () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const path = join(t.dir, "h.db");
+    const limit = 3 * 1024 * 1024;
+    const now = (T0 + 3600) * 1000;
+    const store = new FlowStore({ path, pruneIntervalMs: 0, retentionBytes: limit, segmentRows: 4000, now: () => now });
+    cleanups.push(() => store.stop());
+    store.start();
+    const gen = new SyntheticFlows(9, 1, T0, 0.01);
+    const c = new FlowColumns(2000);
+    let maxFile = 0;
+    for (let k = 0; k < 60; k++) {
+      gen.fill(c, 2000);
+      expect(store.insertColumns(c, 2000)).toBe(2000);
+      store.pruneStep();
+      maxFile = Math.max(maxFile, store.status().bytes, statSync(path).size);
+    }
+    const st = store.status();
+    expect(maxFile).toBeLessThanOrEqual(limit);
+    expect(st.flows).toBeLessThan(120_000);
+    expect(st.flows).toBeGreaterThan(10_000);
+    // the newest flow is there, the oldest are gone
+    expect(store.findFlow(120_000)).not.toBeNull();
+    expect(store.findFlow(1)).toBeNull();
+    expect(st.state).toBe("ok");
+  });
+
+  test("by size with a single segment: its oldest flows are deleted in small steps", () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const store = new FlowStore({ path: join(t.dir, "h.db"), pruneIntervalMs: 0, retentionBytes: 1024 * 1024, now: () => (T0 + 60) * 1000 });
+    cleanups.push(() => store.stop());
+    store.start();
+    const gen = new SyntheticFlows(10, 1, T0, 0.0001);
+    const c = new FlowColumns(20_000);
+    gen.fill(c, 20_000);
+    store.insertColumns(c, 20_000);
+    expect(store.status().bytes).toBeGreaterThan(1024 * 1024);
+    const r = store.pruneStep()!;
+    expect(r.droppedSegments).toBe(0);
+    expect(r.deletedFlows).toBe(5000);
+    expect(store.status().flows).toBe(15_000);
+    expect(store.findFlow(5000)).toBeNull();
+    expect(store.findFlow(5001)).not.toBeNull();
+    for (let k = 0; k < 10; k++) store.pruneStep();
+    const st = store.status();
+    expect(st.bytes).toBeLessThanOrEqual(1024 * 1024);
+    expect(st.flows).toBeGreaterThan(0);
+  });
+
+  test("lowering retentionBytes shrinks an existing file (incremental vacuum)", () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const path = join(t.dir, "h.db");
+    const big = new FlowStore({ path, pruneIntervalMs: 0, segmentRows: 5000 });
+    big.start();
+    const gen = new SyntheticFlows(11, 1, Date.now() / 1000 - 3600, 0.01);
+    const c = new FlowColumns(5000);
+    for (let k = 0; k < 8; k++) {
+      gen.fill(c, 5000);
+      big.insertColumns(c, 5000);
+    }
+    const before = big.status().bytes;
+    big.stop();
+    const small = new FlowStore({ path, pruneIntervalMs: 0, retentionBytes: before / 3 });
+    cleanups.push(() => small.stop());
+    small.start();
+    for (let k = 0; k < 40 && small.status().bytes > before / 3; k++) small.pruneStep();
+    expect(small.status().bytes).toBeLessThanOrEqual(before / 3);
+    expect(small.status().flows).toBeGreaterThan(0);
+  });
+});
