@@ -82,7 +82,7 @@ export function rng(seed: number): () => number {
  * Fills batches of synthetic ended flows quickly (no strings): ids ascending from `firstId`, end
  * times from `startSec` advancing by `spacingSec` per flow. Address mix: 60 % 10/8, 20 %
  * 192.168/16, 15 % public IPv4, 5 % IPv6; protocols 70 % TCP, 25 % UDP, 5 % ICMP; bytes: 97 %
- * between 60 B and 1 MB (median ≈ 660 B), 3 % between 1 MB and 1 GB (log-uniform).
+ * between 60 B and 1 MB (median ≈ 670 B), 3 % between 1 MB and 1 GB (log-uniform).
  */
 export class SyntheticFlows {
   private readonly r: () => number;
