@@ -30,7 +30,7 @@ function tick(sec: number, over: { bps?: number; capture?: Partial<CaptureStatus
       dropped: 0, if_dropped: 0, drop_rate: 0, dropped_last: 0, reopens: 0, ...over.capture,
     },
     stats: {} as TickSummary["stats"],
-    bps: over.bps ?? 0, pps: 0, active_flows: 0, last60: { step: 1, t: [], series: {} }, protocols: {},
+    bps: over.bps ?? 0, pps: 0, active_flows: 0, last60: { step: 1, t: [], series: {} },
     talkers: over.talkers ?? [], top_flows: over.top ?? [], scans: over.scans ?? [],
   };
 }

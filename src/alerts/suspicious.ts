@@ -34,6 +34,13 @@ export interface SuspiciousContext {
 
 export const DEFAULT_FLOW_BPS = 50e6;
 
+export type WithSuspicious<R extends FlowRecord = FlowRecord> = R & { suspicious: SuspiciousReason[] };
+
+/** The records with their `suspicious` reasons: the one annotation the API, exports and pages use. */
+export function withSuspicious<R extends FlowRecord>(records: readonly R[], ctx: SuspiciousContext): WithSuspicious<R>[] {
+  return records.map((r) => ({ ...r, suspicious: suspiciousReasons(r, ctx) }));
+}
+
 export function suspiciousReasons(r: FlowRecord, ctx: SuspiciousContext = {}): SuspiciousReason[] {
   const out: SuspiciousReason[] = [];
   if (r.bps >= (ctx.flowBps ?? DEFAULT_FLOW_BPS)) out.push("high_rate");

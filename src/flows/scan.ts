@@ -13,7 +13,15 @@ import { IPPROTO_TCP, KEY_WORDS, KW_PROTO, PW_PROTO, type FlowColumns } from "./
 import { HostIndex, type HostId } from "./host-index.ts";
 import { addrText } from "./record.ts";
 import type { FlowTable } from "./table.ts";
-import type { ScanCandidate } from "../worker/protocol.ts";
+
+/** A source that looks like a scan: unanswered or refused attempts to many ports or hosts. */
+export interface ScanCandidate {
+  src_ip: string;
+  attempts: number;
+  unanswered: number;
+  dst_hosts: number;
+  dst_ports: number;
+}
 
 const SYN = 2, RST = 4;
 /** Sources examined for distinct targets: those with the most attempts. */

@@ -3,28 +3,19 @@
  * recently-ended ring, keep the best `offset + limit` by a sort key in a bounded heap
  * (O(n log k), no full sort of a million matches), then build records for the page only.
  *
+ * The work can run in slices (Selector.step): exports take their snapshot of matching flows in
+ * steps of a bounded number of slots, so a query on the same thread never waits behind a whole pass.
+ *
  * Limit: offset + limit ≤ 1,000,000 (the heap is sized to it).
  */
 import type { FlowColumns } from "./columns.ts";
 import type { EndedRing } from "./ended.ts";
+import type { FlowQuery, SortKey } from "./flow-query.ts";
 import type { FlowScan } from "./query-compile.ts";
 import { toRecord, type FlowRecord } from "./record.ts";
 import type { FlowTable } from "./table.ts";
 
-export const SORT_KEYS = [
-  "bytes", "packets", "bps", "duration", "first_seen", "last_seen",
-  "src_ip", "dst_ip", "src_port", "dst_port", "protocol",
-] as const;
-export type SortKey = (typeof SORT_KEYS)[number];
-export type Membership = "active" | "ended" | "all";
-
-export interface SelectOptions {
-  state: Membership;
-  sortBy: SortKey;
-  order: "asc" | "desc";
-  offset: number;
-  limit: number;
-}
+export { SORT_KEYS, type Membership, type SortKey } from "./flow-query.ts";
 
 export interface Selection {
   records: FlowRecord[];
@@ -94,11 +85,26 @@ class TopK {
     }
     this.vals[j] = v; this.refs[j] = ref; this.tie[j] = tie;
   }
-  /** Refs best first. */
-  sorted(): number[] {
+  /** Heap positions, best first. */
+  private order(): number[] {
     const idx = Array.from({ length: this.n }, (_, k) => k);
     idx.sort((a, b) => (this.worse(this.vals[a]!, this.tie[a]!, this.vals[b]!, this.tie[b]!) ? 1 : -1));
-    return idx.map((k) => this.refs[k]!);
+    return idx;
+  }
+  /** Refs best first. */
+  sorted(): number[] {
+    return this.order().map((k) => this.refs[k]!);
+  }
+  /** Refs and flow ids, best first. */
+  sortedWithIds(): { refs: Int32Array; ids: Float64Array } {
+    const order = this.order();
+    const refs = new Int32Array(order.length);
+    const ids = new Float64Array(order.length);
+    for (let k = 0; k < order.length; k++) {
+      refs[k] = this.refs[order[k]!]!;
+      ids[k] = this.tie[order[k]!]!;
+    }
+    return { refs, ids };
   }
 }
 
@@ -106,12 +112,12 @@ class TopK {
 let matches = new Uint32Array(1 << 16);
 
 /**
- * Scan slots [0, to) of `c` and offer every match to `top`; ring slots are stored as refs < 0.
+ * Scan slots [from, to) of `c` and offer every match to `top`; ring slots are stored as refs < 0.
  * Returns the number of matches.
  */
-function offer(top: TopK, scan: FlowScan, c: FlowColumns, to: number, live: boolean, key: SortKey): number {
-  if (matches.length < to) matches = new Uint32Array(Math.max(to, matches.length * 2));
-  const n = scan(c, 0, to, matches, live);
+function offer(top: TopK, scan: FlowScan, c: FlowColumns, from: number, to: number, live: boolean, key: SortKey): number {
+  if (matches.length < to - from) matches = new Uint32Array(Math.max(to - from, matches.length * 2));
+  const n = scan(c, from, to, matches, live);
   for (let m = 0; m < n; m++) {
     const i = matches[m]!;
     top.push(sortValue(c, i, key), live ? i : -(i + 1), c.id(i));
@@ -120,15 +126,61 @@ function offer(top: TopK, scan: FlowScan, c: FlowColumns, to: number, live: bool
 }
 
 /**
+ * A selection run in steps: the live table's slots, then the ring's, at most `budget` slots per
+ * step(). Between steps the table may change (packets, expiry): each slot is read once, as it
+ * stands when its step runs.
+ */
+export class Selector {
+  private readonly top: TopK;
+  total = 0;
+  private phase: 0 | 1 | 2;
+  private cursor = 0;
+
+  constructor(private readonly table: FlowTable, private readonly recent: EndedRing, private readonly scan: FlowScan, private readonly q: FlowQuery) {
+    this.top = new TopK(Math.min(q.offset + q.limit, 1_000_000), q.order === "desc");
+    this.phase = q.state !== "ended" ? 0 : 1;
+  }
+
+  get done(): boolean {
+    return this.phase === 2;
+  }
+
+  /** Scan up to `budget` more slots; returns true when the selection is complete. */
+  step(budget = Infinity): boolean {
+    while (budget > 0 && this.phase < 2) {
+      const live = this.phase === 0;
+      const cols = live ? this.table.cols : this.recent.cols;
+      const end = live ? this.table.hwm : this.recent.size;
+      const to = Math.min(end, this.cursor + budget);
+      if (to > this.cursor) this.total += offer(this.top, this.scan, cols, this.cursor, to, live, this.q.sortBy);
+      budget -= to - this.cursor;
+      this.cursor = to;
+      if (to >= end) {
+        this.phase = live && this.q.state !== "active" ? 1 : 2;
+        this.cursor = 0;
+      }
+    }
+    return this.phase === 2;
+  }
+
+  /** The page's refs (≥ 0 live slot, < 0 ring slot -(j + 1)) with their flow ids, after offset. */
+  pageRefs(): { refs: Int32Array; ids: Float64Array } {
+    const { refs, ids } = this.top.sortedWithIds();
+    return { refs: refs.subarray(this.q.offset), ids: ids.subarray(this.q.offset) };
+  }
+
+  /** Records of the page, as the flows stand now. */
+  records(): FlowRecord[] {
+    return this.top.sorted().slice(this.q.offset).map((r) => (r >= 0 ? toRecord(this.table.cols, r) : toRecord(this.recent.cols, -r - 1)));
+  }
+}
+
+/**
  * Run the compiled query `scan` over the chosen flows; returns the page of records and the total
  * number of matches.
  */
-export function selectFlows(table: FlowTable, recent: EndedRing, scan: FlowScan, o: SelectOptions): Selection {
-  const top = new TopK(Math.min(o.offset + o.limit, 1_000_000), o.order === "desc");
-  let total = 0;
-  if (o.state !== "ended") total += offer(top, scan, table.cols, table.hwm, true, o.sortBy);
-  if (o.state !== "active") total += offer(top, scan, recent.cols, recent.size, false, o.sortBy);
-  const refs = top.sorted().slice(o.offset);
-  const records = refs.map((r) => (r >= 0 ? toRecord(table.cols, r) : toRecord(recent.cols, -r - 1)));
-  return { records, total };
+export function selectFlows(table: FlowTable, recent: EndedRing, scan: FlowScan, o: FlowQuery): Selection {
+  const sel = new Selector(table, recent, scan, o);
+  sel.step();
+  return { records: sel.records(), total: sel.total };
 }

@@ -37,6 +37,8 @@ export interface FlowTableConfig {
   tcpCloseTimeout?: number;
   /** Never expire flows by time (the cap still applies). */
   noExpire?: boolean;
+  /** Id of the first flow (default 1): a store continues ids across restarts, so they never repeat. */
+  firstFlowId?: number;
   /** Initial slots (default 65,536; grows by doubling up to maxFlows). */
   initialCapacity?: number;
   /** Count bytes/packets per one-second tick for rates and talkers (default true). */
@@ -85,6 +87,7 @@ export class FlowTable {
     this.idleTimeout = config.idleTimeout ?? 60;
     this.activeTimeout = config.activeTimeout ?? 1800;
     this.tcpCloseTimeout = config.tcpCloseTimeout ?? 15;
+    this.nextId = Math.max(1, Math.floor(config.firstFlowId ?? 1));
     this.noExpire = config.noExpire ?? false;
     this.ticks = config.ticks ?? true;
     const cap = Math.min(nextPow2(config.initialCapacity ?? 65536), nextPow2(this.maxFlows));

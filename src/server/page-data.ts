@@ -11,14 +11,15 @@
  * than q that are invalid (sort_by, order, limit, offset) are dropped, not reported; only the
  * query text produces the inline parse error.
  */
-import type { FlowQuery, SeriesPayload, TickSummary } from "../worker/protocol.ts";
+import type { SeriesPayload, TickSummary } from "../worker/protocol.ts";
+import type { FlowQuery } from "../flows/flow-query.ts";
 import type {
   AlertsJson, BandwidthJson, ChartRange, CountersView, FlowsParams, FlowsView, HealthJson, HistoryRange,
   MetricsHistoryJson, QueryError as ViewQueryError, ReplayView,
 } from "../../views/types.ts";
 import { SORT_KEYS, type SortKey } from "../flows/select.ts";
 import { QueryError } from "../flows/query-error.ts";
-import { suspiciousReasons } from "../alerts/suspicious.ts";
+import { withSuspicious } from "../alerts/suspicious.ts";
 import { EngineCallError } from "../worker/engine-call-error.ts";
 import { BadRequestError } from "./api/bad-request-error.ts";
 import { parseFlowRequest } from "./api/flow-request.ts";
@@ -64,7 +65,7 @@ export function liveBandwidth(tick: TickSummary | null): BandwidthJson {
 
 export async function rangeBandwidth(ctx: ServerContext, range: ChartRange): Promise<BandwidthJson> {
   if (range === "60s") return liveBandwidth(ctx.engine.last);
-  return toBandwidthJson(await ctx.engine.bandwidth(CHART_SECONDS[range], 300));
+  return toBandwidthJson(await ctx.engine.call("bandwidth", { duration: CHART_SECONDS[range], maxPoints: 300 }));
 }
 
 export function countersFromTick(t: TickSummary | null): CountersView {
@@ -202,9 +203,8 @@ export async function flowsView(ctx: ServerContext, sp: URLSearchParams): Promis
     return { params, flows: [], total: null, error };
   }
   try {
-    const { records, total } = await ctx.engine.flows(query);
-    const sc = suspiciousContext(ctx);
-    return { params, flows: records.map((r) => ({ ...r, suspicious: suspiciousReasons(r, sc) })), total, error: null };
+    const { records, total } = await ctx.engine.call("flows", query);
+    return { params, flows: withSuspicious(records, suspiciousContext(ctx)), total, error: null };
   } catch (e) {
     const error = viewError(e);
     if (!error) throw e;

@@ -15,19 +15,14 @@
  *
  * Shape shared by every component: a config, start(), stop().
  */
-import type { FlowRecord } from "../flows/record.ts";
-import type { Talker, TalkerBy } from "../flows/talkers.ts";
-import type { CaptureStatus, EngineConfig, FlowQuery, FromWorker, SeriesPayload, TickSummary, ToWorker } from "./protocol.ts";
+import type { CaptureStatus, EngineConfig, FromWorker, TickSummary, ToWorker } from "./protocol.ts";
 import type { EngineStats } from "../flows/engine.ts";
+import type { CallName, CallParams, CallResult, EngineStatus } from "./calls.ts";
+import type { PortSinkConfig } from "./port-sink.ts";
 import { EngineCallError } from "./engine-call-error.ts";
 import { EngineStartError, reviveError } from "./wire-error.ts";
 
-export interface EngineStatus {
-  capture: CaptureStatus;
-  stats: EngineStats;
-  capacity: number;
-  now: number;
-}
+export type { EngineStatus } from "./calls.ts";
 
 /** The engine Worker itself, as health reports it. */
 export interface EngineHealth {
@@ -46,6 +41,11 @@ export interface EngineClientOptions {
   stallMs?: number;
   /** Where faults and restarts are logged (default: stderr). */
   log?: (line: string) => void;
+  /**
+   * Ended-flow sinks in other Workers: each is given a fresh MessagePort per engine Worker
+   * (called again after a restart); see PortSink.
+   */
+  sinkPorts?: () => PortSinkConfig[];
 }
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> };
@@ -86,7 +86,10 @@ export class EngineClient {
   restarts = 0;
   lastFault: EngineHealth["last_fault"] = null;
 
+  private readonly sinkPorts: (() => PortSinkConfig[]) | undefined;
+
   constructor(readonly config: EngineConfig, options: EngineClientOptions = {}) {
+    this.sinkPorts = options.sinkPorts;
     this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
     this.stallMs = options.stallMs ?? 30_000;
     this.log = options.log ?? ((line) => console.error(line));
@@ -159,7 +162,9 @@ export class EngineClient {
         }
       };
       const testFault = process.env.FLOWMATRIX_TEST_ENGINE_FAULT;
-      this.post({ type: "init", config: this.config, generation: this.generation, ...(testFault ? { testFault } : {}) });
+      const sinks = this.sinkPorts?.() ?? [];
+      const init: ToWorker = { type: "init", config: this.config, generation: this.generation, ...(testFault ? { testFault } : {}), ...(sinks.length ? { sinks } : {}) };
+      w.postMessage(init, sinks.map((s) => s.port));
     });
   }
 
@@ -246,13 +251,14 @@ export class EngineClient {
     this.worker?.postMessage(m);
   }
 
-  private call<T>(method: string, params: unknown): Promise<T> {
+  /** One call of the map (calls.ts), typed by it; rejects with an EngineCallError. */
+  call<K extends CallName>(method: K, params: CallParams<K>): Promise<CallResult<K>> {
     if (this.downCause !== null || !this.worker) {
       const why = this.downCause ?? (this.stopping ? "engine stopped" : "engine not started");
       return Promise.reject(new EngineCallError("Unavailable", this.downCause ? `${why}; restarting` : why));
     }
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<CallResult<K>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         const e = new EngineCallError("Timeout", `engine did not answer ${method} within ${this.callTimeoutMs} ms`);
@@ -264,20 +270,8 @@ export class EngineClient {
     });
   }
 
-  flows(q: FlowQuery): Promise<{ records: FlowRecord[]; total: number }> {
-    return this.call("flows", q);
-  }
-  flow(id: number): Promise<FlowRecord | null> {
-    return this.call("flow", { id });
-  }
-  talkers(by: TalkerBy, window: number, limit: number): Promise<Talker[]> {
-    return this.call("talkers", { by, window, limit });
-  }
-  bandwidth(duration: number, maxPoints?: number): Promise<SeriesPayload> {
-    return this.call("bandwidth", { duration, maxPoints });
-  }
   async status(): Promise<EngineStatus> {
-    const s = await this.call<EngineStatus>("status", {});
+    const s = await this.call("status", {});
     this.capacity = s.capacity;
     return s;
   }
@@ -301,7 +295,10 @@ export class EngineClient {
         packets: 0, bytes: 0, ip_packets: 0, ip_bytes: 0, non_ip_packets: 0, malformed: {}, malformed_packets: 0,
         flows: 0, active_flows: 0, ended_flows: 0, evicted: 0, table_bytes: 0, table_slots: 0, linktypes: {},
       };
-      return { status: { capture, stats, capacity: this.capacity, now: t?.now ?? Date.now() / 1000 }, unavailable: err.message };
+      return {
+        status: { capture, stats, capacity: this.capacity, now: t?.now ?? Date.now() / 1000, sinks: [], exports: { open: 0, queued: 0 } },
+        unavailable: err.message,
+      };
     }
   }
 
@@ -316,7 +313,8 @@ export class EngineClient {
     this.worker = null;
     if (w) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 1000);
+        // The Worker ends every live flow (reason shutdown) and flushes its sinks before "stopped".
+        const t = setTimeout(resolve, 5000);
         w.addEventListener("message", (ev: MessageEvent<FromWorker>) => {
           if (ev.data.type === "stopped") {
             clearTimeout(t);

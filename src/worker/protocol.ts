@@ -4,58 +4,28 @@
  * once per wall-clock second.
  */
 import type { FlowRecord } from "../flows/record.ts";
-import type { Membership, SortKey } from "../flows/select.ts";
-import type { Talker, TalkerBy } from "../flows/talkers.ts";
+import type { Talker } from "../flows/talkers.ts";
+import type { ScanCandidate } from "../flows/scan.ts";
 import type { EngineStats } from "../flows/engine.ts";
 import type { ReplayPosition } from "../capture/replay-source.ts";
+import type { CaptureSourceConfig, CaptureStatus } from "../capture/capture-runner.ts";
+import type { CallMessage } from "./calls.ts";
+import type { PortSinkConfig } from "./port-sink.ts";
 import type { WireError } from "./wire-error.ts";
+
+export type { CaptureState, CaptureStatus } from "../capture/capture-runner.ts";
+export type { ScanCandidate } from "../flows/scan.ts";
 
 export interface EngineConfig {
   /** Live capture on an interface, or replay of a capture file. */
-  source:
-    | { kind: "live"; interface: string }
-    | {
-        kind: "file"; path: string; speed: number | "max"; loop: boolean;
-        /** Longest wait between two packets of a paced replay, in seconds (serve --max-gap). */
-        maxGap?: number;
-      };
+  source: CaptureSourceConfig;
   filter?: string;
   maxFlows?: number;
   idleTimeout?: number;
   activeTimeout?: number;
   recentEnded?: number;
-}
-
-export type CaptureState = "starting" | "active" | "down" | "stopped" | "finished";
-
-export interface CaptureStatus {
-  interface: string;
-  source: "live" | "file";
-  state: CaptureState;
-  /** Last capture error (interface down, permission…), null when none. */
-  error: string | null;
-  linktype: number | null;
-  packets: number;
-  /** pcap_stats: received (lo counts twice), dropped by the kernel, dropped by the interface. */
-  received: number;
-  dropped: number;
-  if_dropped: number;
-  /** dropped / (received) over the whole run (0..1). */
-  drop_rate: number;
-  /** Drops in the last second. */
-  dropped_last: number;
-  /** Capture restarts after an error. */
-  reopens: number;
-}
-
-export interface FlowQuery {
-  /** Query text in the grammar (already validated by the caller). */
-  q: string;
-  state: Membership;
-  sortBy: SortKey;
-  order: "asc" | "desc";
-  offset: number;
-  limit: number;
+  /** Id of the first flow (the history store's next id, so ids never repeat across restarts). */
+  firstFlowId?: number;
 }
 
 export interface SeriesPayload {
@@ -77,8 +47,6 @@ export interface TickSummary {
   active_flows: number;
   /** Per-second totals for the last 60 s. */
   last60: SeriesPayload;
-  /** Bytes by protocol class over the last 60 s. */
-  protocols: Record<string, number>;
   talkers: Talker[];
   /** Flows with the highest current rate (for high-rate alerts). */
   top_flows: FlowRecord[];
@@ -88,28 +56,14 @@ export interface TickSummary {
   replay?: ReplayPosition | null;
 }
 
-export interface ScanCandidate {
-  src_ip: string;
-  attempts: number;
-  unanswered: number;
-  dst_hosts: number;
-  dst_ports: number;
-}
-
-export type Call =
-  | { method: "flows"; params: FlowQuery }
-  | { method: "flow"; params: { id: number } }
-  | { method: "talkers"; params: { by: TalkerBy; window: number; limit: number } }
-  | { method: "bandwidth"; params: { duration: number; maxPoints?: number } }
-  | { method: "status"; params: Record<string, never> };
 
 export type ToWorker =
   /**
    * generation: 0 for the first Worker, n after n restarts. testFault: the test-only fault hook
    * (FLOWMATRIX_TEST_ENGINE_FAULT in the server's environment; see engine-worker.ts).
    */
-  | { type: "init"; config: EngineConfig; generation: number; testFault?: string }
-  | ({ type: "call"; id: number } & Call)
+  | { type: "init"; config: EngineConfig; generation: number; testFault?: string; sinks?: PortSinkConfig[] }
+  | CallMessage
   | { type: "stop" };
 
 export type FromWorker =

@@ -10,10 +10,9 @@
  * Limits: limit ≤ 10,000 for JSON; for csv/ndjson exports the default and maximum is EXPORT_MAX
  * (100,000 rows). Unknown parameters are rejected (names starting with "_" are ignored).
  */
-import { andQueries, paramsToQuery, parseQuery, QUERY_PARAM_NAMES, queryToString, type QueryNode } from "../../flows/query.ts";
+import { andQueries, paramsToQuery, parseQuery, QUERY_PARAM_NAMES, type QueryNode } from "../../flows/query.ts";
 import { QueryError } from "../../flows/query-error.ts";
-import { SORT_KEYS, type Membership, type SortKey } from "../../flows/select.ts";
-import type { FlowQuery } from "../../worker/protocol.ts";
+import { SORT_KEYS, type FlowQuery, type Membership, type SortKey } from "../../flows/flow-query.ts";
 import { BadRequestError } from "./bad-request-error.ts";
 import { enumParam, intParam, rejectUnknown, single, type RawQuery } from "./params.ts";
 
@@ -28,10 +27,9 @@ export const FLOW_PARAM_NAMES: readonly string[] = [
   "q", ...QUERY_PARAM_NAMES, "sort_by", "order", "limit", "offset", "format",
 ];
 
+/** A GET /api/v1/flows request: the flow query (parsed here, once) and the output format. */
 export interface FlowRequest {
   query: FlowQuery;
-  /** Canonical text of the combined filter. */
-  text: string;
   format: FlowFormat;
 }
 
@@ -92,8 +90,7 @@ export function parseFlowRequest(raw: RawQuery): FlowRequest {
   const max = format === "json" ? PAGE_MAX : EXPORT_MAX;
   const limit = intParam(raw, "limit", format === "json" ? 100 : EXPORT_MAX, 0, max);
   const offset = intParam(raw, "offset", 0, 0, 1_000_000 - max);
-  const text = queryToString(node);
-  return { query: { q: text, state: membership, sortBy, order, offset, limit }, text, format };
+  return { query: { query: node, state: membership, sortBy, order, offset, limit }, format };
 }
 
 /** Flow id path parameter: a positive integer. */

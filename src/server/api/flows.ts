@@ -1,24 +1,29 @@
 /**
  * GET /api/v1/flows (JSON page, or a streamed CSV / NDJSON export) and GET /api/v1/flows/:id.
  *
- * Exports stream all matching rows up to EXPORT_MAX (100,000), fetched from the engine in pages of
- * 10,000 as the client reads (a ReadableStream with pull, so a slow client does not buffer the
- * whole export). Limit: on a live capture the pages are taken at different instants, so a flow
- * whose sort position changes between two pages can appear twice or be missed.
+ * Exports read a consistent cursor (the engine's exportOpen/exportNext, ExportCursor): the
+ * matching flows are fixed when the export starts and read as they stand, page by page as the
+ * client reads (a ReadableStream with pull, so a slow client does not buffer the whole export);
+ * no flow appears twice and none that lived through the export is missed. At most 4 exports run
+ * at once and 16 wait (ExportSlots); more get 429 with Retry-After. A client that disconnects
+ * closes its cursor.
  */
 import { Elysia, t } from "elysia";
 import { csvHeader, csvRows } from "../../flows/csv.ts";
 import type { FlowRecord } from "../../flows/record.ts";
-import { SORT_KEYS } from "../../flows/select.ts";
-import { suspiciousReasons, type SuspiciousContext, type SuspiciousReason } from "../../alerts/suspicious.ts";
-import type { FlowQuery } from "../../worker/protocol.ts";
+import { SORT_KEYS, type FlowQuery } from "../../flows/flow-query.ts";
+import { queryToString } from "../../flows/query.ts";
+import { withSuspicious, type SuspiciousContext, type WithSuspicious } from "../../alerts/suspicious.ts";
 import type { ServerContext } from "../context.ts";
 import { EXPORT_MAX, PAGE_MAX, parseFlowId, parseFlowRequest, Q_MAX_LENGTH, rawQuery } from "./flow-request.ts";
 import { NotFoundError } from "./not-found-error.ts";
+import { ExportSlots } from "./export-slots.ts";
+import { TooManyRequestsError } from "./too-many-requests-error.ts";
 
-export type ApiFlow = FlowRecord & { suspicious: SuspiciousReason[] };
+export type ApiFlow = WithSuspicious<FlowRecord>;
 
-const EXPORT_PAGE = 10_000;
+/** Rows per exportNext call (built in slices in the engine, between interactive queries). */
+const EXPORT_PAGE = 5_000;
 
 export function suspiciousContext(ctx: ServerContext): SuspiciousContext {
   return {
@@ -27,17 +32,27 @@ export function suspiciousContext(ctx: ServerContext): SuspiciousContext {
   };
 }
 
-function annotate(records: FlowRecord[], sc: SuspiciousContext): ApiFlow[] {
-  return records.map((r) => ({ ...r, suspicious: suspiciousReasons(r, sc) }));
-}
-
-/** Streams `query`'s matches (offset/limit applied overall) as CSV or NDJSON. */
-function exportStream(ctx: ServerContext, query: FlowQuery, format: "csv" | "ndjson"): ReadableStream<Uint8Array> {
+/** Streams `query`'s matches (offset/limit applied overall) as CSV or NDJSON from one export cursor. */
+async function exportStream(ctx: ServerContext, slots: ExportSlots, query: FlowQuery, format: "csv" | "ndjson"): Promise<ReadableStream<Uint8Array>> {
+  const waiting = slots.acquire();
+  if (!waiting) throw new TooManyRequestsError(`${slots.max} exports are running and ${slots.maxQueued} waiting; try again shortly`, 2);
+  const release = await waiting;
+  let cursor: number;
+  try {
+    ({ cursor } = await ctx.engine.call("exportOpen", { query: { ...query, limit: Math.min(query.limit, EXPORT_MAX) } }));
+  } catch (e) {
+    release();
+    throw e;
+  }
   const enc = new TextEncoder();
   const sc = suspiciousContext(ctx);
-  const end = query.offset + Math.min(query.limit, EXPORT_MAX);
-  let pos = query.offset;
   let headerSent = format !== "csv";
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    release();
+  };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (!headerSent) {
@@ -45,21 +60,25 @@ function exportStream(ctx: ServerContext, query: FlowQuery, format: "csv" | "ndj
         controller.enqueue(enc.encode(csvHeader()));
         return;
       }
-      if (pos >= end) return controller.close();
-      const limit = Math.min(EXPORT_PAGE, end - pos);
       try {
-        const { records } = await ctx.engine.flows({ ...query, offset: pos, limit });
-        pos += limit;
-        if (records.length < limit) pos = end;
-        const flows = annotate(records, sc);
+        const page = await ctx.engine.call("exportNext", { cursor, max: EXPORT_PAGE });
+        const flows = withSuspicious(page.records, sc);
         if (flows.length > 0) {
           const text = format === "csv" ? csvRows(flows) : flows.map((f) => JSON.stringify(f)).join("\n") + "\n";
           controller.enqueue(enc.encode(text));
         }
-        if (pos >= end) controller.close();
+        if (page.done) {
+          finish();
+          controller.close();
+        }
       } catch (e) {
+        finish();
         controller.error(e);
       }
+    },
+    cancel() {
+      finish();
+      void ctx.engine.call("exportClose", { cursor }).catch(() => {});
     },
   }, { highWaterMark: 0 });
 }
@@ -95,11 +114,12 @@ export const flowsQuerySchema = t.Object({
 });
 
 export function flowRoutes(ctx: ServerContext) {
+  const slots = new ExportSlots();
   return new Elysia()
     .get("/api/v1/flows", async ({ request }) => {
       const req = parseFlowRequest(rawQuery(request.url));
       if (req.format === "csv") {
-        return new Response(exportStream(ctx, req.query, "csv"), {
+        return new Response(await exportStream(ctx, slots, req.query, "csv"), {
           headers: {
             "content-type": "text/csv; charset=utf-8",
             "content-disposition": 'attachment; filename="flows.csv"',
@@ -108,19 +128,19 @@ export function flowRoutes(ctx: ServerContext) {
         });
       }
       if (req.format === "ndjson") {
-        return new Response(exportStream(ctx, req.query, "ndjson"), {
+        return new Response(await exportStream(ctx, slots, req.query, "ndjson"), {
           headers: { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store" },
         });
       }
-      const { records, total } = await ctx.engine.flows(req.query);
-      const flows = annotate(records, suspiciousContext(ctx));
+      const { records, total } = await ctx.engine.call("flows", req.query);
+      const flows = withSuspicious(records, suspiciousContext(ctx));
       return {
         flows,
         total,
         returned: flows.length,
         offset: req.query.offset,
         limit: req.query.limit,
-        query: req.text,
+        query: queryToString(req.query.query),
         state: req.query.state,
         sort_by: req.query.sortBy,
         order: req.query.order,
@@ -132,9 +152,9 @@ export function flowRoutes(ctx: ServerContext) {
     })
     .get("/api/v1/flows/:id", async ({ params }) => {
       const id = parseFlowId(params.id);
-      const flow = await ctx.engine.flow(id);
+      const flow = await ctx.engine.call("flow", { id });
       if (!flow) throw new NotFoundError(`no flow with id ${id} (it may have been expired from the ended-flow history)`);
-      return annotate([flow], suspiciousContext(ctx))[0]!;
+      return withSuspicious([flow], suspiciousContext(ctx))[0]!;
     }, {
       params: t.Object({ id: t.String({ description: "Flow id (positive integer)." }) }),
       detail: { summary: "One flow", description: "404 when the id is unknown or no longer kept.", tags: ["flows"] },

@@ -14,12 +14,14 @@
 import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import { QueryError } from "../../flows/query-error.ts";
+import { parseQuery } from "../../flows/query.ts";
 import { EngineCallError } from "../../worker/engine-call-error.ts";
 import type { ServerContext } from "../context.ts";
 import { BadRequestError } from "./bad-request-error.ts";
 import { docsPage, type OpenApiDoc } from "./docs-page.ts";
 import { flowRoutes } from "./flows.ts";
 import { NotFoundError } from "./not-found-error.ts";
+import { TooManyRequestsError } from "./too-many-requests-error.ts";
 import { prometheusRoutes } from "./prometheus.ts";
 import { systemRoutes } from "./system.ts";
 import { trafficRoutes } from "./traffic.ts";
@@ -38,6 +40,7 @@ export function errorResponse(error: unknown, code: string | number): [number, R
   if (error instanceof BadRequestError) return [400, badRequest(error.field, error.message, error.position)];
   if (error instanceof QueryError) return [400, badRequest(error.field, error.message, error.position)];
   if (error instanceof NotFoundError) return [404, { error: "not_found", message: error.message }];
+  if (error instanceof TooManyRequestsError) return [429, { error: "too_many_requests", message: error.message, retry_after: error.retryAfter }];
   if (error instanceof EngineCallError) {
     if (error.kind === "QueryError") return [400, badRequest(error.field ?? "q", error.message)];
     if (ENGINE_UNAVAILABLE.has(error.kind)) return [503, { error: "unavailable", message: `capture engine: ${error.message}` }];
@@ -55,12 +58,13 @@ export function errorResponse(error: unknown, code: string | number): [number, R
 
 export function apiRoutes(ctx: ServerContext) {
   ctx.alerts.flowLookup ??= async (q) =>
-    (await ctx.engine.flows({ q, state: "all", sortBy: "bytes", order: "desc", offset: 0, limit: 5 })).records;
+    (await ctx.engine.call("flows", { query: parseQuery(q), state: "all", sortBy: "bytes", order: "desc", offset: 0, limit: 5 })).records;
   const api: Elysia = new Elysia({ name: "flowmatrix-api" })
     .onError(({ error, code, set, request }) => {
       const r = errorResponse(error, code);
       if (r) {
         set.status = r[0];
+        if (error instanceof TooManyRequestsError) set.headers["retry-after"] = String(error.retryAfter);
         return r[1];
       }
       console.error(`flowmatrix api: ${request.method} ${new URL(request.url).pathname}:`, error);

@@ -25,7 +25,7 @@ export function trafficRoutes(ctx: ServerContext) {
       const by = enumParam(raw, "by", ["src", "dst", "host"] as const, "host");
       const window = durationParam(raw, "window", 60, 1, 300);
       const limit = intParam(raw, "limit", 10, 1, 100);
-      const talkers = await ctx.engine.talkers(by, window, limit);
+      const talkers = await ctx.engine.call("talkers", { by, window, limit });
       return { talkers, by, window_s: window, limit, generated_at: new Date().toISOString() };
     }, {
       query: t.Object({
@@ -40,7 +40,7 @@ export function trafficRoutes(ctx: ServerContext) {
       rejectUnknown(raw, ["duration", "points"]);
       const duration = durationParam(raw, "duration", 900, 10, 86_400);
       const points = intParam(raw, "points", 900, 10, 2000);
-      const s = await ctx.engine.bandwidth(duration, points);
+      const s = await ctx.engine.call("bandwidth", { duration, maxPoints: points });
       // Points are per-step amounts of the engine's base ring (1 s up to 1 h, 60 s beyond); a
       // downsampled point is the mean per base step over its bucket, so divide by the base step.
       const base = duration <= 3600 ? 1 : 60;

@@ -5,9 +5,9 @@
  * error the source would (FileSourceError, PcapError, LibpcapMissingError), so `serve` reports
  * a bad --read or --filter at start instead of serving an empty dashboard.
  */
-import { FileSource } from "../capture/file-source.ts";
-import { applyFilter, bufText, cstr, errbuf, libpcap, PCAP } from "../capture/libpcap.ts";
-import { PcapError } from "../capture/pcap-error.ts";
+import { FileSource } from "./file-source.ts";
+import { applyFilter, bufText, cstr, errbuf, libpcap, PCAP } from "./libpcap.ts";
+import { PcapError } from "./pcap-error.ts";
 
 export function preflightFile(path: string, filter?: string): void {
   if (filter === undefined || filter.trim() === "") {

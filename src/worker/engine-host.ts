@@ -1,0 +1,218 @@
+/**
+ * EngineHost: the engine as a component — the packet source (CaptureRunner), the FlowEngine it
+ * feeds, the per-second summary, the ended-flow sinks and the handlers of the call map. The
+ * engine Worker (engine-worker.ts) is a thin adapter around one host; tests drive a host directly.
+ *
+ * Scheduling: the Worker has one thread. Interactive calls (flows, flow, talkers, bandwidth,
+ * status) are answered as they arrive. Bulk work — an export's snapshot and its pages — runs in
+ * slices (EXPORT_SLICE_SLOTS slots or EXPORT_SLICE_ROWS rows, ≈ 1–5 ms) scheduled with
+ * setImmediate, round robin between exports, so a query arriving meanwhile waits at most one
+ * slice, never a whole export. The per-second table work is sliced the same way (FlowEngine).
+ *
+ * Faults: an exception in the tick, a timer or the packet path is reported through `onFault`
+ * (the Worker posts it; the server logs and counts it) and the host goes on.
+ *
+ * Shape shared by every component: a config, start(), stop().
+ */
+import { CaptureRunner } from "../capture/capture-runner.ts";
+import { FlowEngine } from "../flows/engine.ts";
+import { ExportCursor } from "../flows/export-cursor.ts";
+import { compileScan } from "../flows/query-compile.ts";
+import { toRecord, type FlowRecord } from "../flows/record.ts";
+import { selectFlows } from "../flows/select.ts";
+import type { EndedFlowSink } from "../flows/sinks.ts";
+import type { CallMessage, EngineHandlers, ExportPage } from "./calls.ts";
+import type { EngineConfig, TickSummary } from "./protocol.ts";
+import { bandwidth, TickSummaryBuilder } from "./tick-summary.ts";
+
+export interface EngineHostConfig {
+  engine: EngineConfig;
+  /** Ended-flow sinks (history store, exporters). */
+  sinks?: EndedFlowSink[];
+  /** A host started again after its Worker died: the capture's start is not reported. */
+  restart?: boolean;
+  onStart?: (err?: Error) => void;
+  onTick?: (s: TickSummary) => void;
+  onFatal?: (e: Error) => void;
+  onFault?: (where: string, err: unknown) => void;
+  /** Per-second summary interval, ms (default 1000). */
+  tickMs?: number;
+}
+
+/** Export snapshot work per slice (flow slots scanned) and page work per slice (rows built). */
+export const EXPORT_SLICE_SLOTS = 65_536;
+export const EXPORT_SLICE_ROWS = 2_000;
+/** An export cursor not read for this long is closed (its client went away). */
+export const EXPORT_IDLE_MS = 60_000;
+
+/** A slice of bulk work: true when the job is complete; `fail` answers its caller when it throws. */
+interface BulkJob {
+  run: () => boolean;
+  fail: (err: unknown) => void;
+}
+
+export class EngineHost {
+  readonly engine: FlowEngine;
+  readonly capture: CaptureRunner;
+  readonly handlers: EngineHandlers;
+  private readonly summary: TickSummaryBuilder;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly exports = new Map<number, ExportCursor>();
+  private nextCursor = 1;
+  private readonly bulk: BulkJob[] = [];
+  private bulkScheduled = false;
+  private stopped = false;
+
+  constructor(private readonly config: EngineHostConfig) {
+    const c = config.engine;
+    const schedule = (fn: () => void) => void setImmediate(fn);
+    this.engine = new FlowEngine({
+      maxFlows: c.maxFlows, idleTimeout: c.idleTimeout, activeTimeout: c.activeTimeout, recentEnded: c.recentEnded,
+      firstFlowId: c.firstFlowId, talkers: true, schedule, sinks: config.sinks,
+    });
+    this.capture = new CaptureRunner({
+      source: c.source, filter: c.filter, sink: this.engine, restart: config.restart,
+      onStart: config.onStart, onFatal: config.onFatal, onFault: config.onFault,
+      onFinished: () => this.engine.advance(Math.min(this.engine.now + 1, Date.now() / 1000)), // never ahead of the wall clock
+    });
+    this.summary = new TickSummaryBuilder(this.engine, schedule);
+    this.handlers = this.makeHandlers();
+  }
+
+  /** Starts the capture and the one-second summary; resolves when the capture ends. */
+  start(): Promise<void> {
+    this.timer = setInterval(() => this.tick(), this.config.tickMs ?? 1000);
+    return this.capture.start().catch((err) => this.config.onFault?.("capture", err));
+  }
+
+  /** Stops the capture; every live flow is ended (reason shutdown) and handed to the sinks. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.capture.stop();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.exports.clear();
+    await this.engine.shutdown();
+  }
+
+  /** Answers one call of the map (a QueryError or a handler's exception rejects). */
+  call(m: CallMessage): unknown {
+    const h = this.handlers[m.method] as (p: unknown) => unknown;
+    return h(m.params);
+  }
+
+  /** The per-second work: advance the clock, refresh the capture status, build and post the summary. */
+  tick(): void {
+    try {
+      const e = this.engine;
+      if (this.config.engine.source.kind === "live") e.advance(Date.now() / 1000);
+      else {
+        const clock = this.capture.replayClock();
+        if (clock !== null) e.advance(clock);
+      }
+      const status = this.capture.tick();
+      this.closeIdleExports();
+      this.config.onTick?.(this.summary.build(status, this.capture.replayPosition()));
+    } catch (err) {
+      this.config.onFault?.("tick", err);
+    }
+  }
+
+  private makeHandlers(): EngineHandlers {
+    const e = this.engine;
+    return {
+      flows: (q) => selectFlows(e.table, e.recent, compileScan(q.query), q),
+      flow: ({ id }) => this.findFlow(id),
+      talkers: ({ by, window, limit }) => e.talkers?.top(by, window, limit, e.now) ?? [],
+      bandwidth: ({ duration, maxPoints }) => bandwidth(e, duration, maxPoints),
+      status: () => ({
+        capture: { ...this.capture.refresh() },
+        stats: e.stats(),
+        capacity: e.table.maxFlows,
+        now: e.now,
+        sinks: e.sinkStats(),
+        exports: { open: this.exports.size, queued: this.bulk.length },
+      }),
+      exportOpen: ({ query }) => {
+        const id = this.nextCursor++;
+        const cur = new ExportCursor(e.table, e.recent, compileScan(query.query), query);
+        this.exports.set(id, cur);
+        return new Promise((resolve, reject) => {
+          this.enqueue(() => {
+            if (!this.exports.has(id)) {
+              reject(new RangeError(`export cursor ${id} was closed before its snapshot was taken`));
+              return true;
+            }
+            if (!cur.step(EXPORT_SLICE_SLOTS)) return false;
+            resolve({ cursor: id, total: cur.size });
+            return true;
+          }, (err) => {
+            this.exports.delete(id);
+            reject(err);
+          });
+        });
+      },
+      exportNext: ({ cursor, max }) => {
+        const cur = this.exports.get(cursor);
+        if (!cur) throw new RangeError(`export cursor ${cursor} is closed or unknown`);
+        const records: FlowRecord[] = [];
+        return new Promise<ExportPage>((resolve, reject) => {
+          this.enqueue(() => {
+            if (this.exports.get(cursor) !== cur) {
+              resolve({ records, done: true });
+              return true;
+            }
+            for (const r of cur.next(Math.min(EXPORT_SLICE_ROWS, max - records.length))) records.push(r);
+            if (records.length < max && !cur.done) return false;
+            if (cur.done) this.exports.delete(cursor);
+            resolve({ records, done: cur.done });
+            return true;
+          }, (err) => {
+            this.exports.delete(cursor);
+            reject(err);
+          });
+        });
+      },
+      exportClose: ({ cursor }) => this.exports.delete(cursor),
+    };
+  }
+
+  private findFlow(id: number): FlowRecord | null {
+    const e = this.engine;
+    const i = e.table.findById(id);
+    if (i >= 0) return toRecord(e.table.cols, i);
+    const j = e.recent.findById(id);
+    return j >= 0 ? toRecord(e.recent.cols, j) : null;
+  }
+
+  private closeIdleExports(): void {
+    const now = Date.now();
+    for (const [id, cur] of this.exports) if (now - cur.lastUsed > EXPORT_IDLE_MS) this.exports.delete(id);
+  }
+
+  /** Bulk work: one slice per job in turn, each in its own setImmediate. */
+  private enqueue(run: () => boolean, fail: (err: unknown) => void): void {
+    this.bulk.push({ run, fail });
+    this.scheduleBulk();
+  }
+
+  private scheduleBulk(): void {
+    if (this.bulkScheduled || this.bulk.length === 0) return;
+    this.bulkScheduled = true;
+    setImmediate(() => {
+      this.bulkScheduled = false;
+      const job = this.bulk.shift();
+      if (!job) return;
+      let done = true;
+      try {
+        done = job.run();
+      } catch (err) {
+        this.config.onFault?.("export", err);
+        job.fail(err);
+      }
+      if (!done) this.bulk.push(job);
+      this.scheduleBulk();
+    });
+  }
+}
