@@ -5,7 +5,7 @@ import { flow, NOW } from "./test-fixtures.ts";
 import type { FlowsView } from "./types.ts";
 
 const three: FlowsView = {
-  params: { q: "protocol:tcp" },
+  params: { q: "protocol:tcp" }, limit: 100,
   total: 3,
   flows: [
     flow({ id: 1, bytes: 5000 }),
@@ -77,7 +77,7 @@ describe("flows page", () => {
   });
 
   test("pagination links step by limit", async () => {
-    const view: FlowsView = { ...three, total: 10, params: { q: "", limit: 3, offset: 3 } };
+    const view: FlowsView = { ...three, total: 10, limit: 3, params: { q: "", limit: 3, offset: 3 } };
     const d = parse(await (<FlowsTable view={view} now={NOW} />));
     expect(d.$(".count")!.textContent).toBe("Showing 4–6 of 10 flows");
     const prev = new URL(d.$("a[rel=prev]")!.getAttribute("href")!, "http://x.test");
@@ -88,7 +88,7 @@ describe("flows page", () => {
   });
 
   test("empty result: message and a hint, no table", async () => {
-    const d = parse(await (<FlowsTable view={{ params: { q: "port:1" }, flows: [], total: 0 }} />));
+    const d = parse(await (<FlowsTable view={{ params: { q: "port:1" }, limit: 100, flows: [], total: 0 }} />));
     expect(d.$(".empty-state .empty")!.textContent).toBe(EMPTY_TEXT);
     expect(EMPTY_TEXT).toBe("No flows match criteria");
     expect(d.$(".empty-state .hint")!.textContent).toContain("Remove a filter");
@@ -96,7 +96,7 @@ describe("flows page", () => {
   });
 
   test("parse error shows the message and a caret at the position", async () => {
-    const view: FlowsView = { params: { q: "src_ip:300.1" }, flows: [], total: null, error: { message: "bad address", position: 7 } };
+    const view: FlowsView = { params: { q: "src_ip:300.1" }, limit: 100, flows: [], total: null, error: { message: "bad address", position: 7 } };
     const d = parse(await (<FlowsTable view={view} />));
     const err = d.$("#flows-error")!;
     expect(err.getAttribute("role")).toBe("alert");

@@ -18,7 +18,6 @@ import {
 import type { FlowSortKey, FlowsParams, FlowsView, FlowView, QueryError } from "./types.ts";
 import { flowsCsvHref, flowsPageHref, flowsTableHref, ROUTES } from "./urls.ts";
 
-export const DEFAULT_LIMIT = 100;
 export const EMPTY_TEXT = "No flows match criteria";
 /** Grammar: src/flows/query.ts. */
 export const QUERY_EXAMPLES = [
@@ -208,7 +207,7 @@ function HeaderCell({ col, params }: { col: Column; params: FlowsParams }): JSX.
 
 function Pagination({ view }: { view: FlowsView }): JSX.Element {
   const p = view.params;
-  const limit = p.limit ?? DEFAULT_LIMIT;
+  const limit = view.limit;
   const offset = p.offset ?? 0;
   const hasPrev = offset > 0;
   const hasNext = view.total == null ? view.flows.length >= limit : offset + view.flows.length < view.total;

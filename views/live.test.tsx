@@ -64,7 +64,7 @@ describe("live page", () => {
   test("an active bandwidth alert turns the chart and alerts red", async () => {
     const d = parse(await (
       <LivePage bandwidth={bandwidth()} counters={counters} talkers={talkers}
-        alerts={{ active: [alert()], recent: [alert({ id: "old", message: "earlier" })] }} health={null} now={NOW} />
+        alerts={{ active: [alert()], recent: [alert({ id: "old", message: "earlier" })] }} health={null} high_bandwidth now={NOW} />
     ));
     expect(d.$("#bandwidth-chart")!.classList.contains("high")).toBe(true);
     expect(d.$("#alerts")!.classList.contains("has-active")).toBe(true);

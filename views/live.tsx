@@ -20,11 +20,6 @@ import { bandwidthHref, flowsPageHref, hostFlowsHref } from "./urls.ts";
 
 const RANGE_LABEL: Record<ChartRange, string> = { "60s": "60 s", "15m": "15 min", "1h": "1 h" };
 
-/** Alert rules that mean "bandwidth too high" (bandwidth, host_bandwidth, flow_bandwidth): chart turns red. */
-export function isHighBandwidth(alerts: Alert[]): boolean {
-  return alerts.some((a) => /bandwidth/i.test(a.rule));
-}
-
 export function bandwidthChartId(range: ChartRange): string {
   return range === "60s" ? "bandwidth-chart" : `bandwidth-chart-${range}`;
 }
@@ -237,12 +232,14 @@ export interface LivePageProps {
   health: HealthJson | null;
   range?: ChartRange;
   threshold_bps?: number;
+  /** A bandwidth alert is active (the server's view model decides which alerts are about bandwidth). */
+  high_bandwidth?: boolean;
   now?: number;
 }
 
 /** Body of / (goes inside Layout or HtmxPage). */
 export function LivePage(p: LivePageProps): JSX.Element {
-  const high = isHighBandwidth(p.alerts.active) ||
+  const high = p.high_bandwidth === true ||
     (p.threshold_bps != null && (p.bandwidth.bps.at(-1) ?? 0) > p.threshold_bps);
   return (
     <div class="page live">

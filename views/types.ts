@@ -154,6 +154,8 @@ export interface QueryError {
 /** What the flows page and the /flows/table fragment render. */
 export interface FlowsView {
   params: FlowsParams;
+  /** Rows per page in effect (params.limit or the server's default). */
+  limit: number;
   flows: FlowView[];
   /** number of flows matching the query (all pages); null if unknown */
   total: number | null;

@@ -27,7 +27,7 @@ describe("xss: hostile strings are escaped", () => {
     const f = flow({ proto: EVIL, src_ip: IMG, dst_ip: EVIL, state: EVIL as never, suspicious: [EVIL, IMG], end_reason: EVIL, tcp_flags: EVIL, src_tcp_flags: IMG, dst_tcp_flags: EVIL, active: false });
     const html = await (
       <Layout title={EVIL} active="flows" health={health({ capture: { interface: EVIL }, version: EVIL })}>
-        <FlowsPage view={{ params: { q: EVIL }, flows: [f], total: 1 }} now={NOW} />
+        <FlowsPage view={{ params: { q: EVIL }, limit: 100, flows: [f], total: 1 }} now={NOW} />
       </Layout>
     );
     const d = assertInert(html);
@@ -45,7 +45,7 @@ describe("xss: hostile strings are escaped", () => {
   test("parse error message and empty-state query", async () => {
     const html = await (
       <HtmxPage title={IMG} active="flows">
-        <FlowsPage view={{ params: { q: EVIL }, flows: [], total: 0, error: { message: IMG, position: 3 } }} />
+        <FlowsPage view={{ params: { q: EVIL }, limit: 100, flows: [], total: 0, error: { message: IMG, position: 3 } }} />
       </HtmxPage>
     );
     const d = assertInert(html);

@@ -22,6 +22,7 @@
 import type { EngineHealth, EngineStatus } from "../worker/engine-client.ts";
 import type { CaptureStatus } from "../worker/protocol.ts";
 import type { SystemSample } from "../metrics/system-collector.ts";
+import type { SinkStats } from "../flows/sinks.ts";
 import type { ServerContext } from "./context.ts";
 
 export type HealthStatus = "ok" | "degraded" | "critical";
@@ -41,6 +42,10 @@ export interface HealthReport {
   flows: { active: number; ended: number; evicted: number; total: number; capacity: number };
   /** The engine Worker: running / restarting, faults and restarts since start, the last fault. */
   engine: EngineHealth;
+  /** Ended-flow sinks (history store, exporters): flows delivered and dropped per sink. */
+  sinks: SinkStats[];
+  /** Flow exports open in the engine, and export work queued there. */
+  exports: { open: number; queued: number };
   system: {
     cpu_percent: number | null;
     load: [number, number, number];
@@ -113,6 +118,8 @@ export function evaluateHealth(h: HealthInput): HealthReport {
     },
     flows: { active: st.active_flows, ended: st.ended_flows, evicted: st.evicted, total: st.flows, capacity: h.status.capacity },
     engine,
+    sinks: h.status.sinks,
+    exports: h.status.exports,
     system: {
       cpu_percent: x?.cpuPercent ?? null,
       load: x ? [x.load1, x.load5, x.load15] : [0, 0, 0],

@@ -22,12 +22,11 @@ import { QueryError } from "../flows/query-error.ts";
 import { withSuspicious } from "../alerts/suspicious.ts";
 import { EngineCallError } from "../worker/engine-call-error.ts";
 import { BadRequestError } from "./api/bad-request-error.ts";
-import { parseFlowRequest } from "./api/flow-request.ts";
+import { PAGE_DEFAULT, parseFlowRequest } from "./api/flow-request.ts";
 import { suspiciousContext } from "./api/flows.ts";
 import type { ServerContext } from "./context.ts";
 import { healthReport, type HealthReport } from "./health.ts";
-import { isHighBandwidth } from "../../views/live.tsx";
-import { DEFAULT_LIMIT } from "../../views/flows.tsx";
+import { isBandwidthAlert } from "../alerts/registry.ts";
 
 export const CHART_SECONDS: Record<ChartRange, number> = { "60s": 60, "15m": 900, "1h": 3600 };
 export const HISTORY_SECONDS: Record<HistoryRange, number> = { "15m": 900, "1h": 3600, "6h": 21_600, "24h": 86_400 };
@@ -82,7 +81,7 @@ export function alertsJson(ctx: ServerContext): AlertsJson {
 
 /** True while a bandwidth alert (bandwidth, host_bandwidth, flow_bandwidth) is active: chart goes red. */
 export function highBandwidth(alerts: AlertsJson): boolean {
-  return isHighBandwidth(alerts.active);
+  return alerts.active.some((a) => isBandwidthAlert(a.rule));
 }
 
 /** ./health.ts's report in the shape the views take. */
@@ -194,20 +193,20 @@ export async function flowsView(ctx: ServerContext, sp: URLSearchParams): Promis
     const raw: Record<string, string> = { q: params.q };
     if (params.sort_by) raw.sort_by = params.sort_by;
     if (params.order) raw.order = params.order;
-    raw.limit = String(params.limit ?? DEFAULT_LIMIT);
+    raw.limit = String(params.limit ?? PAGE_DEFAULT);
     if (params.offset) raw.offset = String(params.offset);
     query = parseFlowRequest(raw).query;
   } catch (e) {
     const error = viewError(e);
     if (!error) throw e;
-    return { params, flows: [], total: null, error };
+    return { params, limit: params.limit ?? PAGE_DEFAULT, flows: [], total: null, error };
   }
   try {
     const { records, total } = await ctx.engine.call("flows", query);
-    return { params, flows: withSuspicious(records, suspiciousContext(ctx)), total, error: null };
+    return { params, limit: query.limit, flows: withSuspicious(records, suspiciousContext(ctx)), total, error: null };
   } catch (e) {
     const error = viewError(e);
     if (!error) throw e;
-    return { params, flows: [], total: null, error };
+    return { params, limit: params.limit ?? PAGE_DEFAULT, flows: [], total: null, error };
   }
 }

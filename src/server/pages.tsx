@@ -82,9 +82,8 @@ export function pageRoutes(ctx: ServerContext) {
       const bandwidth = liveBandwidth(tick);
       const body = (
         <LivePage bandwidth={bandwidth} counters={countersFromTick(tick)} talkers={tick?.talkers ?? []}
-          alerts={alerts} health={health} />
+          alerts={alerts} health={health} high_bandwidth={highBandwidth(alerts)} />
       );
-      // LivePage colours the chart red from the active alerts itself (isHighBandwidth), as the push does.
       return page(ctx, { req: request, url, title: "Live", active: "live", health, children: body });
     })
     .get("/flows", async ({ request }) => {

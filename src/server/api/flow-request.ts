@@ -18,6 +18,8 @@ import { enumParam, intParam, rejectUnknown, single, type RawQuery } from "./par
 
 export const Q_MAX_LENGTH = 2000;
 export const PAGE_MAX = 10_000;
+/** Rows per page when `limit` is not given (JSON, and the Flows page). */
+export const PAGE_DEFAULT = 100;
 export const EXPORT_MAX = 100_000;
 export const FORMATS = ["json", "csv", "ndjson"] as const;
 export type FlowFormat = (typeof FORMATS)[number];
@@ -88,7 +90,7 @@ export function parseFlowRequest(raw: RawQuery): FlowRequest {
   const sortBy = enumParam<SortKey>(raw, "sort_by", SORT_KEYS, "bytes");
   const order = enumParam(raw, "order", ["asc", "desc"] as const, "desc");
   const max = format === "json" ? PAGE_MAX : EXPORT_MAX;
-  const limit = intParam(raw, "limit", format === "json" ? 100 : EXPORT_MAX, 0, max);
+  const limit = intParam(raw, "limit", format === "json" ? PAGE_DEFAULT : EXPORT_MAX, 0, max);
   const offset = intParam(raw, "offset", 0, 0, 1_000_000 - max);
   return { query: { query: node, state: membership, sortBy, order, offset, limit }, format };
 }

@@ -66,6 +66,11 @@ export async function prometheusText(ctx: ServerContext): Promise<string> {
   e.add("flowmatrix_flows_ended_total", "counter", "Flows ended (idle, active timeout, TCP close, eviction, end of capture).", st.stats.ended_flows);
   e.add("flowmatrix_flows_evicted_total", "counter", "Flows evicted because the table was full.", st.stats.evicted);
   e.add("flowmatrix_flow_table_capacity", "gauge", "Maximum flows in the live table.", st.capacity);
+  const perSink = (f: (s: (typeof h.sinks)[number]) => number) => h.sinks.map((s) => ({ labels: { sink: s.name }, value: f(s) }));
+  e.add("flowmatrix_sink_flows_total", "counter", "Ended flows handed to each sink (history store, exporters).", perSink((s) => s.flows));
+  e.add("flowmatrix_sink_dropped_flows_total", "counter", "Ended flows a sink could not take (its queue was full): dropped for that sink only.", perSink((s) => s.dropped_flows));
+  e.add("flowmatrix_sink_dropped_batches_total", "counter", "Batches of ended flows a sink could not take.", perSink((s) => s.dropped_batches));
+  e.add("flowmatrix_exports_running", "gauge", "Flow exports (CSV/NDJSON) being read from the engine.", h.exports.open);
   e.add("flowmatrix_bandwidth_bits_per_second", "gauge", "Traffic in the last complete second, bit/s.", tick?.bps ?? 0);
   e.add("flowmatrix_packets_per_second", "gauge", "Packets in the last complete second.", tick?.pps ?? 0);
   const counts = { warning: 0, error: 0, critical: 0 };
