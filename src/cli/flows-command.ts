@@ -1,8 +1,9 @@
 /**
  * `flowmatrix flows --read FILE`: read a whole capture, print every flow (active and ended) and
  * the totals. Flows are written as they leave the table (timeouts while reading, then all the rest
- * at the end of the file) through one 256 KiB buffer written out with backpressure (output.ts), so
- * memory stays bounded by the table, not by the output or the reader's speed.
+ * at the end of the file) straight from the flow columns into one 256 KiB buffer (the row writers
+ * of flows/format/rows.ts: no record object or string per row), written out with backpressure
+ * (output.ts), so memory stays bounded by the table, not by the output or the reader's speed.
  *
  * Everything that can fail at start (flags, the file, the BPF filter, libpcap) is checked before
  * the first byte goes to stdout, so an error leaves stdout empty.
@@ -13,11 +14,12 @@ import { openFileSource } from "../capture/open-file.ts";
 import type { PacketSink } from "../capture/packet.ts";
 import { PcapError } from "../capture/pcap-error.ts";
 import { FlowEngine } from "../flows/engine.ts";
-import { toRecord } from "../flows/record.ts";
-import { csvHeader, csvLine } from "../flows/csv.ts";
+import type { FlowColumns } from "../flows/columns.ts";
+import { csvHeader } from "../flows/csv.ts";
+import { putCsvRow, putJsonRow, putTableRow } from "../flows/format/rows.ts";
 import { UsageError } from "./usage-error.ts";
 import { numberFlag } from "./flags.ts";
-import { formatTableHeader, formatTableRow } from "./table-format.ts";
+import { formatTableHeader } from "./table-format.ts";
 import { FLOWS, type FlowFormat } from "./flows-options.ts";
 import { parseVerb, verbHelp } from "./options.ts";
 import { OutputWriter } from "./output.ts";
@@ -61,17 +63,19 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   if (format === "json") out.write('{"flows":[');
   else if (format === "csv") out.write(csvHeader());
   else if (format === "table") out.write(formatTableHeader());
-  if (format !== "summary") {
-    let n = 0;
-    const row =
-      format === "json"
-        ? (r: ReturnType<typeof toRecord>) => out.write((n++ === 0 ? "\n" : ",\n") + JSON.stringify(r))
-        : format === "ndjson"
-          ? (r: ReturnType<typeof toRecord>) => out.write(JSON.stringify(r) + "\n")
-          : format === "csv"
-            ? (r: ReturnType<typeof toRecord>) => out.write(csvLine(r))
-            : (r: ReturnType<typeof toRecord>) => out.write(formatTableRow(r));
-    engine.onEnded((cols, i) => row(toRecord(cols, i)));
+  if (format === "json") {
+    // Rows after the first are preceded by ",\n": the writer puts the separator, then the row.
+    let first = true;
+    const sep = (c: FlowColumns, i: number, buf: Uint8Array, p: number): number => {
+      if (first) first = false;
+      else buf[p++] = 44;
+      buf[p] = 10;
+      return putJsonRow(c, i, buf, p + 1);
+    };
+    engine.onEnded((cols, i) => out.row(sep, cols, i));
+  } else if (format !== "summary") {
+    const row = format === "ndjson" ? ndjsonRow : format === "csv" ? putCsvRow : putTableRow;
+    engine.onEnded((cols, i) => out.row(row, cols, i));
   }
 
   const progress = (io.progress ?? process.stderr.isTTY === true) ? new ProgressSink(engine, path) : undefined;
@@ -120,4 +124,11 @@ function summaryLine(s: ReturnType<FlowEngine["stats"]> & Record<string, unknown
   const bad = Object.entries(s.malformed).map(([k, v]) => `${k}=${v}`).join(" ");
   return `${s.packets} packets, ${s.bytes} bytes, ${s.flows} flows (${s.evicted} evicted), ` +
     `${s.non_ip_packets} non-IP, malformed: ${bad || "none"}`;
+}
+
+/** One NDJSON line: the JSON row and a newline. */
+function ndjsonRow(c: FlowColumns, i: number, buf: Uint8Array, p: number): number {
+  p = putJsonRow(c, i, buf, p);
+  buf[p] = 10;
+  return p + 1;
 }

@@ -1,0 +1,372 @@
+/**
+ * Byte-level formatting for the flow writers: numbers, addresses, times and strings written
+ * straight into a Uint8Array, without an intermediate string per field.
+ *
+ * Every `put*` function takes the buffer and a position, writes there and returns the position
+ * after what it wrote. None of them checks the room left: the caller makes sure the buffer has
+ * enough (rows.ts: MAX_COLUMN_ROW bytes per row; strings: `jsonStringRoom` / `csvFieldRoom`).
+ * Some write a few bytes past the returned position (scratch that the next write overwrites), so
+ * a caller keeps the same margin after its last field.
+ *
+ * What they print is exactly what the record path prints (FlowRecord through JSON.stringify,
+ * csvLine, formatTableRow): String(n) for numbers (JSON: null for NaN/±Infinity), RFC 5952 IPv6
+ * as ipaddr.js's toRFC5952String, ISO 8601 times as isoTime (record.ts). The fast paths cover what
+ * flows hold (integers below 2^53, years 0-9999); anything else goes through the same library
+ * call as the record path, so the output is identical in every case.
+ */
+
+const enc = new TextEncoder();
+
+/** The bytes of an ASCII/UTF-8 string (for constant fragments built once). */
+export function bytesOf(s: string): Uint8Array {
+  return enc.encode(s);
+}
+
+/** Copies `src` to `buf` at `p`. A loop: the fragments are short, a call to set() costs more. */
+export function putBytes(buf: Uint8Array, p: number, src: Uint8Array): number {
+  const n = src.length;
+  for (let k = 0; k < n; k++) buf[p + k] = src[k]!;
+  return p + n;
+}
+
+/** Writes `s` as UTF-8. Room needed: 3 × s.length. */
+export function putText(buf: Uint8Array, p: number, s: string): number {
+  const n = s.length;
+  for (let k = 0; k < n; k++) {
+    const ch = s.charCodeAt(k);
+    if (ch >= 0x80) return p + enc.encodeInto(s, buf.subarray(p)).written;
+    buf[p + k] = ch;
+  }
+  return p + n;
+}
+
+// ---- numbers ----
+
+/** "00".."99" as 200 bytes. */
+const PAIRS = new Uint8Array(200);
+for (let n = 0; n < 100; n++) {
+  PAIRS[n * 2] = 48 + ((n / 10) | 0);
+  PAIRS[n * 2 + 1] = 48 + (n % 10);
+}
+
+/** Decimal digits of a non-negative integer below 2^53. */
+export function decimalLength(n: number): number {
+  if (n < 1e8) {
+    if (n < 1e4) return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : 4;
+    return n < 1e5 ? 5 : n < 1e6 ? 6 : n < 1e7 ? 7 : 8;
+  }
+  if (n < 1e12) return n < 1e9 ? 9 : n < 1e10 ? 10 : n < 1e11 ? 11 : 12;
+  return n < 1e13 ? 13 : n < 1e14 ? 14 : n < 1e15 ? 15 : 16;
+}
+
+/** Writes a non-negative integer below 2^53 (-0 prints 0). */
+export function putUint(buf: Uint8Array, p: number, n: number): number {
+  if (n < 10) {
+    buf[p] = 48 + n;
+    return p + 1;
+  }
+  const end = p + decimalLength(n);
+  let q = end;
+  // Above 2^31 the quotient needs double arithmetic; bring n into int32 range first.
+  while (n > 0x7fffffff) {
+    const d = Math.floor(n / 100);
+    const r = (n - d * 100) * 2;
+    buf[--q] = PAIRS[r + 1]!;
+    buf[--q] = PAIRS[r]!;
+    n = d;
+  }
+  let m = n | 0;
+  while (m >= 100) {
+    const d = (m / 100) | 0;
+    const r = (m - d * 100) << 1;
+    buf[--q] = PAIRS[r + 1]!;
+    buf[--q] = PAIRS[r]!;
+    m = d;
+  }
+  if (m >= 10) {
+    buf[--q] = PAIRS[(m << 1) + 1]!;
+    buf[--q] = PAIRS[m << 1]!;
+  } else {
+    buf[--q] = 48 + m;
+  }
+  return end;
+}
+
+const MAX_SAFE = 9007199254740991;
+
+/** True when putUint prints `v` exactly as String(v). */
+export function isPlainUint(v: number): boolean {
+  return v >= 0 && v <= MAX_SAFE && Math.floor(v) === v;
+}
+
+/** Writes String(v). Room needed: 25. */
+export function putNumber(buf: Uint8Array, p: number, v: number): number {
+  if (v >= 0 && v <= MAX_SAFE && Math.floor(v) === v) return putUint(buf, p, v);
+  return putText(buf, p, String(v));
+}
+
+/** Writes JSON.stringify(v) for a number (null for NaN and ±Infinity). Room needed: 25. */
+export function putJsonNumber(buf: Uint8Array, p: number, v: number): number {
+  if (v >= 0 && v <= MAX_SAFE && Math.floor(v) === v) return putUint(buf, p, v);
+  return putText(buf, p, Number.isFinite(v) ? String(v) : "null");
+}
+
+/** Decimal length of String(v) for the plain case, else the length of String(v) itself. */
+export function numberLength(v: number): number {
+  return v >= 0 && v <= MAX_SAFE && Math.floor(v) === v ? decimalLength(v) : String(v).length;
+}
+
+// ---- addresses ----
+
+/** The 256 octets' decimal bytes, 4 per octet (the 4th byte: the length). */
+const OCTETS = new Uint8Array(256 * 4);
+for (let o = 0; o < 256; o++) {
+  const s = String(o);
+  for (let k = 0; k < s.length; k++) OCTETS[o * 4 + k] = s.charCodeAt(k);
+  OCTETS[o * 4 + 3] = s.length;
+}
+
+/** Dotted quad of `w` (host-order value of the big-endian address). Writes up to 2 bytes beyond the returned position. */
+export function putIPv4(buf: Uint8Array, p: number, w: number): number {
+  let o = (w >>> 24) << 2;
+  buf[p] = OCTETS[o]!;
+  buf[p + 1] = OCTETS[o + 1]!;
+  buf[p + 2] = OCTETS[o + 2]!;
+  p += OCTETS[o + 3]!;
+  buf[p++] = 46;
+  o = ((w >>> 16) & 255) << 2;
+  buf[p] = OCTETS[o]!;
+  buf[p + 1] = OCTETS[o + 1]!;
+  buf[p + 2] = OCTETS[o + 2]!;
+  p += OCTETS[o + 3]!;
+  buf[p++] = 46;
+  o = ((w >>> 8) & 255) << 2;
+  buf[p] = OCTETS[o]!;
+  buf[p + 1] = OCTETS[o + 1]!;
+  buf[p + 2] = OCTETS[o + 2]!;
+  p += OCTETS[o + 3]!;
+  buf[p++] = 46;
+  o = (w & 255) << 2;
+  buf[p] = OCTETS[o]!;
+  buf[p + 1] = OCTETS[o + 1]!;
+  buf[p + 2] = OCTETS[o + 2]!;
+  return p + OCTETS[o + 3]!;
+}
+
+const HEX = bytesOf("0123456789abcdef");
+
+/** One 16-bit group in lowercase hex without leading zeros. */
+function putHex16(buf: Uint8Array, p: number, g: number): number {
+  if (g >= 0x1000) buf[p++] = HEX[g >>> 12]!;
+  if (g >= 0x100) buf[p++] = HEX[(g >>> 8) & 15]!;
+  if (g >= 0x10) buf[p++] = HEX[(g >>> 4) & 15]!;
+  buf[p++] = HEX[g & 15]!;
+  return p;
+}
+
+/**
+ * RFC 5952 text of the IPv6 address in key words [off, off+4) (four big-endian 32-bit words), as
+ * ipaddr.js's toRFC5952String: lowercase hex without leading zeros, the longest run of two or more
+ * zero groups (the leftmost of equal runs) replaced by "::". Room needed: 39.
+ */
+export function putIPv6(buf: Uint8Array, p: number, key: Int32Array, off: number): number {
+  // Longest zero run, by 16-bit group.
+  let bestAt = -1;
+  let bestLen = 1;
+  let runAt = -1;
+  for (let g = 0; g < 8; g++) {
+    const w = key[off + (g >> 1)]!;
+    const v = g & 1 ? w & 0xffff : w >>> 16;
+    if (v === 0) {
+      if (runAt < 0) runAt = g;
+      if (g - runAt + 1 > bestLen) {
+        bestLen = g - runAt + 1;
+        bestAt = runAt;
+      }
+    } else {
+      runAt = -1;
+    }
+  }
+  const skipEnd = bestAt < 0 ? -1 : bestAt + bestLen;
+  for (let g = 0; g < 8; g++) {
+    if (g === bestAt) {
+      buf[p++] = 58;
+      buf[p++] = 58;
+      g = skipEnd - 1;
+      continue;
+    }
+    if (g > 0 && g !== skipEnd) buf[p++] = 58;
+    const w = key[off + (g >> 1)]!;
+    p = putHex16(buf, p, g & 1 ? w & 0xffff : w >>> 16);
+  }
+  return p;
+}
+
+/** Address text at key words `off` (IPv4 in word 0, or IPv6 in four words). Room needed: 41. */
+export function putAddr(buf: Uint8Array, p: number, key: Int32Array, off: number, v6: boolean): number {
+  return v6 ? putIPv6(buf, p, key, off) : putIPv4(buf, p, key[off]!);
+}
+
+// ---- times ----
+
+const DAY_MS = 86_400_000;
+/** 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: four-digit years, as toISOString prints them. */
+const MIN_FAST_MS = -62_167_219_200_000;
+const MAX_FAST_MS = 253_402_300_799_999;
+
+/** The last day formatted ("YYYY-MM-DD"): flows close in time share it. */
+let cachedDay = NaN;
+const dayBytes = new Uint8Array(10);
+
+function formatDay(day: number): void {
+  // Days since 1970-01-01 to a civil date (H. Hinnant's days_from_civil, inverted).
+  const z = day + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const hi = Math.floor(y / 100);
+  const lo = y - hi * 100;
+  dayBytes[0] = PAIRS[hi * 2]!;
+  dayBytes[1] = PAIRS[hi * 2 + 1]!;
+  dayBytes[2] = PAIRS[lo * 2]!;
+  dayBytes[3] = PAIRS[lo * 2 + 1]!;
+  dayBytes[4] = 45;
+  dayBytes[5] = PAIRS[m * 2]!;
+  dayBytes[6] = PAIRS[m * 2 + 1]!;
+  dayBytes[7] = 45;
+  dayBytes[8] = PAIRS[d * 2]!;
+  dayBytes[9] = PAIRS[d * 2 + 1]!;
+  cachedDay = day;
+}
+
+/** isoTime's clamping, kept in one place: milliseconds a Date can hold. */
+export function isoMillis(sec: number): number {
+  let ms = Math.round(sec * 1000);
+  if (!(ms <= 8.64e15)) ms = ms > 0 ? 8.64e15 : 0; // +Infinity → the limit, NaN → 0
+  else if (ms < -8.64e15) ms = -8.64e15;
+  return ms;
+}
+
+/**
+ * isoTime(sec) (record.ts) as bytes: `YYYY-MM-DDTHH:mm:ss.sssZ` from milliseconds rounded as
+ * Math.round(sec × 1000). Years outside 0-9999 (±YYYYYY) go through Date. Room needed: 27.
+ */
+export function putIsoTime(buf: Uint8Array, p: number, sec: number): number {
+  const ms = isoMillis(sec);
+  if (!(ms >= MIN_FAST_MS && ms <= MAX_FAST_MS)) return putText(buf, p, new Date(ms).toISOString());
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== cachedDay) formatDay(day);
+  let t = ms - day * DAY_MS; // 0 .. 86 399 999: int32
+  for (let k = 0; k < 10; k++) buf[p + k] = dayBytes[k]!;
+  buf[p + 10] = 84; // T
+  const h = (t / 3_600_000) | 0;
+  t -= h * 3_600_000;
+  const mi = (t / 60_000) | 0;
+  t -= mi * 60_000;
+  const s = (t / 1000) | 0;
+  t -= s * 1000;
+  buf[p + 11] = PAIRS[h << 1]!;
+  buf[p + 12] = PAIRS[(h << 1) + 1]!;
+  buf[p + 13] = 58;
+  buf[p + 14] = PAIRS[mi << 1]!;
+  buf[p + 15] = PAIRS[(mi << 1) + 1]!;
+  buf[p + 16] = 58;
+  buf[p + 17] = PAIRS[s << 1]!;
+  buf[p + 18] = PAIRS[(s << 1) + 1]!;
+  buf[p + 19] = 46;
+  const c = (t / 100) | 0;
+  const r = (t - c * 100) << 1;
+  buf[p + 20] = 48 + c;
+  buf[p + 21] = PAIRS[r]!;
+  buf[p + 22] = PAIRS[r + 1]!;
+  buf[p + 23] = 90; // Z
+  return p + 24;
+}
+
+// ---- strings ----
+
+/** Room putJsonString may need for `s` (every UTF-16 unit as \uXXXX, plus the quotes). */
+export function jsonStringRoom(s: string): number {
+  return s.length * 6 + 2;
+}
+
+/**
+ * JSON.stringify(s) as UTF-8 bytes: quotes; `"` and `\` escaped; \b \f \n \r \t; other controls
+ * and lone surrogates as \u00xx / \udxxx (lowercase hex), everything else as UTF-8.
+ */
+export function putJsonString(buf: Uint8Array, p: number, s: string): number {
+  buf[p++] = 34;
+  const n = s.length;
+  for (let k = 0; k < n; k++) {
+    const ch = s.charCodeAt(k);
+    if (ch >= 0x20 && ch < 0x80) {
+      if (ch === 34 || ch === 92) buf[p++] = 92;
+      buf[p++] = ch;
+    } else if (ch < 0x20) {
+      buf[p++] = 92;
+      const short = ch === 8 ? 98 : ch === 9 ? 116 : ch === 10 ? 110 : ch === 12 ? 102 : ch === 13 ? 114 : 0;
+      if (short !== 0) buf[p++] = short;
+      else p = putU4(buf, p, ch);
+    } else if (ch < 0x800) {
+      buf[p++] = 0xc0 | (ch >> 6);
+      buf[p++] = 0x80 | (ch & 63);
+    } else if (ch >= 0xd800 && ch <= 0xdfff) {
+      const next = k + 1 < n ? s.charCodeAt(k + 1) : 0;
+      if (ch <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        const cp = 0x10000 + ((ch - 0xd800) << 10) + (next - 0xdc00);
+        buf[p++] = 0xf0 | (cp >> 18);
+        buf[p++] = 0x80 | ((cp >> 12) & 63);
+        buf[p++] = 0x80 | ((cp >> 6) & 63);
+        buf[p++] = 0x80 | (cp & 63);
+        k++;
+      } else {
+        buf[p++] = 92;
+        p = putU4(buf, p, ch);
+      }
+    } else {
+      buf[p++] = 0xe0 | (ch >> 12);
+      buf[p++] = 0x80 | ((ch >> 6) & 63);
+      buf[p++] = 0x80 | (ch & 63);
+    }
+  }
+  buf[p++] = 34;
+  return p;
+}
+
+/** `u` and four lowercase hex digits (after the backslash). */
+function putU4(buf: Uint8Array, p: number, ch: number): number {
+  buf[p] = 117;
+  buf[p + 1] = HEX[ch >>> 12]!;
+  buf[p + 2] = HEX[(ch >>> 8) & 15]!;
+  buf[p + 3] = HEX[(ch >>> 4) & 15]!;
+  buf[p + 4] = HEX[ch & 15]!;
+  return p + 5;
+}
+
+/** Room putCsvField may need for `s` (every quote doubled, UTF-8, the enclosing quotes). */
+export function csvFieldRoom(s: string): number {
+  return s.length * 6 + 2;
+}
+
+/**
+ * A CSV field as csvLine (csv.ts) and csv-stringify write it: quoted, with quotes doubled, when it
+ * holds a comma, a quote or CRLF; as it is otherwise (UTF-8).
+ */
+export function putCsvField(buf: Uint8Array, p: number, s: string): number {
+  if (!(s.includes(",") || s.includes('"') || s.includes("\r\n"))) return putText(buf, p, s);
+  buf[p++] = 34;
+  p = putText(buf, p, s.replace(/"/g, '""'));
+  buf[p++] = 34;
+  return p;
+}
+
+/** Writes `n` spaces. */
+export function putSpaces(buf: Uint8Array, p: number, n: number): number {
+  for (let k = 0; k < n; k++) buf[p + k] = 32;
+  return p + (n > 0 ? n : 0);
+}

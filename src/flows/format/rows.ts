@@ -1,0 +1,368 @@
+/**
+ * Flow rows straight from the flow columns into bytes: the JSON object of a FlowRecord (json,
+ * ndjson), its CSV line and its `--format table` line, with no FlowRecord and no string per field.
+ * The output is byte for byte what the record path gives (toRecord, then JSON.stringify, csvLine,
+ * formatTableRow); src/flows/format/rows.test.ts compares them on every shared capture.
+ *
+ * A row takes at most MAX_COLUMN_ROW bytes (scratch included): a writer with that much room left
+ * can call a row function without further checks.
+ */
+import {
+  END_REASON_NAMES, F_BYTES, F_FIRST, F_ID, F_LAST, KEY_WORDS, KW_PORTS, KW_PROTO, META_INIT_B, PW_PROTO,
+  PW_V6, PW_VLAN, PW_VLAN_SHIFT, REC_F64, REC_U32, U_FLAGS, U_PKTS, U_RATE, type FlowColumns,
+} from "../columns.ts";
+import { protoName } from "../protocols.ts";
+import { flagLetters, STATES, tcpState } from "../state.ts";
+import {
+  bytesOf, decimalLength, numberLength, putAddr, putBytes, putCsvField, putIsoTime, putJsonNumber, putJsonString,
+  putNumber, putSpaces, putText, putUint,
+} from "./bytes.ts";
+
+/** Upper bound of one row's bytes in any format, scratch bytes included. */
+export const MAX_COLUMN_ROW = 2048;
+
+// ---- small tables, built once ----
+
+/** Index in STATES of tcpState(init, resp), for init << 8 | resp. */
+const TCP_STATE = new Uint8Array(65536);
+for (let a = 0; a < 256; a++) for (let b = 0; b < 256; b++) TCP_STATE[(a << 8) | b] = STATES.indexOf(tcpState(a, b));
+const ONEWAY = STATES.indexOf("oneway");
+const BIDIRECTIONAL = STATES.indexOf("bidirectional");
+
+/** A scratch buffer for building the constant fragments through the same put* functions. */
+const scratch = new Uint8Array(4096);
+function jsonStr(s: string): Uint8Array {
+  return scratch.slice(0, putJsonString(scratch, 0, s));
+}
+function csvStr(s: string): Uint8Array {
+  return scratch.slice(0, putCsvField(scratch, 0, s));
+}
+
+const FLAG_TEXT = Array.from({ length: 256 }, (_, f) => flagLetters(f));
+/** Flag letters as bytes (no quotes: they never need escaping, which jsonStr checks below). */
+const FLAGS = FLAG_TEXT.map((s) => bytesOf(s));
+const STATE_JSON = STATES.map((s) => jsonStr(s));
+const STATE_CSV = STATES.map((s) => csvStr(s));
+const STATE_TEXT = STATES.map((s) => bytesOf(s));
+for (const s of FLAG_TEXT) {
+  if (jsonStr(s).length !== s.length + 2 || csvStr(s).length !== s.length) throw new Error(`flag letters need quoting: ${s}`);
+}
+
+/** `,"proto":"tcp","proto_num":6,"ip_version":4,"vlan":` per proto | v6 << 8. */
+const PROTO_JSON: Uint8Array[] = [];
+/** `,tcp,6,4,` per proto | v6 << 8. */
+const PROTO_CSV: Uint8Array[] = [];
+/** The protocol name padded to 7 (padEnd), per proto. */
+const PROTO_TABLE: Uint8Array[] = [];
+for (let v = 0; v < 2; v++) {
+  for (let proto = 0; proto < 256; proto++) {
+    const name = protoName(proto);
+    const ver = v ? 6 : 4;
+    const j = jsonStr(name);
+    PROTO_JSON.push(concat(bytesOf(',"proto":'), j, bytesOf(`,"proto_num":${proto},"ip_version":${ver},"vlan":`)));
+    PROTO_CSV.push(concat(bytesOf(","), csvStr(name), bytesOf(`,${proto},${ver},`)));
+    if (v === 0) PROTO_TABLE.push(bytesOf(name.padEnd(7)));
+  }
+}
+
+const REASON_JSON = END_REASON_NAMES.map((s) => concat(bytesOf('false,"end_reason":'), jsonStr(s), bytesOf("}")));
+const REASON_CSV = END_REASON_NAMES.map((s) => concat(bytesOf("false,"), csvStr(s)));
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
+  let p = 0;
+  for (const x of parts) {
+    out.set(x, p);
+    p += x.length;
+  }
+  return out;
+}
+
+const J_ID = bytesOf('{"id":');
+const J_NULL = bytesOf("null");
+const J_SRC_IP = bytesOf(',"src_ip":"');
+const J_SRC_PORT = bytesOf('","src_port":');
+const J_DST_IP = bytesOf(',"dst_ip":"');
+const J_DST_PORT = bytesOf('","dst_port":');
+const J_PACKETS = bytesOf(',"packets":');
+const J_BYTES = bytesOf(',"bytes":');
+const J_SRC_PACKETS = bytesOf(',"src_packets":');
+const J_SRC_BYTES = bytesOf(',"src_bytes":');
+const J_DST_PACKETS = bytesOf(',"dst_packets":');
+const J_DST_BYTES = bytesOf(',"dst_bytes":');
+const J_FIRST = bytesOf(',"first_seen":"');
+const J_LAST = bytesOf('","last_seen":"');
+const J_DURATION = bytesOf('","duration_ms":');
+const J_FLAGS = bytesOf(',"tcp_flags":"');
+const J_SRC_FLAGS = bytesOf('","src_tcp_flags":"');
+const J_DST_FLAGS = bytesOf('","dst_tcp_flags":"');
+const J_STATE = bytesOf('","state":');
+const J_BPS = bytesOf(',"bps":');
+const J_ACTIVE = bytesOf(',"active":');
+const J_STILL_ACTIVE = bytesOf('true,"end_reason":null}');
+const C_TRUE_EMPTY = bytesOf("true,");
+const C_END = bytesOf(",\r\n");
+
+/** What every row needs from a slot, read once (the oriented view of toRecord). */
+class Slot {
+  pw = 0;
+  v6 = false;
+  tcp = false;
+  srcOff = 0;
+  dstOff = 0;
+  srcPort = 0;
+  dstPort = 0;
+  srcPackets = 0;
+  dstPackets = 0;
+  srcBytes = 0;
+  dstBytes = 0;
+  packets = 0;
+  bytes = 0;
+  f0 = 0;
+  f1 = 0;
+  state = 0;
+  reason = 0;
+
+  read(c: FlowColumns, i: number): void {
+    const key = c.key;
+    const f64 = c.f64;
+    const u32 = c.u32;
+    const ko = i * KEY_WORDS;
+    const fo = i * REC_F64;
+    const uo = i * REC_U32;
+    const pw = key[ko + KW_PROTO]!;
+    const fl = u32[uo + U_FLAGS]!;
+    const meta = fl >>> 16;
+    const initB = (meta & META_INIT_B) !== 0;
+    const ports = key[ko + KW_PORTS]!;
+    const pA = u32[uo + U_PKTS]!;
+    const pB = u32[uo + U_PKTS + 1]!;
+    const bA = f64[fo + F_BYTES]!;
+    const bB = f64[fo + F_BYTES + 1]!;
+    const fA = fl & 0xff;
+    const fB = (fl >>> 8) & 0xff;
+    this.pw = pw;
+    this.v6 = (pw & PW_V6) !== 0;
+    this.tcp = (pw & PW_PROTO) === 6;
+    this.reason = meta >>> 4;
+    this.packets = pA + pB;
+    this.bytes = bA + bB;
+    if (initB) {
+      this.srcOff = ko + 4;
+      this.dstOff = ko;
+      this.srcPort = ports & 0xffff;
+      this.dstPort = ports >>> 16;
+      this.srcPackets = pB;
+      this.dstPackets = pA;
+      this.srcBytes = bB;
+      this.dstBytes = bA;
+      this.f0 = fB;
+      this.f1 = fA;
+    } else {
+      this.srcOff = ko;
+      this.dstOff = ko + 4;
+      this.srcPort = ports >>> 16;
+      this.dstPort = ports & 0xffff;
+      this.srcPackets = pA;
+      this.dstPackets = pB;
+      this.srcBytes = bA;
+      this.dstBytes = bB;
+      this.f0 = fA;
+      this.f1 = fB;
+    }
+    this.state = this.tcp ? TCP_STATE[(this.f0 << 8) | this.f1]! : this.dstPackets > 0 ? BIDIRECTIONAL : ONEWAY;
+  }
+}
+
+const slot = new Slot();
+
+/** The FlowRecord of slot i as JSON.stringify(toRecord(c, i)) prints it (no newline). */
+export function putJsonRow(c: FlowColumns, i: number, buf: Uint8Array, p: number): number {
+  const s = slot;
+  s.read(c, i);
+  const f64 = c.f64;
+  const fo = i * REC_F64;
+  const key = c.key;
+  const pw = s.pw;
+  p = putBytes(buf, p, J_ID);
+  p = putJsonNumber(buf, p, f64[fo + F_ID]!);
+  p = putBytes(buf, p, PROTO_JSON[pw & 0x1ff]!);
+  p = pw & PW_VLAN ? putUint(buf, p, pw >>> PW_VLAN_SHIFT) : putBytes(buf, p, J_NULL);
+  p = putBytes(buf, p, J_SRC_IP);
+  p = putAddr(buf, p, key, s.srcOff, s.v6);
+  p = putBytes(buf, p, J_SRC_PORT);
+  p = putUint(buf, p, s.srcPort);
+  p = putBytes(buf, p, J_DST_IP);
+  p = putAddr(buf, p, key, s.dstOff, s.v6);
+  p = putBytes(buf, p, J_DST_PORT);
+  p = putUint(buf, p, s.dstPort);
+  p = putBytes(buf, p, J_PACKETS);
+  p = putUint(buf, p, s.packets);
+  p = putBytes(buf, p, J_BYTES);
+  p = putJsonNumber(buf, p, s.bytes);
+  p = putBytes(buf, p, J_SRC_PACKETS);
+  p = putUint(buf, p, s.srcPackets);
+  p = putBytes(buf, p, J_SRC_BYTES);
+  p = putJsonNumber(buf, p, s.srcBytes);
+  p = putBytes(buf, p, J_DST_PACKETS);
+  p = putUint(buf, p, s.dstPackets);
+  p = putBytes(buf, p, J_DST_BYTES);
+  p = putJsonNumber(buf, p, s.dstBytes);
+  const first = f64[fo + F_FIRST]!;
+  const last = f64[fo + F_LAST]!;
+  p = putBytes(buf, p, J_FIRST);
+  p = putIsoTime(buf, p, first);
+  p = putBytes(buf, p, J_LAST);
+  p = putIsoTime(buf, p, last);
+  p = putBytes(buf, p, J_DURATION);
+  p = putJsonNumber(buf, p, Math.round((last - first) * 1000));
+  p = putBytes(buf, p, J_FLAGS);
+  if (s.tcp) {
+    p = putBytes(buf, p, FLAGS[s.f0 | s.f1]!);
+    p = putBytes(buf, p, J_SRC_FLAGS);
+    p = putBytes(buf, p, FLAGS[s.f0]!);
+    p = putBytes(buf, p, J_DST_FLAGS);
+    p = putBytes(buf, p, FLAGS[s.f1]!);
+  } else {
+    p = putBytes(buf, p, J_SRC_FLAGS);
+    p = putBytes(buf, p, J_DST_FLAGS);
+  }
+  p = putBytes(buf, p, J_STATE);
+  p = putBytes(buf, p, STATE_JSON[s.state]!);
+  p = putBytes(buf, p, J_BPS);
+  const reason = s.reason;
+  p = putUint(buf, p, reason === 0 ? c.u32[i * REC_U32 + U_RATE]! * 8 : 0);
+  p = putBytes(buf, p, J_ACTIVE);
+  if (reason === 0) return putBytes(buf, p, J_STILL_ACTIVE);
+  const r = REASON_JSON[reason];
+  if (r !== undefined) return putBytes(buf, p, r);
+  // An end reason without a name: JSON.stringify leaves out an undefined field.
+  buf[p++] = 102, buf[p++] = 97, buf[p++] = 108, buf[p++] = 115, buf[p++] = 101, buf[p++] = 125; // false}
+  return p;
+}
+
+/** csvLine(toRecord(c, i)) as bytes: the 26 columns of CSV_COLUMNS (suspicious empty), CRLF. */
+export function putCsvRow(c: FlowColumns, i: number, buf: Uint8Array, p: number): number {
+  const s = slot;
+  s.read(c, i);
+  const f64 = c.f64;
+  const fo = i * REC_F64;
+  const key = c.key;
+  const pw = s.pw;
+  p = putNumber(buf, p, f64[fo + F_ID]!);
+  p = putBytes(buf, p, PROTO_CSV[pw & 0x1ff]!);
+  if (pw & PW_VLAN) p = putUint(buf, p, pw >>> PW_VLAN_SHIFT);
+  buf[p++] = 44;
+  p = putAddr(buf, p, key, s.srcOff, s.v6);
+  buf[p++] = 44;
+  p = putUint(buf, p, s.srcPort);
+  buf[p++] = 44;
+  p = putAddr(buf, p, key, s.dstOff, s.v6);
+  buf[p++] = 44;
+  p = putUint(buf, p, s.dstPort);
+  buf[p++] = 44;
+  p = putUint(buf, p, s.packets);
+  buf[p++] = 44;
+  p = putNumber(buf, p, s.bytes);
+  buf[p++] = 44;
+  p = putUint(buf, p, s.srcPackets);
+  buf[p++] = 44;
+  p = putNumber(buf, p, s.srcBytes);
+  buf[p++] = 44;
+  p = putUint(buf, p, s.dstPackets);
+  buf[p++] = 44;
+  p = putNumber(buf, p, s.dstBytes);
+  buf[p++] = 44;
+  const first = f64[fo + F_FIRST]!;
+  const last = f64[fo + F_LAST]!;
+  p = putIsoTime(buf, p, first);
+  buf[p++] = 44;
+  p = putIsoTime(buf, p, last);
+  buf[p++] = 44;
+  p = putNumber(buf, p, Math.round((last - first) * 1000));
+  buf[p++] = 44;
+  if (s.tcp) {
+    p = putBytes(buf, p, FLAGS[s.f0 | s.f1]!);
+    buf[p++] = 44;
+    p = putBytes(buf, p, FLAGS[s.f0]!);
+    buf[p++] = 44;
+    p = putBytes(buf, p, FLAGS[s.f1]!);
+  } else {
+    buf[p++] = 44;
+    buf[p++] = 44;
+  }
+  buf[p++] = 44;
+  p = putBytes(buf, p, STATE_CSV[s.state]!);
+  buf[p++] = 44;
+  const reason = s.reason;
+  p = putUint(buf, p, reason === 0 ? c.u32[i * REC_U32 + U_RATE]! * 8 : 0);
+  buf[p++] = 44;
+  if (reason === 0) p = putBytes(buf, p, C_TRUE_EMPTY);
+  else {
+    const r = REASON_CSV[reason];
+    if (r !== undefined) p = putBytes(buf, p, r);
+    else buf[p++] = 102, buf[p++] = 97, buf[p++] = 108, buf[p++] = 115, buf[p++] = 101, buf[p++] = 44; // false,
+  }
+  return putBytes(buf, p, C_END);
+}
+
+/** formatTableRow(toRecord(c, i)) as bytes. */
+export function putTableRow(c: FlowColumns, i: number, buf: Uint8Array, p: number): number {
+  const s = slot;
+  s.read(c, i);
+  const f64 = c.f64;
+  const fo = i * REC_F64;
+  const key = c.key;
+  const pw = s.pw;
+  p = putBytes(buf, p, PROTO_TABLE[pw & PW_PROTO]!);
+  p = putEndpoint(buf, p, key, s.srcOff, s.v6, s.srcPort);
+  p = putEndpoint(buf, p, key, s.dstOff, s.v6, s.dstPort);
+  p = putSpaces(buf, p, 9 - decimalLength(s.packets));
+  p = putUint(buf, p, s.packets);
+  p = putSpaces(buf, p, 13 - numberLength(s.bytes));
+  p = putNumber(buf, p, s.bytes);
+  const ms = Math.round((f64[fo + F_LAST]! - f64[fo + F_FIRST]!) * 1000);
+  if (ms >= 0 && ms < 1e15) {
+    // (ms / 1000).toFixed(3) of an integer ms is its decimal digits with the point 3 from the end
+    // (exact while the quotient's error is far below 0.0005).
+    const whole = Math.floor(ms / 1000);
+    const frac = ms - whole * 1000;
+    p = putSpaces(buf, p, 11 - decimalLength(whole) - 5);
+    p = putUint(buf, p, whole);
+    buf[p++] = 46;
+    buf[p++] = 48 + ((frac / 100) | 0);
+    buf[p++] = 48 + (((frac / 10) | 0) % 10);
+    buf[p++] = 48 + (frac % 10);
+    buf[p++] = 115;
+  } else {
+    const d = `${(ms / 1000).toFixed(3)}s`;
+    p = putSpaces(buf, p, 11 - d.length);
+    p = putText(buf, p, d);
+  }
+  buf[p++] = 32;
+  buf[p++] = 32;
+  p = putBytes(buf, p, STATE_TEXT[s.state]!);
+  if (pw & PW_VLAN) {
+    buf[p++] = 32, buf[p++] = 118, buf[p++] = 108, buf[p++] = 97, buf[p++] = 110, buf[p++] = 32; // " vlan "
+    p = putUint(buf, p, pw >>> PW_VLAN_SHIFT);
+  }
+  buf[p++] = 10;
+  return p;
+}
+
+/** `ip:port` or `[ip]:port`, padded to 46 (padEnd). */
+function putEndpoint(buf: Uint8Array, p: number, key: Int32Array, off: number, v6: boolean, port: number): number {
+  const start = p;
+  if (v6) {
+    buf[p++] = 91;
+    p = putAddr(buf, p, key, off, true);
+    buf[p++] = 93;
+  } else {
+    p = putAddr(buf, p, key, off, false);
+  }
+  buf[p++] = 58;
+  p = putUint(buf, p, port);
+  return putSpaces(buf, p, 46 - (p - start));
+}
+
+export type ColumnRowWriter = (c: FlowColumns, i: number, buf: Uint8Array, p: number) => number;
