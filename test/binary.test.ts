@@ -68,7 +68,7 @@ test("errors are one clear line and exit 2", () => {
 });
 
 test("serve from the binary answers with the dashboard and the API", async () => {
-  const proc = Bun.spawn([bin, "serve", "--read", `${PCAPS}zeek__wikipedia.pcap`, "--speed", "max", "--port", "0"], {
+  const proc = Bun.spawn([bin, "serve", "--no-store", "--read", `${PCAPS}zeek__wikipedia.pcap`, "--speed", "max", "--port", "0"], {
     cwd: empty, stdout: "pipe", stderr: "pipe",
   });
   try {

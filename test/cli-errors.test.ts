@@ -74,7 +74,7 @@ test("an error's numeric exitCode is honoured: serve on a port in use", async ()
   await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
   const port = (blocker.address() as { port: number }).port;
   try {
-    const proc = Bun.spawn([process.execPath, MAIN, "serve", "--read", WIKI, "--port", String(port), "--quiet"], { stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([process.execPath, MAIN, "serve", "--no-store", "--read", WIKI, "--port", String(port), "--quiet"], { stdout: "pipe", stderr: "pipe" });
     const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
     const code = await proc.exited;
     clearTimeout(timer);

@@ -45,7 +45,7 @@ test("the README's node_modules path exists in this checkout", () => {
 });
 
 test("without the capabilities: exit 3 and the setcap hint; with the README's command: nobody captures on lo", async () => {
-  const denied = Bun.spawnSync(asNobody(["serve", "--interface", "lo", "--port", "0", "--quiet"]), { stdout: "pipe", stderr: "pipe" });
+  const denied = Bun.spawnSync(asNobody(["serve", "--no-store", "--interface", "lo", "--port", "0", "--quiet"]), { stdout: "pipe", stderr: "pipe" });
   expect(denied.exitCode).toBe(3);
   expect(denied.stderr.toString()).toBe(
     `flowmatrix: permission denied capturing on "lo" (socket: Operation not permitted). Run as root, or grant the capture capabilities once: sudo setcap cap_net_raw,cap_net_admin=eip ${bun}\n`,
@@ -57,7 +57,7 @@ test("without the capabilities: exit 3 and the setcap hint; with the README's co
   expect(set.exitCode).toBe(0);
   expect(Bun.spawnSync(["getcap", bun]).stdout.toString()).toContain("cap_net_admin,cap_net_raw=eip");
 
-  const proc = Bun.spawn(asNobody(["serve", "--interface", "lo", "--port", "0", "--quiet"]), { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(asNobody(["serve", "--no-store", "--interface", "lo", "--port", "0", "--quiet"]), { stdout: "pipe", stderr: "pipe" });
   try {
     const reader = proc.stdout.getReader();
     let text = "";

@@ -38,7 +38,7 @@ test("interfaces --json lists lo, up, with 127.0.0.1", () => {
 });
 
 test("serve --alert-bps sets the bandwidth threshold: a low one raises the alert", async () => {
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--read", `${PCAPS}ndpi__gnutella.pcap`, "--loop", "--speed", "4",
+  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--no-store", "--read", `${PCAPS}ndpi__gnutella.pcap`, "--loop", "--speed", "4",
     "--port", "0", "--alert-bps", "1k"], { stdout: "pipe", stderr: "pipe" });
   try {
     const reader = proc.stdout.getReader();

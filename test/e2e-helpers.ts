@@ -58,7 +58,7 @@ export class ServerProcess {
   /** Spawns the server and resolves with its URL once it answers HTTP. */
   async start(timeoutMs = 20_000): Promise<string> {
     const o = this.opts;
-    const args = [BUN, join(ROOT, "src/main.ts"), "serve", "--read", o.file, "--port", String(o.port),
+    const args = [BUN, join(ROOT, "src/main.ts"), "serve", "--no-store", "--read", o.file, "--port", String(o.port),
       "--speed", o.speed ?? "1", ...(o.loop === false ? [] : ["--loop"]), ...(o.transport ? ["--transport", o.transport] : []),
       ...(o.args ?? [])];
     const proc = Bun.spawn(args, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });

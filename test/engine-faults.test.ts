@@ -35,7 +35,7 @@ afterEach(async () => {
 });
 
 async function serve(fault: string): Promise<Served> {
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--read", CAPTURE, "--loop", "--speed", "4", "--port", "0"], {
+  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--no-store", "--read", CAPTURE, "--loop", "--speed", "4", "--port", "0"], {
     stdout: "pipe", stderr: "pipe", env: { ...process.env, FLOWMATRIX_TEST_ENGINE_FAULT: fault },
   });
   let err = "";

@@ -19,7 +19,7 @@ type Run = { code: number | null; out: string; err: string };
 
 /** Runs `serve` to its end (it must exit on its own: a start failure). */
 async function serveFails(args: string[], prefix: string[] = [], env?: Record<string, string>): Promise<Run> {
-  const proc = Bun.spawn([...prefix, process.execPath, MAIN, "serve", "--port", "0", ...args], {
+  const proc = Bun.spawn([...prefix, process.execPath, MAIN, "serve", "--no-store", "--port", "0", ...args], {
     stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env },
   });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
@@ -79,7 +79,7 @@ test("libpcap missing (hidden in a private mount namespace): exit 3 with what to
 });
 
 test("a second serve on the same port is refused (port N is in use); the first keeps serving", async () => {
-  const first = Bun.spawn([process.execPath, MAIN, "serve", "--read", CAPTURE, "--loop", "--port", "0", "--quiet"], { stdout: "pipe", stderr: "pipe" });
+  const first = Bun.spawn([process.execPath, MAIN, "serve", "--no-store", "--read", CAPTURE, "--loop", "--port", "0", "--quiet"], { stdout: "pipe", stderr: "pipe" });
   try {
     const reader = first.stdout.getReader();
     let text = "";
@@ -102,7 +102,7 @@ test("a second serve on the same port is refused (port N is in use); the first k
 }, 30_000);
 
 test("a good start still prints the dashboard URL and serves", async () => {
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--read", CAPTURE, "--port", "0", "--max-gap", "2"], { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--no-store", "--read", CAPTURE, "--port", "0", "--max-gap", "2"], { stdout: "pipe", stderr: "pipe" });
   try {
     const reader = proc.stdout.getReader();
     let text = "";

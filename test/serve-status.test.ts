@@ -12,7 +12,7 @@ const STATUS = /flowmatrix: [\d,]+ packets · [\d,]+ flows \([\d,]+ active\) · 
 
 /** serve, in a pseudo-terminal (script) or with pipes; `text()` is all it wrote so far. */
 function serve(tty: boolean, extra: string[] = []) {
-  const cmd = ["timeout", "40", process.execPath, MAIN, "serve", "--read", CAPTURE, "--loop", "--speed", "4", "--port", "0", ...extra];
+  const cmd = ["timeout", "40", process.execPath, MAIN, "serve", "--no-store", "--read", CAPTURE, "--loop", "--speed", "4", "--port", "0", ...extra];
   const proc = Bun.spawn(tty ? ["script", "-qfec", cmd.join(" "), "/dev/null"] : cmd, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   let text = "";
   for (const stream of [proc.stdout, proc.stderr]) {

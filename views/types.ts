@@ -23,7 +23,7 @@ export interface HealthJson {
   reasons: string[];
   capture: {
     interface: string;
-    source: "live" | "file";
+    source: "live" | "file" | "none";
     state: "active" | "down" | "stopped" | "finished";
     linktype: string | number;
     packets: number;

@@ -11,7 +11,8 @@ import { hostBandwidthRule } from "./rules/host-bandwidth.ts";
 import { interfaceDownRule } from "./rules/interface-down.ts";
 import { memoryRule } from "./rules/memory.ts";
 import { scanRule } from "./rules/scan.ts";
-import { ENGINE_SETTINGS, type AlertRule, type AlertSetting, type EngineSettingName } from "./rule.ts";
+import { ENGINE_SETTINGS, type AlertRule, type AlertSetting, type EngineSettingName, type SettingUnit } from "./rule.ts";
+import { parseRate } from "../flows/units.ts";
 
 export const ALERT_RULES = [
   bandwidthRule, hostBandwidthRule, flowBandwidthRule, captureDropsRule, interfaceDownRule, scanRule, cpuRule, memoryRule,
@@ -56,4 +57,40 @@ const BANDWIDTH_RULES: ReadonlySet<string> = new Set(ALERT_RULES.filter((r) => "
 /** True when one of these alerts means "bandwidth too high" (the chart turns red). */
 export function isBandwidthAlert(rule: string): boolean {
   return BANDWIDTH_RULES.has(rule);
+}
+
+/**
+ * A setting's value from text (a flag, an environment variable, a config file): rates as 100M /
+ * 2.5G (bit/s), percentages 1-100, counts as positive whole numbers, seconds > 0, fractions in
+ * (0, 1]. Throws an Error whose message says what is expected (the caller names the source).
+ */
+export function parseSettingValue(unit: SettingUnit, text: string): number {
+  const v = text.trim();
+  switch (unit) {
+    case "rate": {
+      const n = parseRate(v);
+      if (n === undefined || !(n > 0)) throw new Error(`must be a rate such as 100M or 2.5G (bit/s), got "${text}"`);
+      return n;
+    }
+    case "percent": {
+      const n = Number(v);
+      if (v === "" || !(n > 0 && n <= 100)) throw new Error(`must be a percentage 1-100, got "${text}"`);
+      return n;
+    }
+    case "count": {
+      const n = Number(v);
+      if (!(Number.isInteger(n) && n > 0)) throw new Error(`must be a positive whole number, got "${text}"`);
+      return n;
+    }
+    case "seconds": {
+      const n = Number(v);
+      if (v === "" || !(n > 0) || !Number.isFinite(n)) throw new Error(`must be a positive number of seconds, got "${text}"`);
+      return n;
+    }
+    case "fraction": {
+      const n = Number(v);
+      if (v === "" || !(n > 0 && n <= 1)) throw new Error(`must be a fraction in (0, 1], got "${text}"`);
+      return n;
+    }
+  }
 }

@@ -22,8 +22,9 @@ import type { PacketSink, PacketSource } from "./packet.ts";
 import { preflightFile } from "./preflight.ts";
 import { ReplaySource, type ReplayPosition } from "./replay-source.ts";
 
-/** Where packets come from: a live interface, or a capture file replayed. */
+/** Where packets come from: a live interface, a capture file replayed, or nothing (serve --no-capture). */
 export type CaptureSourceConfig =
+  | { kind: "none" }
   | { kind: "live"; interface: string }
   | {
       kind: "file"; path: string; speed: number | "max"; loop: boolean;
@@ -35,7 +36,7 @@ export type CaptureState = "starting" | "active" | "down" | "stopped" | "finishe
 
 export interface CaptureStatus {
   interface: string;
-  source: "live" | "file";
+  source: "live" | "file" | "none";
   state: CaptureState;
   /** Last capture error (interface down, permission…), null when none. */
   error: string | null;
@@ -90,7 +91,7 @@ export class CaptureRunner {
     const s = config.source;
     this.startReported = false;
     this.status = {
-      interface: s.kind === "live" ? s.interface : s.path, source: s.kind, state: "starting", error: null,
+      interface: s.kind === "live" ? s.interface : s.kind === "file" ? s.path : "", source: s.kind, state: s.kind === "none" ? "stopped" : "starting", error: null,
       linktype: null, packets: 0, received: 0, dropped: 0, if_dropped: 0, drop_rate: 0, dropped_last: 0, reopens: 0,
     };
   }
@@ -98,6 +99,10 @@ export class CaptureRunner {
   /** Runs the capture; resolves when it ends (file finished, stopped, or fatal). Never rejects. */
   async start(): Promise<void> {
     const c = this.config;
+    if (c.source.kind === "none") {
+      this.reportStart();
+      return;
+    }
     if (c.source.kind === "file") {
       try {
         preflightFile(c.source.path, c.filter);
@@ -184,6 +189,7 @@ export class CaptureRunner {
         this.opened();
         this.reportStart();
       };
+      if (c.source.kind === "none") return;
       const src: PacketSource = c.source.kind === "live"
         ? new LiveSource({ interface: c.source.interface, filter: c.filter, onOpen })
         : new ReplaySource({ path: c.source.path, speed: c.source.speed, loop: c.source.loop, filter: c.filter, maxGap: c.source.maxGap });

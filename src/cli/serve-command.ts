@@ -7,95 +7,75 @@
  * Then prints the URL, and every 10 s a status line on stderr when it is a terminal (not with
  * --quiet); SIGINT/SIGTERM stop the capture, close the clients and exit 0.
  */
-import { parseArgs } from "node:util";
+import { join } from "node:path";
 import { defaultInterface } from "../capture/interfaces.ts";
 import { FlowmatrixServer } from "../server/app.ts";
 import type { EngineConfig } from "../worker/protocol.ts";
 import { UsageError } from "./usage-error.ts";
 import { numberFlag } from "./flags.ts";
 import type { AlertConfig } from "../alerts/alert.ts";
-import { parseRate } from "../flows/units.ts";
+import { alertFlags, parseSettingValue } from "../alerts/registry.ts";
+import { parseSize } from "../flows/units.ts";
 import { liveHub } from "../server/live.ts";
 import type { ServerContext } from "../server/context.ts";
+import { DB_FILE, defaultDataDir } from "../store/data-dir.ts";
+import { parseVerb } from "./options.ts";
+import { SERVE } from "./serve-options.ts";
 
 /** Seconds between two status lines on a terminal. */
 const STATUS_EVERY_S = 10;
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      interface: { type: "string", short: "i" },
-      read: { type: "string", short: "r" },
-      speed: { type: "string", default: "1" },
-      loop: { type: "boolean", default: false },
-      filter: { type: "string", short: "f" },
-      host: { type: "string", default: "127.0.0.1" },
-      port: { type: "string", short: "p", default: "3000" },
-      "max-flows": { type: "string" },
-      "idle-timeout": { type: "string" },
-      transport: { type: "string", default: "ws" },
-      "alert-bps": { type: "string" },
-      "alert-host-bps": { type: "string" },
-      "alert-flow-bps": { type: "string" },
-      "alert-cpu": { type: "string" },
-      "alert-memory": { type: "string" },
-      "alert-scan-attempts": { type: "string" },
-      "max-gap": { type: "string", default: "5" },
-      quiet: { type: "boolean", short: "q", default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
+  const parsed = parseVerb(SERVE, argv);
+  if (parsed.help) throw new UsageError("serve --help is handled by main.ts");
+  const values = parsed.values;
   if (values.interface && values.read) throw new UsageError("--interface and --read exclude each other");
+  if (values["no-capture"] && (values.interface || values.read)) throw new UsageError("--no-capture serves stored history only: it takes no --interface or --read");
+  if (values["no-capture"] && values["no-store"]) throw new UsageError("--no-capture needs the store: it cannot be combined with --no-store");
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535 (got "${values.port}")`);
   const speed = values.speed === "max" ? "max" : Number(values.speed);
   if (speed !== "max" && !(speed > 0)) throw new UsageError(`--speed must be a positive number or "max" (got "${values.speed}")`);
-  if (values.transport !== "ws" && values.transport !== "sse") throw new UsageError(`--transport must be ws or sse`);
+  const transport = values.transport === "sse" ? "sse" : "ws";
   const maxGap = Number(values["max-gap"]);
   if (!(maxGap > 0) || !Number.isFinite(maxGap)) throw new UsageError(`--max-gap must be a positive number of seconds (got "${values["max-gap"]}")`);
   const maxFlows = numberFlag("max-flows", values["max-flows"], 16);
   const idle = numberFlag("idle-timeout", values["idle-timeout"], 1);
-  const rate = (name: string, v: string | undefined) => {
-    if (v === undefined) return undefined;
-    const n = parseRate(v);
-    if (n === undefined || !(n > 0)) throw new UsageError(`--${name} must be a rate such as 100M or 2.5G (bit/s), got "${v}"`);
-    return n;
-  };
-  const percent = (name: string, v: string | undefined) => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!(n > 0 && n <= 100)) throw new UsageError(`--${name} must be a percentage 1-100, got "${v}"`);
-    return n;
-  };
-  const scanAttempts = values["alert-scan-attempts"] === undefined ? undefined : Number(values["alert-scan-attempts"]);
-  if (scanAttempts !== undefined && !(Number.isInteger(scanAttempts) && scanAttempts > 0)) {
-    throw new UsageError("--alert-scan-attempts must be a positive whole number");
+  const alerts: AlertConfig = {};
+  const given = values as Record<string, string | boolean | undefined>;
+  for (const { flag, name, setting } of alertFlags()) {
+    const v = given[flag];
+    if (typeof v !== "string") continue;
+    try {
+      alerts[name] = parseSettingValue(setting.unit, v);
+    } catch (e) {
+      throw new UsageError(`--${flag} ${(e as Error).message}`);
+    }
   }
-  const alerts: AlertConfig = {
-    bandwidthBps: rate("alert-bps", values["alert-bps"]),
-    hostBps: rate("alert-host-bps", values["alert-host-bps"]),
-    flowBps: rate("alert-flow-bps", values["alert-flow-bps"]),
-    cpuPercent: percent("alert-cpu", values["alert-cpu"]),
-    memoryPercent: percent("alert-memory", values["alert-memory"]),
-    scanMinAttempts: scanAttempts,
-  };
-  for (const k of Object.keys(alerts) as (keyof AlertConfig)[]) if (alerts[k] === undefined) delete alerts[k];
-  const source: EngineConfig["source"] = values.read
-    ? { kind: "file", path: values.read, speed, loop: values.loop, maxGap }
-    : { kind: "live", interface: values.interface ?? defaultInterface() };
+  const retentionDays = Number(values["retention-days"]);
+  if (!(retentionDays > 0) || !Number.isFinite(retentionDays)) throw new UsageError(`--retention-days must be a positive number (got "${values["retention-days"]}")`);
+  const retentionBytes = parseSize(values["retention-size"]);
+  if (retentionBytes === undefined || retentionBytes < 1 << 20) throw new UsageError(`--retention-size must be a size of at least 1MiB, such as 500MiB or 2GiB (got "${values["retention-size"]}")`);
+  const dataDir = values["data-dir"] ?? defaultDataDir();
+  const history = values["no-store"] ? null : { path: join(dataDir, DB_FILE), retentionDays, retentionBytes };
+  const source: EngineConfig["source"] = values["no-capture"]
+    ? { kind: "none" }
+    : values.read
+      ? { kind: "file", path: values.read, speed, loop: values.loop, maxGap }
+      : { kind: "live", interface: values.interface ?? defaultInterface() };
   const server = new FlowmatrixServer({
     engine: { source, filter: values.filter, maxFlows, idleTimeout: idle },
     host: values.host,
     port,
-    transport: values.transport,
+    transport,
     alerts,
+    history,
   });
   server.ctx.engine.onFatal((e) => console.error(`flowmatrix: capture stopped: ${e.message}`));
   const url = await server.start();
-  const what = source.kind === "live" ? `capturing on ${source.interface}` : `replaying ${source.path}`;
-  console.log(`flowmatrix ${server.ctx.version} ${what} — dashboard at ${url}/  (API ${url}/api/v1/)`);
+  const what = source.kind === "live" ? `capturing on ${source.interface}` : source.kind === "file" ? `replaying ${source.path}` : "serving stored history (no capture)";
+  const where = history ? `history in ${history.path}` : "memory only (--no-store)";
+  console.log(`flowmatrix ${server.ctx.version} ${what}, ${where} — dashboard at ${url}/  (API ${url}/api/v1/)`);
   const status = !values.quiet && process.stderr.isTTY === true
     ? setInterval(() => process.stderr.write(`${statusLine(server.ctx)}\n`), STATUS_EVERY_S * 1000)
     : null;

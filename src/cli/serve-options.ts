@@ -2,7 +2,20 @@
  * `flowmatrix serve`: its options table (see options.ts). Every flag serve-command.ts parses, plus
  * `--quiet` and `--max-gap`; `serve --help` is printed from this table.
  */
-import { defineVerb } from "./options.ts";
+import { alertFlags } from "../alerts/registry.ts";
+import { defineVerb, type StringOption } from "./options.ts";
+
+const UNIT_VALUE = { rate: "RATE", percent: "PERCENT", count: "N", seconds: "S", fraction: "F" } as const;
+
+/** One flag per alert setting that has one, from the rule registry (src/alerts/registry.ts). */
+function alertOptions(): Record<`alert-${string}`, StringOption> {
+  const out: Record<string, StringOption> = {};
+  for (const { flag, setting } of alertFlags()) {
+    const def = setting.unit === "rate" ? `${setting.default / 1e6}M` : String(setting.default);
+    out[flag] = { type: "string", value: UNIT_VALUE[setting.unit], doc: `${setting.doc} [default: ${def}]` };
+  }
+  return out;
+}
 
 export const SERVE = defineVerb({
   verb: "serve",
@@ -20,12 +33,12 @@ export const SERVE = defineVerb({
     "max-flows": { type: "string", value: "N", doc: "flow table capacity; the least recently active flows are evicted when full [default: 1000000]" },
     "idle-timeout": { type: "string", value: "S", doc: "seconds without a packet before a flow ends [default: 60]" },
     transport: { type: "string", default: "ws", value: "ws|sse", choices: ["ws", "sse"], doc: "live updates to the browser over WebSocket or server-sent events" },
-    "alert-bps": { type: "string", value: "RATE", doc: "alert when total bandwidth exceeds RATE bit/s (e.g. 100M)" },
-    "alert-host-bps": { type: "string", value: "RATE", doc: "alert when one host exceeds RATE bit/s (e.g. 50M)" },
-    "alert-flow-bps": { type: "string", value: "RATE", doc: "alert when one flow exceeds RATE bit/s (e.g. 50M)" },
-    "alert-cpu": { type: "string", value: "PERCENT", doc: "alert when CPU use exceeds PERCENT [default: 80]" },
-    "alert-memory": { type: "string", value: "PERCENT", doc: "alert when memory use exceeds PERCENT [default: 90]" },
-    "alert-scan-attempts": { type: "string", value: "N", doc: "unanswered or refused connection attempts from one source that suggest a scan [default: 20]" },
+    "data-dir": { type: "string", value: "DIR", doc: "history database directory [default: ./data in a checkout; the binary: $XDG_DATA_HOME/flowmatrix, else /var/lib/flowmatrix as root, else ~/.local/share/flowmatrix]" },
+    "no-store": { type: "boolean", doc: "keep everything in memory only (no history across restarts)" },
+    "no-capture": { type: "boolean", doc: "serve the stored history only: no capture (looking at a sensor's data after the fact)" },
+    "retention-days": { type: "string", default: "7", value: "DAYS", doc: "delete stored flows older than this" },
+    "retention-size": { type: "string", default: "1GiB", value: "SIZE", doc: "keep the database under this size (oldest flows deleted first)" },
+    ...alertOptions(),
     quiet: { type: "boolean", short: "q", doc: "no status line every 10 s on a terminal" },
   },
 });

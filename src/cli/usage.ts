@@ -1,4 +1,6 @@
-export const VERSION = "0.1.0";
+import { VERSION } from "../version.ts";
+
+export { VERSION };
 
 export const USAGE = `flowmatrix ${VERSION} — real-time network traffic monitor
 
@@ -8,8 +10,11 @@ Usage:
                    [--idle-timeout S] [--transport ws|sse] [--quiet] [--alert-bps 100M]
                    [--alert-host-bps 50M] [--alert-flow-bps 50M] [--alert-cpu 80]
                    [--alert-memory 90] [--alert-scan-attempts 20]
+                   [--data-dir DIR | --no-store] [--no-capture] [--retention-days 7]
+                   [--retention-size 1GiB]
   flowmatrix flows --read FILE [--format json|ndjson|csv|table|summary] [--filter BPF]
                    [--idle-timeout S] [--active-timeout S] [--no-expire] [--max-flows N]
+                   [--data-dir DIR]
   flowmatrix interfaces [--json]
   flowmatrix <command> --help
   flowmatrix --help | --version

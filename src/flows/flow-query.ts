@@ -22,4 +22,7 @@ export interface FlowQuery {
   order: "asc" | "desc";
   offset: number;
   limit: number;
+  /** Time bounds, seconds since the epoch: a flow is in [since, until] when it overlaps it. */
+  since?: number;
+  until?: number;
 }

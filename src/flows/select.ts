@@ -115,14 +115,27 @@ let matches = new Uint32Array(1 << 16);
  * Scan slots [from, to) of `c` and offer every match to `top`; ring slots are stored as refs < 0.
  * Returns the number of matches.
  */
-function offer(top: TopK, scan: FlowScan, c: FlowColumns, from: number, to: number, live: boolean, key: SortKey): number {
+function offer(top: TopK, scan: FlowScan, c: FlowColumns, from: number, to: number, live: boolean, q: FlowQuery): number {
   if (matches.length < to - from) matches = new Uint32Array(Math.max(to - from, matches.length * 2));
   const n = scan(c, from, to, matches, live);
+  const key = q.sortBy;
+  if (q.since === undefined && q.until === undefined) {
+    for (let m = 0; m < n; m++) {
+      const i = matches[m]!;
+      top.push(sortValue(c, i, key), live ? i : -(i + 1), c.id(i));
+    }
+    return n;
+  }
+  // Time bounds: the flow overlaps [since, until].
+  const since = q.since ?? -Infinity, until = q.until ?? Infinity;
+  let kept = 0;
   for (let m = 0; m < n; m++) {
     const i = matches[m]!;
+    if (c.last(i) < since || c.first(i) > until) continue;
+    kept++;
     top.push(sortValue(c, i, key), live ? i : -(i + 1), c.id(i));
   }
-  return n;
+  return kept;
 }
 
 /**
@@ -152,7 +165,7 @@ export class Selector {
       const cols = live ? this.table.cols : this.recent.cols;
       const end = live ? this.table.hwm : this.recent.size;
       const to = Math.min(end, this.cursor + budget);
-      if (to > this.cursor) this.total += offer(this.top, this.scan, cols, this.cursor, to, live, this.q.sortBy);
+      if (to > this.cursor) this.total += offer(this.top, this.scan, cols, this.cursor, to, live, this.q);
       budget -= to - this.cursor;
       this.cursor = to;
       if (to >= end) {

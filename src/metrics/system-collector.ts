@@ -267,31 +267,40 @@ export class SystemMetricsCollector {
   private record(s: SystemSample): void {
     const ring = this.ensureRing(s);
     const t = s.ts / 1000;
-    let i = 0;
-    const put = (v: number | null | undefined) => {
-      if (v !== null && v !== undefined && Number.isFinite(v)) ring.set(t, i, v);
-      i++;
-    };
-    put(s.cpuPercent);
-    put(s.load1);
-    put(s.load5);
-    put(s.load15);
-    put(s.memUsed);
-    put(s.memTotal);
-    put(s.procRss);
-    put(s.procCpuPercent);
-    const link = s.iface?.link;
-    put(link === "up" ? 1 : link === "down" ? 0 : null);
-    const r = s.ifaceRates;
-    put(r?.rxBytesPerSec);
-    put(r?.txBytesPerSec);
-    put(r?.rxPacketsPerSec);
-    put(r?.txPacketsPerSec);
-    put(r?.dropsPerSec);
-    put(r?.errorsPerSec);
-    put(s.collectMs);
-    for (; i < ring.names.length; ) put(s.extra[ring.names[i]!]);
+    const values = sampleSeries(s);
+    for (let i = 0; i < ring.names.length; i++) {
+      const v = values[ring.names[i]!];
+      if (v !== undefined) ring.set(t, i, v);
+    }
   }
+}
+
+/** A sample as named series values (the names of BASE_SERIES, then the extras); absent = no value. */
+export function sampleSeries(s: SystemSample): Record<string, number> {
+  const out: Record<string, number> = {};
+  const put = (name: string, v: number | null | undefined) => {
+    if (v !== null && v !== undefined && Number.isFinite(v)) out[name] = v;
+  };
+  for (const [name, v] of Object.entries(s.extra)) put(name, v);
+  put("cpu", s.cpuPercent);
+  put("load1", s.load1);
+  put("load5", s.load5);
+  put("load15", s.load15);
+  put("mem_used", s.memUsed);
+  put("mem_total", s.memTotal);
+  put("rss", s.procRss);
+  put("proc_cpu", s.procCpuPercent);
+  const link = s.iface?.link;
+  put("if_up", link === "up" ? 1 : link === "down" ? 0 : null);
+  const r = s.ifaceRates;
+  put("if_rx_bytes_s", r?.rxBytesPerSec);
+  put("if_tx_bytes_s", r?.txBytesPerSec);
+  put("if_rx_pps", r?.rxPacketsPerSec);
+  put("if_tx_pps", r?.txPacketsPerSec);
+  put("if_drops_s", r?.dropsPerSec);
+  put("if_errors_s", r?.errorsPerSec);
+  put("collect_ms", s.collectMs);
+  return out;
 }
 
 function rates(a: InterfaceState, b: InterfaceState, dt: number): InterfaceRates | null {

@@ -10,9 +10,10 @@
  */
 import { Elysia } from "elysia";
 import { AlertEngine } from "../alerts/alert-engine.ts";
-import { VERSION } from "../cli/usage.ts";
+import { VERSION } from "../version.ts";
 import { SystemMetricsCollector } from "../metrics/system-collector.ts";
 import { EngineClient } from "../worker/engine-client.ts";
+import { History } from "./history.ts";
 import { apiRoutes, errorResponse } from "./api/index.ts";
 import type { ServerConfig, ServerContext } from "./context.ts";
 import { liveRoutes } from "./live.ts";
@@ -29,7 +30,8 @@ export class FlowmatrixServer {
   url = "";
 
   constructor(readonly config: ServerConfig) {
-    const engine = new EngineClient(config.engine, { stallMs: config.engineStallMs });
+    const history = config.history ? new History(config.history) : null;
+    const engine = new EngineClient(config.engine, { stallMs: config.engineStallMs, sinkPorts: history?.sinkPorts });
     const metrics = new SystemMetricsCollector({
       intervalMs: config.metricsIntervalMs ?? 5000,
       interface: config.engine.source.kind === "live" ? config.engine.source.interface : undefined,
@@ -45,12 +47,22 @@ export class FlowmatrixServer {
       },
     });
     const alerts = new AlertEngine(config.alerts ?? {});
-    this.ctx = { config, engine, metrics, alerts, startedAt: Date.now(), version: VERSION };
+    this.ctx = { config, engine, metrics, alerts, history, startedAt: Date.now(), version: VERSION };
   }
 
   async start(): Promise<string> {
-    const { engine, metrics, alerts } = this.ctx;
-    await engine.start();
+    const { engine, metrics, alerts, history } = this.ctx;
+    if (history) {
+      // Flow ids continue after the stored ones, so an id names one flow across restarts.
+      engine.config.firstFlowId = await history.start();
+      history.attach(engine, metrics, alerts);
+    }
+    try {
+      await engine.start();
+    } catch (e) {
+      await history?.stop();
+      throw e;
+    }
     engine.onTick((s) => alerts.onTick(s));
     metrics.onSample((s) => alerts.onSystem(s));
     try {
@@ -96,6 +108,8 @@ export class FlowmatrixServer {
     this.app = null;
     if (app) await app.stop(true);
     this.ctx.metrics.stop();
+    // The engine ends every live flow (reason shutdown) and hands it to the store before stopping.
     await this.ctx.engine.stop();
+    await this.ctx.history?.stop();
   }
 }

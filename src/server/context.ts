@@ -3,6 +3,7 @@ import type { AlertEngine } from "../alerts/alert-engine.ts";
 import type { SystemMetricsCollector } from "../metrics/system-collector.ts";
 import type { EngineClient } from "../worker/engine-client.ts";
 import type { EngineConfig } from "../worker/protocol.ts";
+import type { History, HistoryConfig } from "./history.ts";
 
 export interface ServerConfig {
   engine: EngineConfig;
@@ -15,6 +16,8 @@ export interface ServerConfig {
   metricsIntervalMs?: number;
   /** Live-push transport the pages use by default (default "ws"; `?transport=sse` overrides). */
   transport?: "ws" | "sse";
+  /** The history store (bun:sqlite); null or absent = memory only (--no-store). */
+  history?: HistoryConfig | null;
   /** Alert thresholds (see src/alerts). */
   alerts?: import("../alerts/alert-engine.ts").AlertConfig;
 }
@@ -24,6 +27,8 @@ export interface ServerContext {
   engine: EngineClient;
   metrics: SystemMetricsCollector;
   alerts: AlertEngine;
+  /** The history store, null with --no-store. */
+  history: History | null;
   /** ms since epoch. */
   startedAt: number;
   version: string;

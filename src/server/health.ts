@@ -23,13 +23,18 @@ import type { EngineHealth, EngineStatus } from "../worker/engine-client.ts";
 import type { CaptureStatus } from "../worker/protocol.ts";
 import type { SystemSample } from "../metrics/system-collector.ts";
 import type { SinkStats } from "../flows/sinks.ts";
+import type { StoreStatus } from "../store/flow-store.ts";
+
+function storeUnavailable(e: Error): StoreStatus {
+  return { state: "degraded", reason: `store not answering: ${e.message}`, flows: 0, bytes: 0, oldest: null, inserted: 0, dropped: 0, errors: 0 };
+}
 import type { ServerContext } from "./context.ts";
 
 export type HealthStatus = "ok" | "degraded" | "critical";
 
 export interface HealthReason {
   severity: "warning" | "error" | "critical";
-  code: "engine_down" | "engine_fault" | "capture_down" | "capture_fatal" | "link_down" | "capture_drops" | "cpu_high";
+  code: "engine_down" | "engine_fault" | "capture_down" | "capture_fatal" | "link_down" | "capture_drops" | "cpu_high" | "history_degraded";
   message: string;
 }
 
@@ -46,6 +51,8 @@ export interface HealthReport {
   sinks: SinkStats[];
   /** Flow exports open in the engine, and export work queued there. */
   exports: { open: number; queued: number };
+  /** The history store (null with --no-store): state, size, flows, drops, errors. */
+  history: StoreStatus | null;
   system: {
     cpu_percent: number | null;
     load: [number, number, number];
@@ -65,6 +72,8 @@ export interface HealthInput {
   fatal: { name: string; message: string } | null;
   /** Faults and restarts of the engine Worker (default: none). */
   engine?: EngineHealth;
+  /** The history store's status (null or absent: no store). */
+  history?: StoreStatus | null;
   /** Why the engine could not answer (then `status` is the last tick's), null when it did. */
   unavailable?: string | null;
   startedAt: number;
@@ -103,6 +112,9 @@ export function evaluateHealth(h: HealthInput): HealthReport {
   if (c.dropped_last > 0) {
     reasons.push({ severity: "error", code: "capture_drops", message: "Packet capture degraded - check interface" });
   }
+  if (h.history && h.history.state !== "ok") {
+    reasons.push({ severity: "warning", code: "history_degraded", message: `History store degraded: ${h.history.reason ?? "unknown reason"} (capture and live data go on)` });
+  }
   if (x?.cpuPercent != null && x.cpuPercent > h.cpuThreshold) {
     reasons.push({ severity: "warning", code: "cpu_high", message: `High CPU: ${Math.round(x.cpuPercent)} % (threshold ${h.cpuThreshold} %)` });
   }
@@ -120,6 +132,7 @@ export function evaluateHealth(h: HealthInput): HealthReport {
     engine,
     sinks: h.status.sinks,
     exports: h.status.exports,
+    history: h.history ?? null,
     system: {
       cpu_percent: x?.cpuPercent ?? null,
       load: x ? [x.load1, x.load5, x.load15] : [0, 0, 0],
@@ -139,8 +152,12 @@ export type EngineSnapshot = Awaited<ReturnType<ServerContext["engine"]["statusO
 
 /** Health of a running server (asks the engine for its current status unless given one). */
 export async function healthReport(ctx: ServerContext, snapshot?: EngineSnapshot): Promise<HealthReport> {
-  const snap = snapshot ?? (await ctx.engine.statusOrLast());
+  const [snap, history] = await Promise.all([
+    snapshot ?? ctx.engine.statusOrLast(),
+    ctx.history ? ctx.history.status().catch((e: Error) => storeUnavailable(e)) : null,
+  ]);
   return evaluateHealth({
+    history,
     status: snap.status,
     unavailable: snap.unavailable,
     engine: ctx.engine.health(),

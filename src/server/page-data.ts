@@ -23,6 +23,7 @@ import { withSuspicious } from "../alerts/suspicious.ts";
 import { EngineCallError } from "../worker/engine-call-error.ts";
 import { BadRequestError } from "./api/bad-request-error.ts";
 import { PAGE_DEFAULT, parseFlowRequest } from "./api/flow-request.ts";
+import { queryFlows } from "./flow-source.ts";
 import { suspiciousContext } from "./api/flows.ts";
 import type { ServerContext } from "./context.ts";
 import { healthReport, type HealthReport } from "./health.ts";
@@ -202,7 +203,7 @@ export async function flowsView(ctx: ServerContext, sp: URLSearchParams): Promis
     return { params, limit: params.limit ?? PAGE_DEFAULT, flows: [], total: null, error };
   }
   try {
-    const { records, total } = await ctx.engine.call("flows", query);
+    const { records, total } = await queryFlows(ctx, query);
     return { params, limit: query.limit, flows: withSuspicious(records, suspiciousContext(ctx)), total, error: null };
   } catch (e) {
     const error = viewError(e);

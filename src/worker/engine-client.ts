@@ -288,7 +288,7 @@ export class EngineClient {
       const t = this.last;
       const c = this.config.source;
       const capture: CaptureStatus = t?.capture ?? {
-        interface: c.kind === "live" ? c.interface : c.path, source: c.kind, state: "down", error: err.message, linktype: null,
+        interface: c.kind === "live" ? c.interface : c.kind === "file" ? c.path : "", source: c.kind, state: "down", error: err.message, linktype: null,
         packets: 0, received: 0, dropped: 0, if_dropped: 0, drop_rate: 0, dropped_last: 0, reopens: 0,
       };
       const stats: EngineStats = t?.stats ?? {

@@ -14,7 +14,7 @@ import { andQueries, paramsToQuery, parseQuery, QUERY_PARAM_NAMES, type QueryNod
 import { QueryError } from "../../flows/query-error.ts";
 import { SORT_KEYS, type FlowQuery, type Membership, type SortKey } from "../../flows/flow-query.ts";
 import { BadRequestError } from "./bad-request-error.ts";
-import { enumParam, intParam, rejectUnknown, single, type RawQuery } from "./params.ts";
+import { enumParam, intParam, rejectUnknown, single, timeParam, type RawQuery } from "./params.ts";
 
 export const Q_MAX_LENGTH = 2000;
 export const PAGE_MAX = 10_000;
@@ -26,7 +26,7 @@ export type FlowFormat = (typeof FORMATS)[number];
 export const MEMBERSHIPS: readonly Membership[] = ["active", "ended", "all"];
 
 export const FLOW_PARAM_NAMES: readonly string[] = [
-  "q", ...QUERY_PARAM_NAMES, "sort_by", "order", "limit", "offset", "format",
+  "q", ...QUERY_PARAM_NAMES, "sort_by", "order", "limit", "offset", "format", "since", "until",
 ];
 
 /** A GET /api/v1/flows request: the flow query (parsed here, once) and the output format. */
@@ -92,7 +92,13 @@ export function parseFlowRequest(raw: RawQuery): FlowRequest {
   const max = format === "json" ? PAGE_MAX : EXPORT_MAX;
   const limit = intParam(raw, "limit", format === "json" ? PAGE_DEFAULT : EXPORT_MAX, 0, max);
   const offset = intParam(raw, "offset", 0, 0, 1_000_000 - max);
-  return { query: { query: node, state: membership, sortBy, order, offset, limit }, format };
+  const since = timeParam(raw, "since");
+  const until = timeParam(raw, "until");
+  if (since !== undefined && until !== undefined && since > until) throw new BadRequestError("until", "until: is before since");
+  const query: FlowQuery = { query: node, state: membership, sortBy, order, offset, limit };
+  if (since !== undefined) query.since = since;
+  if (until !== undefined) query.until = until;
+  return { query, format };
 }
 
 /** Flow id path parameter: a positive integer. */

@@ -17,6 +17,7 @@ import { withSuspicious, type SuspiciousContext, type WithSuspicious } from "../
 import type { ServerContext } from "../context.ts";
 import { EXPORT_MAX, PAGE_MAX, parseFlowId, parseFlowRequest, Q_MAX_LENGTH, rawQuery } from "./flow-request.ts";
 import { NotFoundError } from "./not-found-error.ts";
+import { findFlow, openExport, queryFlows, type ExportPages } from "../flow-source.ts";
 import { ExportSlots } from "./export-slots.ts";
 import { TooManyRequestsError } from "./too-many-requests-error.ts";
 
@@ -37,9 +38,9 @@ async function exportStream(ctx: ServerContext, slots: ExportSlots, query: FlowQ
   const waiting = slots.acquire();
   if (!waiting) throw new TooManyRequestsError(`${slots.max} exports are running and ${slots.maxQueued} waiting; try again shortly`, 2);
   const release = await waiting;
-  let cursor: number;
+  let pages: ExportPages;
   try {
-    ({ cursor } = await ctx.engine.call("exportOpen", { query: { ...query, limit: Math.min(query.limit, EXPORT_MAX) } }));
+    pages = await openExport(ctx, { ...query, limit: Math.min(query.limit, EXPORT_MAX) });
   } catch (e) {
     release();
     throw e;
@@ -61,7 +62,7 @@ async function exportStream(ctx: ServerContext, slots: ExportSlots, query: FlowQ
         return;
       }
       try {
-        const page = await ctx.engine.call("exportNext", { cursor, max: EXPORT_PAGE });
+        const page = await pages.next(EXPORT_PAGE);
         const flows = withSuspicious(page.records, sc);
         if (flows.length > 0) {
           const text = format === "csv" ? csvRows(flows) : flows.map((f) => JSON.stringify(f)).join("\n") + "\n";
@@ -78,7 +79,7 @@ async function exportStream(ctx: ServerContext, slots: ExportSlots, query: FlowQ
     },
     cancel() {
       finish();
-      void ctx.engine.call("exportClose", { cursor }).catch(() => {});
+      pages.close();
     },
   }, { highWaterMark: 0 });
 }
@@ -111,6 +112,8 @@ export const flowsQuerySchema = t.Object({
   limit: d(`Rows to return: 0-${PAGE_MAX} (default 100); csv/ndjson: up to ${EXPORT_MAX} (default ${EXPORT_MAX}).`),
   offset: d("Rows to skip (default 0)."),
   format: d("json (default) | csv (RFC 4180 attachment flows.csv) | ndjson (one flow per line)."),
+  since: d("Flows active at or after this time: ISO 8601 (2026-12-01T03:12:00Z), relative (-1h, -15m), now, or epoch seconds. With the history store, ended flows come from it."),
+  until: d("Flows that started at or before this time (same forms as since)."),
 });
 
 export function flowRoutes(ctx: ServerContext) {
@@ -132,7 +135,7 @@ export function flowRoutes(ctx: ServerContext) {
           headers: { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store" },
         });
       }
-      const { records, total } = await ctx.engine.call("flows", req.query);
+      const { records, total } = await queryFlows(ctx, req.query);
       const flows = withSuspicious(records, suspiciousContext(ctx));
       return {
         flows,
@@ -152,7 +155,7 @@ export function flowRoutes(ctx: ServerContext) {
     })
     .get("/api/v1/flows/:id", async ({ params }) => {
       const id = parseFlowId(params.id);
-      const flow = await ctx.engine.call("flow", { id });
+      const flow = await findFlow(ctx, id);
       if (!flow) throw new NotFoundError(`no flow with id ${id} (it may have been expired from the ended-flow history)`);
       return withSuspicious([flow], suspiciousContext(ctx))[0]!;
     }, {

@@ -71,6 +71,13 @@ export async function prometheusText(ctx: ServerContext): Promise<string> {
   e.add("flowmatrix_sink_dropped_flows_total", "counter", "Ended flows a sink could not take (its queue was full): dropped for that sink only.", perSink((s) => s.dropped_flows));
   e.add("flowmatrix_sink_dropped_batches_total", "counter", "Batches of ended flows a sink could not take.", perSink((s) => s.dropped_batches));
   e.add("flowmatrix_exports_running", "gauge", "Flow exports (CSV/NDJSON) being read from the engine.", h.exports.open);
+  if (h.history) {
+    e.add("flowmatrix_history_up", "gauge", "1 while the history store writes normally, 0 when degraded.", h.history.state === "ok" ? 1 : 0);
+    e.add("flowmatrix_history_flows", "gauge", "Flows in the history store.", h.history.flows);
+    e.add("flowmatrix_history_bytes", "gauge", "Size of the history database.", h.history.bytes);
+    e.add("flowmatrix_history_inserted_total", "counter", "Flows written to the history store since start.", h.history.inserted);
+    e.add("flowmatrix_history_dropped_total", "counter", "Ended flows the history store could not take (behind, or failing) since start.", h.history.dropped);
+  }
   e.add("flowmatrix_bandwidth_bits_per_second", "gauge", "Traffic in the last complete second, bit/s.", tick?.bps ?? 0);
   e.add("flowmatrix_packets_per_second", "gauge", "Packets in the last complete second.", tick?.pps ?? 0);
   const counts = { warning: 0, error: 0, critical: 0 };

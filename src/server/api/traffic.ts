@@ -38,8 +38,9 @@ export function trafficRoutes(ctx: ServerContext) {
     .get("/api/v1/bandwidth", async ({ request }) => {
       const raw = rawQuery(request.url);
       rejectUnknown(raw, ["duration", "points"]);
-      const duration = durationParam(raw, "duration", 900, 10, 86_400);
+      const duration = durationParam(raw, "duration", 900, 10, ctx.history ? HISTORY_MAX_S : 86_400);
       const points = intParam(raw, "points", 900, 10, 2000);
+      if (ctx.history && duration >= 3600) return storedBandwidth(ctx, duration, points);
       const s = await ctx.engine.call("bandwidth", { duration, maxPoints: points });
       // Points are per-step amounts of the engine's base ring (1 s up to 1 h, 60 s beyond); a
       // downsampled point is the mean per base step over its bucket, so divide by the base step.
@@ -65,9 +66,45 @@ export function trafficRoutes(ctx: ServerContext) {
       };
     }, {
       query: t.Object({
-        duration: d("How far back: 10s-24h (default 15m)."),
+        duration: d("How far back: 10s-24h, or up to 30d with the history store (default 15m). From 1h on, read from the store when there is one."),
         points: d("Maximum points: 10-2000 (default 900)."),
       }),
       detail: { summary: "Bandwidth series", description: "bps/pps totals, active flows, and bit/s by protocol class (tcp, udp, icmp, other, non_ip). `t` = start of each step (s since epoch).", tags: ["traffic"] },
     });
+}
+
+/** Longest history the API serves from the store (its per-minute rollups are kept 30 days). */
+export const HISTORY_MAX_S = 30 * 86_400;
+
+/**
+ * The bandwidth series from the history store (so it survives restarts): traffic rows are
+ * per-second amounts at any step (bytes/s), active flows come from the stored metric samples.
+ */
+async function storedBandwidth(ctx: ServerContext, duration: number, points: number) {
+  const store = ctx.history!.store;
+  const now = Math.floor(ctx.engine.last?.now || Date.now() / 1000);
+  const [s, m] = await Promise.all([
+    store.trafficHistory(now - duration, now, points),
+    store.metricsHistory(now - duration, now, points),
+  ]);
+  const x = s.series;
+  const times = (v: (number | null)[] | undefined, k: number) => (v ?? s.t.map(() => null)).map((y) => (y === null ? null : y * k));
+  const sameGrid = m.t.length === s.t.length && m.t[0] === s.t[0];
+  return {
+    step: s.step,
+    duration_s: duration,
+    t: s.t,
+    bps: times(x.bytes, 8),
+    pps: times(x.packets, 1),
+    flows: sameGrid ? (m.series.active_flows ?? s.t.map(() => null)) : s.t.map(() => null),
+    by_protocol: {
+      tcp: times(x.tcp_bytes, 8),
+      udp: times(x.udp_bytes, 8),
+      icmp: times(x.icmp_bytes, 8),
+      other: times(x.other_bytes, 8),
+      non_ip: times(x.non_ip_bytes, 8),
+    },
+    source: "history",
+    generated_at: new Date().toISOString(),
+  };
 }
