@@ -14,6 +14,8 @@ export interface ServerConfig {
   engineStallMs?: number;
   /** System metrics interval (default 5000 ms). */
   metricsIntervalMs?: number;
+  /** SSE comment heartbeat interval, ms (default HEARTBEAT_MS, 15 s: under proxies' idle timeouts). */
+  sseHeartbeatMs?: number;
   /** Live-push transport the pages use by default (default "ws"; `?transport=sse` overrides). */
   transport?: "ws" | "sse";
   /** The history store (bun:sqlite); null or absent = memory only (--no-store). */

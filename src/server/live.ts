@@ -226,6 +226,6 @@ export function liveRoutes(ctx: ServerContext, hub = new LiveHub(ctx)) {
     })
     .get("/sse", async function* ({ request, set }) {
       set.headers["x-accel-buffering"] = "no";
-      yield* hub.sseStream(request.signal);
+      yield* hub.sseStream(request.signal, ctx.config.sseHeartbeatMs);
     });
 }
