@@ -185,7 +185,7 @@ describe("pcapng", () => {
     expect(src.format).toBe("pcapng");
     expect(src.linktypes()).toEqual([1, 0, 101, 113]);
     expect(recs.map((r) => r.linktype)).toEqual([1, 0, 101, 1, 0, 113]);
-    expect(recs.map((r) => r.data)).toEqual([d[0], d[1], d[2], d[3], d[4], d[6]]);
+    expect(recs.map((r) => r.data)).toEqual([d[0]!, d[1]!, d[2]!, d[3]!, d[4]!, d[6]!]);
     expect(recs.map((r) => r.wirelen)).toEqual([60, 1000, 80, 200, 100, 44]);
     const ts = recs.map((r) => r.ts);
     const want = [1700000000.123456, 1700000001.000000123, 5.5 + 100, 5.5 + 100, 7 / 1e9, 1700000099.5];

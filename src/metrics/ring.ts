@@ -111,8 +111,8 @@ export class SeriesRing {
       if (slot < 0) return false;
     }
     const i = slot * this.n + index;
-    this.values[i] += amount;
-    this.counts[i]++;
+    this.values[i]! += amount;
+    this.counts[i]!++;
     return true;
   }
 
