@@ -5,6 +5,7 @@ import type { Figures } from "./procs.ts";
 
 export interface SideRun {
   wallSeconds: number;
+  /** The read loop as the program reports it (C; ours in summary and json); NaN when not reported. */
   loopSeconds: number;
   maxRssBytes: number | null;
   cpuSeconds: number | null;
@@ -16,13 +17,27 @@ export interface SideResult {
   runs: SideRun[];
   median: {
     wallSeconds: number;
-    loopSeconds: number;
+    loopSeconds: number | null;
     /** Largest peak RSS over the rounds (not a median: the worst case is what matters). */
     maxRssBytes: number | null;
     cpuSeconds: number | null;
-    packetsPerSecondLoop: number;
     packetsPerSecondWall: number;
   } | null;
+}
+
+/** One output format of ours on one capture. */
+export interface FormatResult {
+  format: string;
+  ours: SideResult;
+  /** Bytes written to stdout (median over the rounds; null with --sink null). */
+  outputBytes: number | null;
+  outputStable: boolean;
+  ratios: { wall: number | null; cpu: number | null; loop: number | null };
+  packetsAgree: boolean | null;
+  oursPackets: number | null;
+  oursFlows: number | null;
+  stableAcrossRounds: boolean;
+  tableBytesPerFlow: number | null;
 }
 
 export interface CaptureResult {
@@ -31,28 +46,26 @@ export interface CaptureResult {
   sizeBytes: number;
   spec: CaptureSpec;
   c: SideResult;
-  ours: SideResult;
-  ratios: { wall: number | null; loop: number | null };
-  check: {
-    packetsAgree: boolean | null;
-    cPackets: number | null;
-    oursPackets: number | null;
-    cFlows: number | null;
-    oursFlows: number | null;
-    stableAcrossRounds: boolean;
-  };
-  tableBytesPerFlow: { ours: number | null; c: number | null; cCapacity: number | null };
+  cPackets: number | null;
+  cFlows: number | null;
+  cStable: boolean;
+  cTableBytesPerFlow: number | null;
+  formats: FormatResult[];
 }
 
 const NA = "n/a";
-const sec = (x: number | null | undefined) => (x == null ? NA : `${x.toFixed(3)} s`);
-const mpps = (x: number | null | undefined) => (x == null ? NA : `${(x / 1e6).toFixed(2)} Mpps`);
-const mib = (x: number | null | undefined) => (x == null ? NA : `${(x / 2 ** 20).toFixed(1)} MiB`);
+const sec = (x: number | null | undefined) => (x == null || !Number.isFinite(x) ? NA : `${x.toFixed(3)}`);
+const mib = (x: number | null | undefined) => (x == null ? NA : `${(x / 2 ** 20).toFixed(0)} MiB`);
 const int = (x: number | null | undefined) => (x == null ? NA : x.toLocaleString("en-US"));
-const rat = (x: number | null | undefined) => (x == null ? NA : x.toFixed(2));
+const rat = (x: number | null | undefined) => (x == null || !Number.isFinite(x) ? NA : x.toFixed(2));
 
-function mark(ok: boolean | null): string {
-  return ok === null ? "" : ok ? "ok" : "MISSED";
+/** The wall-time target of a format: summary is held to maxRatio, printing formats to maxOutputRatio. */
+export function wallTarget(spec: CaptureSpec, format: string): number {
+  return format === "summary" ? spec.maxRatio : spec.maxOutputRatio;
+}
+
+function flag(x: number | null, max: number | undefined): string {
+  return x === null || max === undefined || !Number.isFinite(x) ? " " : x <= max ? " " : "!";
 }
 
 function row(cols: string[], widths: number[]): string {
@@ -62,81 +75,73 @@ function row(cols: string[], widths: number[]): string {
 export function printCapture(r: CaptureResult): void {
   const s = r.spec;
   const c = r.c.median;
-  const o = r.ours.median;
   const snap = s.snaplen !== undefined ? `, snaplen ${s.snaplen}` : "";
   console.log(`== ${r.name}: ${int(s.packets)} packets, ${int(s.flows)} flows, seed ${s.seed}${snap} ` +
     `— ${fmtBytes(r.sizeBytes)} (${r.file})`);
-  const w = [26, 16, 16, 8, 16];
-  const rssTarget = s.maxRssMiB !== undefined ? `ours ≤ ${s.maxRssMiB} MiB` : "";
-  const rssOk = s.maxRssMiB !== undefined && o?.maxRssBytes != null ? o.maxRssBytes <= s.maxRssMiB * 2 ** 20 : null;
-  const ratioOk = (x: number | null) => (x === null ? null : x <= s.maxRatio);
-  const n = Math.max(r.c.runs.length, r.ours.runs.length);
-  const lines: string[][] = [
-    ["", "C (limit)", "ours", "ours/C", "target"],
-    [`wall, spawn→exit (med ${n})`, sec(c?.wallSeconds), sec(o?.wallSeconds), rat(r.ratios.wall),
-      `≤ ${s.maxRatio.toFixed(2)} ${mark(ratioOk(r.ratios.wall))}`],
-    ["read loop only", sec(c?.loopSeconds), sec(o?.loopSeconds), rat(r.ratios.loop),
-      `≤ ${s.maxRatio.toFixed(2)} ${mark(ratioOk(r.ratios.loop))}`],
-    ["packets/s (read loop)", mpps(c?.packetsPerSecondLoop), mpps(o?.packetsPerSecondLoop),
-      rat(c && o ? o.packetsPerSecondLoop / c.packetsPerSecondLoop : null), ""],
-    ["packets/s (wall)", mpps(c?.packetsPerSecondWall), mpps(o?.packetsPerSecondWall),
-      rat(c && o ? o.packetsPerSecondWall / c.packetsPerSecondWall : null), ""],
-    ["CPU user+sys (median)", sec(c?.cpuSeconds), sec(o?.cpuSeconds),
-      rat(c?.cpuSeconds && o?.cpuSeconds ? o.cpuSeconds / c.cpuSeconds : null), ""],
-    ["peak RSS (max of rounds)", mib(c?.maxRssBytes), mib(o?.maxRssBytes),
-      rat(c?.maxRssBytes && o?.maxRssBytes ? o.maxRssBytes / c.maxRssBytes : null), `${rssTarget} ${mark(rssOk)}`.trim()],
-    ["table bytes/flow", r.tableBytesPerFlow.c == null ? NA : `${r.tableBytesPerFlow.c.toFixed(1)}`,
-      r.tableBytesPerFlow.ours == null ? NA : r.tableBytesPerFlow.ours.toFixed(1),
-      rat(r.tableBytesPerFlow.c && r.tableBytesPerFlow.ours ? r.tableBytesPerFlow.ours / r.tableBytesPerFlow.c : null),
-      r.tableBytesPerFlow.cCapacity == null ? "" : `C: 86 B × ${int(r.tableBytesPerFlow.cCapacity)} slots`],
-    ["packets", int(r.check.cPackets), int(r.check.oursPackets), "",
-      r.check.packetsAgree === null ? "" : r.check.packetsAgree ? "agree" : "MISMATCH"],
-    ["flows", int(r.check.cFlows), int(r.check.oursFlows),
-      r.check.cFlows != null && r.check.oursFlows != null ? signed(r.check.oursFlows - r.check.cFlows) : "", "(informational)"],
-  ];
-  for (const l of lines) console.log("  " + row(l, w));
-  if (!r.check.stableAcrossRounds) console.log("  WARNING: packet/flow counts changed between rounds");
+  const n = r.c.runs.length;
+  console.log(`  C (limit agg, median of ${n}): wall ${sec(c?.wallSeconds)} s, CPU ${sec(c?.cpuSeconds)} s, ` +
+    `read loop ${sec(c?.loopSeconds)} s, peak RSS ${mib(c?.maxRssBytes)}, ${int(r.cPackets)} packets, ${int(r.cFlows)} flows` +
+    (r.cTableBytesPerFlow != null ? `, table ${r.cTableBytesPerFlow.toFixed(1)} B/flow` : ""));
   if (r.c.error) console.log(`  C FAILED: ${indent(r.c.error)}`);
-  if (r.ours.error) console.log(`  ours FAILED: ${indent(r.ours.error)}`);
-  const o2 = r.ours.runs.at(-1)?.figures.extra;
-  if (o2) {
-    const keys = ["evicted", "active_flows", "ended_flows", "non_ip_packets", "malformed_packets"].filter((k) => k in o2);
-    if (keys.length) console.log(`  ours stats: ${keys.map((k) => `${k}=${JSON.stringify(o2[k])}`).join(" ")}`);
+  const w = [8, 8, 7, 7, 8, 7, 7, 9, 10, 8, 9];
+  console.log("  " + row(["format", "wall s", "ours/C", "target", "CPU s", "ours/C", "target", "peak RSS", "stdout", "loop s", "packets"], w));
+  for (const f of r.formats) {
+    const o = f.ours.median;
+    const wt = wallTarget(s, f.format);
+    const rssFlag = s.maxRssMiB !== undefined && o?.maxRssBytes != null ? flag(o.maxRssBytes / 2 ** 20, s.maxRssMiB) : " ";
+    console.log("  " + row([
+      f.format,
+      sec(o?.wallSeconds),
+      rat(f.ratios.wall) + flag(f.ratios.wall, wt),
+      `≤ ${wt.toFixed(2)}`,
+      sec(o?.cpuSeconds),
+      rat(f.ratios.cpu) + flag(f.ratios.cpu, s.maxCpuRatio),
+      `≤ ${s.maxCpuRatio.toFixed(2)}`,
+      mib(o?.maxRssBytes) + rssFlag,
+      f.outputBytes == null ? NA : fmtBytes(f.outputBytes),
+      sec(o?.loopSeconds),
+      f.packetsAgree === null ? (f.ours.error ? "FAILED" : NA) : f.packetsAgree ? "agree" : "MISMATCH",
+    ], w));
+    if (f.ours.error) console.log(`    ${f.format} FAILED: ${indent(f.ours.error)}`);
+    if (!f.stableAcrossRounds || !f.outputStable) console.log(`    WARNING: ${f.format}: packet/flow counts or output size changed between rounds`);
   }
-  const perRound = (side: SideResult) => side.runs.map((x) => `${x.wallSeconds.toFixed(2)}/${x.loopSeconds.toFixed(2)}`).join(" ");
-  console.log(`  rounds wall/loop s — C: ${perRound(r.c) || "-"}   ours: ${perRound(r.ours) || "-"}`);
+  if (!r.cStable) console.log("  WARNING: C's packet/flow counts changed between rounds");
+  const sum = r.formats.find((f) => f.format === "summary");
+  if (sum) {
+    const o = sum.ours.runs.at(-1)?.figures.extra;
+    const keys = ["evicted", "active_flows", "ended_flows", "non_ip_packets", "malformed_packets"].filter((k) => o && k in o);
+    console.log(`  summary: read-loop ratio ${rat(sum.ratios.loop)} (target ≤ ${s.maxRatio.toFixed(2)}), ` +
+      `table ${sum.tableBytesPerFlow == null ? NA : sum.tableBytesPerFlow.toFixed(1)} B/flow, ` +
+      `${int(sum.oursFlows)} flows (C ${int(r.cFlows)}, informational)` +
+      (keys.length ? `; ${keys.map((k) => `${k}=${JSON.stringify(o![k])}`).join(" ")}` : ""));
+  }
+  const perRound = (runs: { wallSeconds: number; cpuSeconds: number | null }[]) =>
+    runs.map((x) => `${x.wallSeconds.toFixed(2)}/${x.cpuSeconds?.toFixed(2) ?? "-"}`).join(" ");
+  console.log(`  rounds wall/CPU s — C: ${perRound(r.c.runs) || "-"}`);
+  for (const f of r.formats) console.log(`    ${f.format}: ${perRound(f.ours.runs) || "-"}`);
   console.log("");
-}
-
-function signed(x: number): string {
-  return x > 0 ? `+${x}` : String(x);
 }
 
 function indent(s: string): string {
   return s.replace(/\n/g, "\n    ");
 }
 
+/** One line per format, one column per capture: wall and CPU ratios (ours / C); `!` marks a missed target. */
 export function printSummary(results: CaptureResult[]): void {
-  const w = [16, 12, 12, 14, 14, 16, 10];
-  console.log("== summary (ours/C, lower is better; target ≤ 1.00; RSS target only on the scan)");
-  console.log("  " + row(["capture", "wall ratio", "loop ratio", "ours Mpps", "C Mpps", "ours RSS", "packets"], w));
-  for (const r of results) {
-    const o = r.ours.median;
-    const c = r.c.median;
-    const rssTarget = r.spec.maxRssMiB !== undefined ? `/${r.spec.maxRssMiB}` : "";
-    console.log("  " + row([
-      r.name,
-      rat(r.ratios.wall) + flag(r.ratios.wall, r.spec.maxRatio),
-      rat(r.ratios.loop) + flag(r.ratios.loop, r.spec.maxRatio),
-      o ? (o.packetsPerSecondLoop / 1e6).toFixed(2) : NA,
-      c ? (c.packetsPerSecondLoop / 1e6).toFixed(2) : NA,
-      (o?.maxRssBytes != null ? `${(o.maxRssBytes / 2 ** 20).toFixed(0)}${rssTarget} MiB` : NA) +
-        (r.spec.maxRssMiB !== undefined && o?.maxRssBytes != null ? flag(o.maxRssBytes / 2 ** 20, r.spec.maxRssMiB) : ""),
-      r.check.packetsAgree === null ? (r.ours.error ? "ours fail" : NA) : r.check.packetsAgree ? "agree" : "MISMATCH",
-    ], w));
+  if (results.length === 0) return;
+  console.log("== summary: ours / C, wall | CPU (median of the rounds; lower is better; ! = target missed)");
+  const w = [8, ...results.map(() => 22)];
+  console.log("  " + row(["format", ...results.map((r) => r.name)], w));
+  console.log("  " + row(["target", ...results.map((r) => `≤ ${r.spec.maxOutputRatio.toFixed(1)} | ≤ ${r.spec.maxCpuRatio.toFixed(1)}`)], w));
+  const formats = results[0]!.formats.map((f) => f.format);
+  for (const format of formats) {
+    console.log("  " + row([format, ...results.map((r) => {
+      const f = r.formats.find((x) => x.format === format);
+      if (!f) return NA;
+      return `${rat(f.ratios.wall)}${flag(f.ratios.wall, wallTarget(r.spec, format))}| ${rat(f.ratios.cpu)}${flag(f.ratios.cpu, r.spec.maxCpuRatio)}`;
+    })], w));
   }
-}
-
-function flag(x: number | null, max: number): string {
-  return x === null ? "" : x <= max ? " " : "!";
+  const rssLines = results.filter((r) => r.spec.maxRssMiB !== undefined).map((r) =>
+    `${r.name} (≤ ${r.spec.maxRssMiB} MiB): ` + r.formats.map((f) => `${f.format} ${mib(f.ours.median?.maxRssBytes)}${flag((f.ours.median?.maxRssBytes ?? 0) / 2 ** 20, r.spec.maxRssMiB).trim()}`).join(", "));
+  for (const l of rssLines) console.log(`  peak RSS, ${l}`);
 }

@@ -1,25 +1,31 @@
 #!/usr/bin/env bun
 /**
- * `npm run bench` — capture-core benchmark of `flowmatrix flows --read FILE --format summary`
- * against the C reference ../shared/tools/limit.c (`limit agg FILE`). See bench/README.md.
+ * `npm run bench` — `flowmatrix flows --read FILE --format F` for every format (summary, json,
+ * ndjson, csv, table) against the C reference ../shared/tools/limit.c (`limit agg FILE`, which
+ * aggregates the same flows and prints a summary). See bench/README.md.
  *
- *   bun bench/run.ts [--quick] [--rounds N] [--only NAME[,NAME]] [--timeout SEC]
+ *   bun bench/run.ts [--quick] [--rounds N] [--only NAME[,NAME]] [--formats F[,F]]
+ *                    [--sink pipe|null|file] [--timeout SEC]
  *
- * For each capture the two programs run alternately (the order flips every round), N rounds each;
- * medians are reported. Exit code 1 when a run fails or the packet counts disagree; missed
- * performance targets are printed but do not change the exit code.
+ * For each capture, every round runs C once and ours once per format, in an order that rotates
+ * every round; medians over the rounds are reported, as ratios ours / C of wall and CPU time.
+ * Exit code 1 when a run fails or the packet counts disagree; missed performance targets are
+ * printed but do not change the exit code.
  */
 import { parseArgs } from "node:util";
-import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, closeSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { captureSpecs, ensureCapture, ensureLimit, fmtBytes, warmPageCache, type CaptureSpec } from "./captures.ts";
-import { limitTableBytes, median, parseLimit, parseOurs, tail, timedRun, type Figures, type RunResult } from "./procs.ts";
-import { printCapture, printSummary, type CaptureResult, type SideResult, type SideRun } from "./report.ts";
+import { limitTableBytes, median, parseLimit, parseOurs, tail, type Figures } from "./procs.ts";
+import { printCapture, printSummary, type CaptureResult, type FormatResult, type SideResult, type SideRun } from "./report.ts";
 
 const ROOT = resolve(dirname(import.meta.path), "..");
 const CACHE = join(ROOT, "bench", ".cache");
 const LOCAL_BUN = join(ROOT, "node_modules", ".bin", "bun");
+export const FORMATS = ["summary", "json", "ndjson", "csv", "table"] as const;
+type Format = (typeof FORMATS)[number];
+type Sink = "pipe" | "null" | "file";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -27,19 +33,26 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     rounds: { type: "string", default: "3" },
     only: { type: "string" },
+    formats: { type: "string", default: FORMATS.join(",") },
+    sink: { type: "string", default: "pipe" },
     timeout: { type: "string", default: "900" },
     help: { type: "boolean", short: "h", default: false },
   },
   strict: true,
 });
 if (values.help) {
-  console.log("usage: bun bench/run.ts [--quick] [--rounds N] [--only mixed,mixed-snap128,scan] [--timeout SEC]");
+  console.log("usage: bun bench/run.ts [--quick] [--rounds N] [--only mixed,mixed-snap128,scan]\n" +
+    "                    [--formats summary,json,ndjson,csv,table] [--sink pipe|null|file] [--timeout SEC]");
   process.exit(0);
 }
 const rounds = Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer (got "${values.rounds}")`);
 const timeoutMs = Number(values.timeout) * 1000;
 if (!(timeoutMs > 0)) throw new Error(`--timeout must be a positive number of seconds (got "${values.timeout}")`);
+const formats = values.formats.split(",").map((s) => s.trim()) as Format[];
+for (const f of formats) if (!FORMATS.includes(f)) throw new Error(`--formats: unknown format "${f}" (formats: ${FORMATS.join(", ")})`);
+const sink = values.sink as Sink;
+if (!["pipe", "null", "file"].includes(sink)) throw new Error(`--sink must be pipe, null or file (got "${values.sink}")`);
 
 const log = (l: string) => console.error(l);
 const only = values.only?.split(",").map((s) => s.trim());
@@ -48,7 +61,8 @@ if (only) specs = specs.filter((s) => only.includes(s.name));
 if (specs.length === 0) throw new Error(`--only matched no capture (names: mixed, mixed-snap128, scan)`);
 
 const bun = existsSync(LOCAL_BUN) ? LOCAL_BUN : process.execPath;
-const oursCmd = (file: string) => [bun, "src/main.ts", "flows", "--read", file, "--format", "summary"];
+const oursCmd = (file: string, format: string) => [bun, "src/main.ts", "flows", "--read", file, "--format", format];
+const OUT_FILE = join(CACHE, "out.tmp");
 
 async function main(): Promise<number> {
   mkdirSync(CACHE, { recursive: true });
@@ -69,10 +83,12 @@ async function main(): Promise<number> {
     loadavgEnd: [] as number[],
     quick: values.quick,
     rounds,
+    formats,
+    sink,
   };
-  console.log(`Flowmatrix capture bench — ${values.quick ? "QUICK" : "full"}, ${rounds} round(s), ` +
-    `${env.cpus}× ${env.cpu}, bun ${env.bun}, load ${env.loadavgStart.join(" ")}`);
-  console.log(`C: ${limit} agg FILE   ours: ${oursCmd("FILE").join(" ")}\n`);
+  console.log(`Flowmatrix flows bench — ${values.quick ? "QUICK" : "full"}, ${rounds} round(s), formats ${formats.join(",")}, ` +
+    `stdout → ${sinkText(sink)}; ${env.cpus}× ${env.cpu}, bun ${env.bun}, load ${env.loadavgStart.join(" ")}`);
+  console.log(`C: ${limit} agg FILE   ours: ${oursCmd("FILE", "F").join(" ")}\n`);
 
   const results: CaptureResult[] = [];
   for (let i = 0; i < specs.length; i++) {
@@ -80,15 +96,20 @@ async function main(): Promise<number> {
     results.push(r);
     printCapture(r);
   }
+  rmSync(OUT_FILE, { force: true });
   env.loadavgEnd = loadavg().map((x) => Number(x.toFixed(2)));
   printSummary(results);
 
   const stamp = started.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z");
   const out = join(CACHE, `results-${stamp}.json`);
   writeFileSync(out, JSON.stringify({ env, results }, null, 2) + "\n");
-  console.log(`\nresults: ${out}`);
-  const broken = results.some((r) => r.c.error || r.ours.error || r.check.packetsAgree === false);
+  console.log(`\nload average at the end: ${env.loadavgEnd.join(" ")}\nresults: ${out}`);
+  const broken = results.some((r) => r.c.error || r.formats.some((f) => f.ours.error || f.packetsAgree === false));
   return broken ? 1 : 0;
+}
+
+function sinkText(s: Sink): string {
+  return s === "pipe" ? "a pipe drained by the bench" : s === "null" ? "/dev/null" : `a file (${OUT_FILE})`;
 }
 
 async function benchCapture(spec: CaptureSpec, file: string, limit: string): Promise<CaptureResult> {
@@ -96,32 +117,62 @@ async function benchCapture(spec: CaptureSpec, file: string, limit: string): Pro
   log(`[${spec.name}] ${file} (${fmtBytes(size)}): warming page cache ...`);
   await warmPageCache(file);
   const c: SideRun[] = [];
-  const ours: SideRun[] = [];
   let cErr: string | undefined;
-  let oursErr: string | undefined;
+  const ours = new Map<Format, { runs: SideRun[]; error?: string; outBytes: number[] }>(formats.map((f) => [f, { runs: [], outBytes: [] }]));
+  const who: ("c" | Format)[] = ["c", ...formats];
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? (["c", "ours"] as const) : (["ours", "c"] as const);
-    for (const who of order) {
-      if (who === "c" && cErr === undefined) {
-        const r = await runSide([limit, "agg", file], parseLimit);
+    // Rotate the order every round, so no one always runs first (or right after C).
+    const order = who.map((_, k) => who[(k + round) % who.length]!);
+    for (const w of order) {
+      if (w === "c") {
+        if (cErr !== undefined) continue;
+        const r = await runProcess([limit, "agg", file], "pipe");
         if ("error" in r) cErr = r.error;
-        else c.push(r);
-      } else if (who === "ours" && oursErr === undefined) {
-        const r = await runSide(oursCmd(file), parseOurs);
-        if ("error" in r) oursErr = r.error;
-        else ours.push(r);
+        else c.push(r.run(parseLimit));
+      } else {
+        const o = ours.get(w)!;
+        if (o.error !== undefined) continue;
+        const r = await runProcess(oursCmd(file, w), w === "summary" ? "pipe" : sink);
+        if ("error" in r) o.error = r.error;
+        else {
+          try {
+            o.runs.push(r.run(parserFor(w)));
+            o.outBytes.push(r.outBytes);
+          } catch (e) {
+            o.error = (e as Error).message;
+          }
+        }
       }
     }
-    log(`[${spec.name}] round ${round + 1}/${rounds}: ` +
-      `C ${c.at(-1)?.wallSeconds.toFixed(3) ?? "-"} s, ours ${ours.at(-1)?.wallSeconds.toFixed(3) ?? "-"} s (wall)`);
+    const wall = (runs: SideRun[]) => runs.at(-1)?.wallSeconds.toFixed(2) ?? "-";
+    log(`[${spec.name}] round ${round + 1}/${rounds}: wall s — C ${wall(c)}, ` +
+      formats.map((f) => `${f} ${wall(ours.get(f)!.runs)}`).join(", "));
   }
   const cSide = summarize(c, cErr);
-  const oSide = summarize(ours, oursErr);
   const cLast = c.at(-1)?.figures;
-  const oLast = ours.at(-1)?.figures;
-  const ratio = (a: number | undefined, b: number | undefined) =>
-    a !== undefined && b !== undefined && b > 0 ? a / b : null;
-  const tableBytes = oLast ? Number(oLast.extra.table_bytes) : NaN;
+  const ratio = (a: number | null | undefined, b: number | null | undefined) => (a != null && b != null && b > 0 ? a / b : null);
+  const fr: FormatResult[] = formats.map((f) => {
+    const o = ours.get(f)!;
+    const side = summarize(o.runs, o.error);
+    const last = o.runs.at(-1)?.figures;
+    const tableBytes = last ? Number(last.extra.table_bytes) : NaN;
+    return {
+      format: f,
+      ours: side,
+      outputBytes: o.outBytes.length ? median(o.outBytes) : null,
+      outputStable: o.outBytes.every((b) => b === o.outBytes[0]),
+      ratios: {
+        wall: ratio(side.median?.wallSeconds, cSide.median?.wallSeconds),
+        cpu: ratio(side.median?.cpuSeconds, cSide.median?.cpuSeconds),
+        loop: ratio(side.median?.loopSeconds, cSide.median?.loopSeconds),
+      },
+      packetsAgree: cLast && last ? cLast.packets === last.packets : null,
+      oursPackets: last?.packets ?? null,
+      oursFlows: last?.flows ?? null,
+      stableAcrossRounds: o.runs.every((r) => r.figures.packets === last?.packets && r.figures.flows === last?.flows),
+      tableBytesPerFlow: last && Number.isFinite(tableBytes) && last.flows > 0 ? tableBytes / last.flows : null,
+    };
+  });
   const cTable = cLast ? limitTableBytes(cLast.flows) : undefined;
   return {
     name: spec.name,
@@ -129,67 +180,126 @@ async function benchCapture(spec: CaptureSpec, file: string, limit: string): Pro
     sizeBytes: size,
     spec,
     c: cSide,
-    ours: oSide,
-    ratios: {
-      wall: ratio(oSide.median?.wallSeconds, cSide.median?.wallSeconds),
-      loop: ratio(oSide.median?.loopSeconds, cSide.median?.loopSeconds),
-    },
-    check: {
-      packetsAgree: cLast && oLast ? cLast.packets === oLast.packets : null,
-      cPackets: cLast?.packets ?? null,
-      oursPackets: oLast?.packets ?? null,
-      cFlows: cLast?.flows ?? null,
-      oursFlows: oLast?.flows ?? null,
-      // Flow counts may differ slightly (ICMP keying, eviction/timeouts): printed, not checked.
-      // Also flag run-to-run drift: every round must report the same counts.
-      stableAcrossRounds:
-        c.every((r) => r.figures.packets === cLast?.packets && r.figures.flows === cLast?.flows) &&
-        ours.every((r) => r.figures.packets === oLast?.packets && r.figures.flows === oLast?.flows),
-    },
-    tableBytesPerFlow: {
-      ours: oLast && Number.isFinite(tableBytes) && oLast.flows > 0 ? tableBytes / oLast.flows : null,
-      c: cLast && cTable && cLast.flows > 0 ? cTable.bytes / cLast.flows : null,
-      cCapacity: cTable?.capacity ?? null,
-    },
+    cPackets: cLast?.packets ?? null,
+    cFlows: cLast?.flows ?? null,
+    cStable: c.every((r) => r.figures.packets === cLast?.packets && r.figures.flows === cLast?.flows),
+    cTableBytesPerFlow: cLast && cTable && cLast.flows > 0 ? cTable.bytes / cLast.flows : null,
+    formats: fr,
   };
 }
 
-async function runSide(cmd: string[], parse: (s: string) => Figures): Promise<SideRun | { error: string }> {
-  let r: RunResult;
-  try {
-    r = await timedRun(cmd, { cwd: ROOT, timeoutMs });
-  } catch (e) {
-    return { error: `spawn failed: ${(e as Error).message}` };
+/** How each format reports its totals: the stats line (summary), the stats object at the end (json), a line on stderr (others). */
+function parserFor(f: Format): (stdoutTail: string, stderr: string) => Figures {
+  if (f === "summary") return (out) => parseOurs(out);
+  if (f === "json") {
+    return (out) => {
+      const m = /\],"stats":(\{.*\})\}\s*$/s.exec(out);
+      if (!m) throw new Error(`no stats object at the end of the JSON output: …${out.slice(-200)}`);
+      return parseOurs(m[1]!);
+    };
   }
-  if (!r.ok) return { error: r.error ?? `failed: ${tail(r.stderr)}` };
+  return (_out, err) => {
+    const m = /^(\d+) packets, \d+ bytes, (\d+) flows/m.exec(err);
+    if (!m) throw new Error(`no totals line on stderr: ${tail(err, 3) || "(empty)"}`);
+    return { packets: Number(m[1]), flows: Number(m[2]), loopSeconds: NaN, extra: {} };
+  };
+}
+
+interface Finished {
+  outBytes: number;
+  run(parse: (stdoutTail: string, stderr: string) => Figures): SideRun;
+}
+
+/**
+ * One timed run. stdout goes to `to`: a pipe the bench drains as fast as it comes (counting the
+ * bytes and keeping the last 64 KiB for the totals), /dev/null, or a file. Wall time is spawn →
+ * exit as the bench sees it; CPU time and peak RSS are the child's rusage (wait4): `cpuTime` in µs,
+ * `maxRSS` in bytes.
+ */
+async function runProcess(cmd: string[], to: Sink): Promise<Finished | { error: string }> {
+  let timedOut = false;
+  let fd = -1;
+  if (to === "file") fd = openSync(OUT_FILE, "w");
   try {
-    const figures = parse(r.stdout);
+    const t0 = performance.now();
+    const p = Bun.spawn(cmd, {
+      cwd: ROOT,
+      stdin: "ignore",
+      stdout: to === "pipe" ? "pipe" : to === "null" ? "ignore" : fd,
+      stderr: "pipe",
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      p.kill("SIGKILL");
+    }, timeoutMs);
+    let outBytes = 0;
+    let outTail = "";
+    const drain = async () => {
+      if (to !== "pipe") return;
+      const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
+      const dec = new TextDecoder();
+      let last: Uint8Array[] = [];
+      let lastBytes = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        outBytes += value.length;
+        last.push(value);
+        lastBytes += value.length;
+        while (last.length > 1 && lastBytes - last[0]!.length >= 65536) lastBytes -= last.shift()!.length;
+      }
+      outTail = last.map((b) => dec.decode(b, { stream: true })).join("");
+      last = [];
+    };
+    const [code, , stderr] = await Promise.all([p.exited, drain(), new Response(p.stderr).text()]);
+    const wallSeconds = (performance.now() - t0) / 1000;
+    clearTimeout(timer);
+    if (to === "file") {
+      outBytes = statSync(OUT_FILE).size;
+      outTail = await readTail(OUT_FILE, 65536);
+    }
+    const ru = p.resourceUsage();
+    if (timedOut) return { error: `killed after ${timeoutMs / 1000} s timeout` };
+    if (code !== 0) return { error: `exit ${code}: ${tail(stderr || outTail)}` };
     return {
-      wallSeconds: r.wallSeconds,
-      loopSeconds: figures.loopSeconds,
-      maxRssBytes: r.maxRssBytes,
-      cpuSeconds: r.cpuSeconds,
-      figures,
+      outBytes,
+      run: (parse) => {
+        const figures = parse(outTail, stderr);
+        return {
+          wallSeconds,
+          loopSeconds: figures.loopSeconds,
+          maxRssBytes: ru ? ru.maxRSS : null,
+          cpuSeconds: ru ? Number(ru.cpuTime.total) / 1e6 : null,
+          figures,
+        };
+      },
     };
   } catch (e) {
-    return { error: `${(e as Error).message}${r.stderr ? `\nstderr: ${tail(r.stderr)}` : ""}` };
+    return { error: `spawn failed: ${(e as Error).message}` };
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
 }
 
+async function readTail(path: string, n: number): Promise<string> {
+  const f = Bun.file(path);
+  return f.slice(Math.max(0, f.size - n)).text();
+}
+
 function summarize(runs: SideRun[], error: string | undefined): SideResult {
-  const nums = (f: (r: SideRun) => number | null) => runs.map(f).filter((x): x is number => x !== null);
+  const nums = (f: (r: SideRun) => number | null) => runs.map(f).filter((x): x is number => x !== null && Number.isFinite(x));
   const rss = nums((r) => r.maxRssBytes);
   const cpu = nums((r) => r.cpuSeconds);
+  const loop = nums((r) => r.loopSeconds);
   return {
     error,
     runs,
     median: runs.length
       ? {
           wallSeconds: median(runs.map((r) => r.wallSeconds)),
-          loopSeconds: median(runs.map((r) => r.loopSeconds)),
+          loopSeconds: loop.length ? median(loop) : null,
           maxRssBytes: rss.length ? Math.max(...rss) : null,
           cpuSeconds: cpu.length ? median(cpu) : null,
-          packetsPerSecondLoop: runs[0]!.figures.packets / median(runs.map((r) => r.loopSeconds)),
           packetsPerSecondWall: runs[0]!.figures.packets / median(runs.map((r) => r.wallSeconds)),
         }
       : null,

@@ -29,6 +29,22 @@ export function putBytes(buf: Uint8Array, p: number, src: Uint8Array): number {
   return p + n;
 }
 
+/** A function writing `s`'s bytes at `p` and returning the position after them. */
+export type Fragment = (buf: Uint8Array, p: number) => number;
+
+/**
+ * A writer of the constant `s`, compiled once to straight-line stores (`b[p]=123;b[p+1]=34;…`):
+ * about four times faster than a copy loop for the short keys and separators of a row, which are
+ * most of a JSON row's bytes. Each fragment is its own function, so every call site stays
+ * monomorphic and the JIT inlines it.
+ */
+export function fragment(s: string): Fragment {
+  const bytes = bytesOf(s);
+  let body = "";
+  for (let k = 0; k < bytes.length; k++) body += `b[p+${k}]=${bytes[k]};`;
+  return new Function("b", "p", `${body}return p+${bytes.length};`) as Fragment;
+}
+
 /** Writes `s` as UTF-8. Room needed: 3 × s.length. */
 export function putText(buf: Uint8Array, p: number, s: string): number {
   const n = s.length;
@@ -214,9 +230,13 @@ const DAY_MS = 86_400_000;
 const MIN_FAST_MS = -62_167_219_200_000;
 const MAX_FAST_MS = 253_402_300_799_999;
 
-/** The last day formatted ("YYYY-MM-DD"): flows close in time share it. */
-let cachedDay = NaN;
-const dayBytes = new Uint8Array(10);
+/**
+ * The last second formatted ("YYYY-MM-DDTHH:mm:ss", 19 bytes) and its first millisecond: flows
+ * that end close in time share it, and most rows then copy it instead of dividing.
+ */
+let cachedSecond = NaN;
+const secondBytes = new Uint8Array(19);
+const dayBytes = secondBytes;
 
 function formatDay(day: number): void {
   // Days since 1970-01-01 to a civil date (H. Hinnant's days_from_civil, inverted).
@@ -241,7 +261,6 @@ function formatDay(day: number): void {
   dayBytes[7] = 45;
   dayBytes[8] = PAIRS[d * 2]!;
   dayBytes[9] = PAIRS[d * 2 + 1]!;
-  cachedDay = day;
 }
 
 /** isoTime's clamping, kept in one place: milliseconds a Date can hold. */
@@ -259,33 +278,62 @@ export function isoMillis(sec: number): number {
 export function putIsoTime(buf: Uint8Array, p: number, sec: number): number {
   const ms = isoMillis(sec);
   if (!(ms >= MIN_FAST_MS && ms <= MAX_FAST_MS)) return putText(buf, p, new Date(ms).toISOString());
-  const day = Math.floor(ms / DAY_MS);
-  if (day !== cachedDay) formatDay(day);
-  let t = ms - day * DAY_MS; // 0 .. 86 399 999: int32
-  for (let k = 0; k < 10; k++) buf[p + k] = dayBytes[k]!;
-  buf[p + 10] = 84; // T
-  const h = (t / 3_600_000) | 0;
-  t -= h * 3_600_000;
-  const mi = (t / 60_000) | 0;
-  t -= mi * 60_000;
-  const s = (t / 1000) | 0;
-  t -= s * 1000;
-  buf[p + 11] = PAIRS[h << 1]!;
-  buf[p + 12] = PAIRS[(h << 1) + 1]!;
-  buf[p + 13] = 58;
-  buf[p + 14] = PAIRS[mi << 1]!;
-  buf[p + 15] = PAIRS[(mi << 1) + 1]!;
-  buf[p + 16] = 58;
-  buf[p + 17] = PAIRS[s << 1]!;
-  buf[p + 18] = PAIRS[(s << 1) + 1]!;
-  buf[p + 19] = 46;
-  const c = (t / 100) | 0;
-  const r = (t - c * 100) << 1;
-  buf[p + 20] = 48 + c;
+  let frac = ms - cachedSecond;
+  if (!(frac >= 0 && frac < 1000)) {
+    const second = Math.floor(ms / 1000) * 1000;
+    formatSecond(second);
+    frac = ms - second;
+  }
+  const c = secondBytes;
+  buf[p] = c[0]!;
+  buf[p + 1] = c[1]!;
+  buf[p + 2] = c[2]!;
+  buf[p + 3] = c[3]!;
+  buf[p + 4] = c[4]!;
+  buf[p + 5] = c[5]!;
+  buf[p + 6] = c[6]!;
+  buf[p + 7] = c[7]!;
+  buf[p + 8] = c[8]!;
+  buf[p + 9] = c[9]!;
+  buf[p + 10] = c[10]!;
+  buf[p + 11] = c[11]!;
+  buf[p + 12] = c[12]!;
+  buf[p + 13] = c[13]!;
+  buf[p + 14] = c[14]!;
+  buf[p + 15] = c[15]!;
+  buf[p + 16] = c[16]!;
+  buf[p + 17] = c[17]!;
+  buf[p + 18] = c[18]!;
+  buf[p + 19] = 46; // .
+  const h = (frac / 100) | 0;
+  const r = (frac - h * 100) << 1;
+  buf[p + 20] = 48 + h;
   buf[p + 21] = PAIRS[r]!;
   buf[p + 22] = PAIRS[r + 1]!;
   buf[p + 23] = 90; // Z
   return p + 24;
+}
+
+/** Fills secondBytes with the second starting at `second` (ms, a multiple of 1000). */
+function formatSecond(second: number): void {
+  const day = Math.floor(second / DAY_MS);
+  formatDay(day);
+  let t = (second - day * DAY_MS) / 1000; // 0 .. 86 399
+  const h = (t / 3600) | 0;
+  t -= h * 3600;
+  const mi = (t / 60) | 0;
+  const s = t - mi * 60;
+  const c = secondBytes;
+  c[10] = 84; // T
+  c[11] = PAIRS[h << 1]!;
+  c[12] = PAIRS[(h << 1) + 1]!;
+  c[13] = 58;
+  c[14] = PAIRS[mi << 1]!;
+  c[15] = PAIRS[(mi << 1) + 1]!;
+  c[16] = 58;
+  c[17] = PAIRS[s << 1]!;
+  c[18] = PAIRS[(s << 1) + 1]!;
+  cachedSecond = second;
 }
 
 // ---- strings ----

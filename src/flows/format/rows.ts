@@ -14,7 +14,7 @@ import {
 import { protoName } from "../protocols.ts";
 import { flagLetters, STATES, tcpState } from "../state.ts";
 import {
-  bytesOf, decimalLength, numberLength, putAddr, putBytes, putCsvField, putIsoTime, putJsonNumber, putJsonString,
+  bytesOf, decimalLength, fragment, numberLength, putAddr, putBytes, putCsvField, putIsoTime, putJsonNumber, putJsonString,
   putNumber, putSpaces, putText, putUint,
 } from "./bytes.ts";
 
@@ -48,7 +48,7 @@ for (const s of FLAG_TEXT) {
   if (jsonStr(s).length !== s.length + 2 || csvStr(s).length !== s.length) throw new Error(`flag letters need quoting: ${s}`);
 }
 
-/** `,"proto":"tcp","proto_num":6,"ip_version":4,"vlan":` per proto | v6 << 8. */
+/** The protocol name as a JSON string, per proto. */
 const PROTO_JSON: Uint8Array[] = [];
 /** `,tcp,6,4,` per proto | v6 << 8. */
 const PROTO_CSV: Uint8Array[] = [];
@@ -57,16 +57,16 @@ const PROTO_TABLE: Uint8Array[] = [];
 for (let v = 0; v < 2; v++) {
   for (let proto = 0; proto < 256; proto++) {
     const name = protoName(proto);
-    const ver = v ? 6 : 4;
-    const j = jsonStr(name);
-    PROTO_JSON.push(concat(bytesOf(',"proto":'), j, bytesOf(`,"proto_num":${proto},"ip_version":${ver},"vlan":`)));
-    PROTO_CSV.push(concat(bytesOf(","), csvStr(name), bytesOf(`,${proto},${ver},`)));
-    if (v === 0) PROTO_TABLE.push(bytesOf(name.padEnd(7)));
+    PROTO_CSV.push(concat(bytesOf(","), csvStr(name), bytesOf(`,${proto},${v ? 6 : 4},`)));
+    if (v === 0) {
+      PROTO_JSON.push(jsonStr(name));
+      PROTO_TABLE.push(bytesOf(name.padEnd(7)));
+    }
   }
 }
 
-const REASON_JSON = END_REASON_NAMES.map((s) => concat(bytesOf('false,"end_reason":'), jsonStr(s), bytesOf("}")));
-const REASON_CSV = END_REASON_NAMES.map((s) => concat(bytesOf("false,"), csvStr(s)));
+const REASON_JSON = END_REASON_NAMES.map((s) => concat(jsonStr(s), bytesOf("}")));
+const REASON_CSV = END_REASON_NAMES.map((s) => csvStr(s));
 
 function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
@@ -78,30 +78,39 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-const J_ID = bytesOf('{"id":');
-const J_NULL = bytesOf("null");
-const J_SRC_IP = bytesOf(',"src_ip":"');
-const J_SRC_PORT = bytesOf('","src_port":');
-const J_DST_IP = bytesOf(',"dst_ip":"');
-const J_DST_PORT = bytesOf('","dst_port":');
-const J_PACKETS = bytesOf(',"packets":');
-const J_BYTES = bytesOf(',"bytes":');
-const J_SRC_PACKETS = bytesOf(',"src_packets":');
-const J_SRC_BYTES = bytesOf(',"src_bytes":');
-const J_DST_PACKETS = bytesOf(',"dst_packets":');
-const J_DST_BYTES = bytesOf(',"dst_bytes":');
-const J_FIRST = bytesOf(',"first_seen":"');
-const J_LAST = bytesOf('","last_seen":"');
-const J_DURATION = bytesOf('","duration_ms":');
-const J_FLAGS = bytesOf(',"tcp_flags":"');
-const J_SRC_FLAGS = bytesOf('","src_tcp_flags":"');
-const J_DST_FLAGS = bytesOf('","dst_tcp_flags":"');
-const J_STATE = bytesOf('","state":');
-const J_BPS = bytesOf(',"bps":');
-const J_ACTIVE = bytesOf(',"active":');
-const J_STILL_ACTIVE = bytesOf('true,"end_reason":null}');
-const C_TRUE_EMPTY = bytesOf("true,");
-const C_END = bytesOf(",\r\n");
+const J_ID = fragment('{"id":');
+const J_PROTO = fragment(',"proto":');
+const J_PROTO_NUM = fragment(',"proto_num":');
+const J_V4_VLAN = fragment(',"ip_version":4,"vlan":');
+const J_V6_VLAN = fragment(',"ip_version":6,"vlan":');
+const J_NULL = fragment("null");
+const J_SRC_IP = fragment(',"src_ip":"');
+const J_SRC_PORT = fragment('","src_port":');
+const J_DST_IP = fragment(',"dst_ip":"');
+const J_DST_PORT = fragment('","dst_port":');
+const J_PACKETS = fragment(',"packets":');
+const J_BYTES = fragment(',"bytes":');
+const J_SRC_PACKETS = fragment(',"src_packets":');
+const J_SRC_BYTES = fragment(',"src_bytes":');
+const J_DST_PACKETS = fragment(',"dst_packets":');
+const J_DST_BYTES = fragment(',"dst_bytes":');
+const J_FIRST = fragment(',"first_seen":"');
+const J_LAST = fragment('","last_seen":"');
+const J_DURATION = fragment('","duration_ms":');
+const J_FLAGS = fragment(',"tcp_flags":"');
+const J_SRC_FLAGS = fragment('","src_tcp_flags":"');
+const J_DST_FLAGS = fragment('","dst_tcp_flags":"');
+const J_NO_FLAGS = fragment(',"tcp_flags":"","src_tcp_flags":"","dst_tcp_flags":"');
+const J_STATE = fragment('","state":');
+const J_BPS = fragment(',"bps":');
+const J_ACTIVE = fragment(',"active":');
+const J_STILL_ACTIVE = fragment('true,"end_reason":null}');
+const J_ENDED = fragment('false,"end_reason":');
+const J_UNNAMED_END = fragment("false}");
+const C_TRUE_EMPTY = fragment("true,");
+const C_FALSE = fragment("false,");
+const C_END = fragment(",\r\n");
+const T_VLAN = fragment(" vlan ");
 
 /** What every row needs from a slot, read once (the oriented view of toRecord). */
 class Slot {
@@ -184,61 +193,62 @@ export function putJsonRow(c: FlowColumns, i: number, buf: Uint8Array, p: number
   const fo = i * REC_F64;
   const key = c.key;
   const pw = s.pw;
-  p = putBytes(buf, p, J_ID);
+  p = J_ID(buf, p);
   p = putJsonNumber(buf, p, f64[fo + F_ID]!);
-  p = putBytes(buf, p, PROTO_JSON[pw & 0x1ff]!);
-  p = pw & PW_VLAN ? putUint(buf, p, pw >>> PW_VLAN_SHIFT) : putBytes(buf, p, J_NULL);
-  p = putBytes(buf, p, J_SRC_IP);
+  p = J_PROTO(buf, p);
+  p = putBytes(buf, p, PROTO_JSON[pw & PW_PROTO]!);
+  p = J_PROTO_NUM(buf, p);
+  p = putUint(buf, p, pw & PW_PROTO);
+  p = s.v6 ? J_V6_VLAN(buf, p) : J_V4_VLAN(buf, p);
+  p = pw & PW_VLAN ? putUint(buf, p, pw >>> PW_VLAN_SHIFT) : J_NULL(buf, p);
+  p = J_SRC_IP(buf, p);
   p = putAddr(buf, p, key, s.srcOff, s.v6);
-  p = putBytes(buf, p, J_SRC_PORT);
+  p = J_SRC_PORT(buf, p);
   p = putUint(buf, p, s.srcPort);
-  p = putBytes(buf, p, J_DST_IP);
+  p = J_DST_IP(buf, p);
   p = putAddr(buf, p, key, s.dstOff, s.v6);
-  p = putBytes(buf, p, J_DST_PORT);
+  p = J_DST_PORT(buf, p);
   p = putUint(buf, p, s.dstPort);
-  p = putBytes(buf, p, J_PACKETS);
+  p = J_PACKETS(buf, p);
   p = putUint(buf, p, s.packets);
-  p = putBytes(buf, p, J_BYTES);
+  p = J_BYTES(buf, p);
   p = putJsonNumber(buf, p, s.bytes);
-  p = putBytes(buf, p, J_SRC_PACKETS);
+  p = J_SRC_PACKETS(buf, p);
   p = putUint(buf, p, s.srcPackets);
-  p = putBytes(buf, p, J_SRC_BYTES);
+  p = J_SRC_BYTES(buf, p);
   p = putJsonNumber(buf, p, s.srcBytes);
-  p = putBytes(buf, p, J_DST_PACKETS);
+  p = J_DST_PACKETS(buf, p);
   p = putUint(buf, p, s.dstPackets);
-  p = putBytes(buf, p, J_DST_BYTES);
+  p = J_DST_BYTES(buf, p);
   p = putJsonNumber(buf, p, s.dstBytes);
   const first = f64[fo + F_FIRST]!;
   const last = f64[fo + F_LAST]!;
-  p = putBytes(buf, p, J_FIRST);
+  p = J_FIRST(buf, p);
   p = putIsoTime(buf, p, first);
-  p = putBytes(buf, p, J_LAST);
+  p = J_LAST(buf, p);
   p = putIsoTime(buf, p, last);
-  p = putBytes(buf, p, J_DURATION);
+  p = J_DURATION(buf, p);
   p = putJsonNumber(buf, p, Math.round((last - first) * 1000));
-  p = putBytes(buf, p, J_FLAGS);
   if (s.tcp) {
+    p = J_FLAGS(buf, p);
     p = putBytes(buf, p, FLAGS[s.f0 | s.f1]!);
-    p = putBytes(buf, p, J_SRC_FLAGS);
+    p = J_SRC_FLAGS(buf, p);
     p = putBytes(buf, p, FLAGS[s.f0]!);
-    p = putBytes(buf, p, J_DST_FLAGS);
+    p = J_DST_FLAGS(buf, p);
     p = putBytes(buf, p, FLAGS[s.f1]!);
   } else {
-    p = putBytes(buf, p, J_SRC_FLAGS);
-    p = putBytes(buf, p, J_DST_FLAGS);
+    p = J_NO_FLAGS(buf, p);
   }
-  p = putBytes(buf, p, J_STATE);
+  p = J_STATE(buf, p);
   p = putBytes(buf, p, STATE_JSON[s.state]!);
-  p = putBytes(buf, p, J_BPS);
+  p = J_BPS(buf, p);
   const reason = s.reason;
   p = putUint(buf, p, reason === 0 ? c.u32[i * REC_U32 + U_RATE]! * 8 : 0);
-  p = putBytes(buf, p, J_ACTIVE);
-  if (reason === 0) return putBytes(buf, p, J_STILL_ACTIVE);
+  p = J_ACTIVE(buf, p);
+  if (reason === 0) return J_STILL_ACTIVE(buf, p);
   const r = REASON_JSON[reason];
-  if (r !== undefined) return putBytes(buf, p, r);
   // An end reason without a name: JSON.stringify leaves out an undefined field.
-  buf[p++] = 102, buf[p++] = 97, buf[p++] = 108, buf[p++] = 115, buf[p++] = 101, buf[p++] = 125; // false}
-  return p;
+  return r !== undefined ? putBytes(buf, J_ENDED(buf, p), r) : J_UNNAMED_END(buf, p);
 }
 
 /** csvLine(toRecord(c, i)) as bytes: the 26 columns of CSV_COLUMNS (suspicious empty), CRLF. */
@@ -297,13 +307,13 @@ export function putCsvRow(c: FlowColumns, i: number, buf: Uint8Array, p: number)
   const reason = s.reason;
   p = putUint(buf, p, reason === 0 ? c.u32[i * REC_U32 + U_RATE]! * 8 : 0);
   buf[p++] = 44;
-  if (reason === 0) p = putBytes(buf, p, C_TRUE_EMPTY);
+  if (reason === 0) p = C_TRUE_EMPTY(buf, p);
   else {
+    p = C_FALSE(buf, p);
     const r = REASON_CSV[reason];
     if (r !== undefined) p = putBytes(buf, p, r);
-    else buf[p++] = 102, buf[p++] = 97, buf[p++] = 108, buf[p++] = 115, buf[p++] = 101, buf[p++] = 44; // false,
   }
-  return putBytes(buf, p, C_END);
+  return C_END(buf, p);
 }
 
 /** formatTableRow(toRecord(c, i)) as bytes. */
@@ -343,7 +353,7 @@ export function putTableRow(c: FlowColumns, i: number, buf: Uint8Array, p: numbe
   buf[p++] = 32;
   p = putBytes(buf, p, STATE_TEXT[s.state]!);
   if (pw & PW_VLAN) {
-    buf[p++] = 32, buf[p++] = 118, buf[p++] = 108, buf[p++] = 97, buf[p++] = 110, buf[p++] = 32; // " vlan "
+    p = T_VLAN(buf, p);
     p = putUint(buf, p, pw >>> PW_VLAN_SHIFT);
   }
   buf[p++] = 10;
