@@ -24,6 +24,10 @@ import { FLOWS, type FlowFormat } from "./flows-options.ts";
 import { parseVerb, verbHelp } from "./options.ts";
 import { OutputWriter } from "./output.ts";
 import { ProgressSink } from "./progress.ts";
+import { join } from "node:path";
+import type { EndedFlowSink } from "../flows/sinks.ts";
+import { FlowStore } from "../store/flow-store.ts";
+import { DB_FILE } from "../store/data-dir.ts";
 
 export interface FlowsIo {
   /** Where the output goes (default: a writer on fd 1). */
@@ -45,7 +49,13 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   const path = values.read;
   const format = values.format as FlowFormat;
   const filter = values.filter !== undefined && values.filter.trim() !== "" ? values.filter : undefined;
+  // --data-dir: every ended flow also goes to the history store, written synchronously in this
+  // thread (offline nothing is dropped); ids continue after the store's highest id.
+  const store = values["data-dir"] !== undefined ? openStore(values["data-dir"]) : null;
+  const sinks: EndedFlowSink[] = store ? [{ name: "history", offer: (b) => (store.insertBatch(b.key, b.rec, b.count), true) }] : [];
   const engine = new FlowEngine({
+    sinks,
+    firstFlowId: store ? store.maxFlowId() + 1 : 1,
     idleTimeout: numberFlag("idle-timeout", values["idle-timeout"], 0),
     activeTimeout: numberFlag("active-timeout", values["active-timeout"], 0),
     maxFlows: numberFlag("max-flows", values["max-flows"], 16),
@@ -93,6 +103,7 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
     progress?.finish();
   }
   engine.finish();
+  const storeNote = store ? storedLine(store) : null;
   const seconds = (performance.now() - t0) / 1000;
   const info = source.info();
   if (readError !== null) {
@@ -103,8 +114,30 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   if (format === "json") out.write(`\n],"stats":${JSON.stringify(stats)}}\n`);
   else if (format === "summary") out.write(JSON.stringify(stats) + "\n");
   out.flush();
-  if (format !== "json" && format !== "summary") (io.note ?? ((l: string) => process.stderr.write(l + "\n")))(summaryLine(stats));
+  const note = io.note ?? ((l: string) => process.stderr.write(l + "\n"));
+  if (format !== "json" && format !== "summary") note(summaryLine(stats));
+  if (storeNote !== null) note(storeNote);
   return 0;
+}
+
+/** The history store of `flows --data-dir`: opened before anything is read or written; a store that cannot be used is a usage error (exit 2). */
+function openStore(dir: string): FlowStore {
+  const store = new FlowStore({ path: join(dir, DB_FILE), pruneIntervalMs: 0, retryMs: 0 });
+  store.start();
+  const st = store.status();
+  if (st.state !== "ok") {
+    store.stop();
+    throw new UsageError(`--data-dir ${dir}: history store unavailable: ${st.reason}`);
+  }
+  return store;
+}
+
+/** Closes the store (WAL checkpointed) and says what went in: "history: 1234 flows stored in D/flowmatrix.db (5678 in all)". */
+function storedLine(store: FlowStore): string {
+  const st = store.status();
+  store.stop();
+  const lost = st.dropped > 0 ? `, ${st.dropped} NOT stored: ${st.reason ?? "write failed"}` : "";
+  return `history: ${st.inserted} flows stored in ${store.path} (${st.flows} in all${lost})`;
 }
 
 /** Opens the file with libpcap and compiles the filter, then closes it: throws the PcapError the read would. */

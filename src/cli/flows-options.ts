@@ -16,6 +16,7 @@ export const FLOWS = defineVerb({
     "active-timeout": { type: "string", value: "S", doc: "seconds after which a long flow is reported and starts a new segment [default: 1800]" },
     "no-expire": { type: "boolean", doc: "never time flows out: one record per flow for the whole file" },
     "max-flows": { type: "string", value: "N", doc: "flow table capacity; the least recently active flows are evicted when full [default: 1000000]" },
+    "data-dir": { type: "string", value: "DIR", doc: "also store every flow in the history database in DIR (as serve --data-dir; ids continue after the stored ones)" },
   },
 });
 

@@ -16,9 +16,11 @@
  * stays "degraded" naming the moved file for the rest of the run, since history was lost.
  *
  * Limits: one connection in one thread (the store Worker's): a long query delays inserts queued
- * behind it (the client drops batches beyond its queue bound). Age retention is relative to the
- * wall clock (`now`), so flows from an old capture file are pruned at once unless retentionDays
- * covers them.
+ * behind it (the client drops batches beyond its queue bound). Age retention counts back from
+ * the newest stored flow's last_seen when that is older than the wall clock (`now`), else from
+ * `now`: a store filled offline from an old capture (`flows --read FILE --data-dir D`) keeps its
+ * last `retentionDays` of flows instead of losing them all at once, while a live sensor (newest
+ * flow ≈ now) ages by the wall clock.
  */
 import { Database } from "bun:sqlite";
 import { mkdirSync, renameSync, existsSync, statSync } from "node:fs";
@@ -336,9 +338,22 @@ export class FlowStore {
     return this.read("flow lookup failed", null, (o) => findFlow(o.db, o.segs.list(), id));
   }
 
-  /** Highest flow id ever stored (0 when none): the engine continues after it. */
+  /** Highest flow id ever stored or reserved (0 when none): the engine continues after it. */
   maxFlowId(): number {
     return this.read("max id failed", 0, (o) => o.segs.maxFlowId());
+  }
+
+  /** Records that ids up to `upTo` may be in use (see Segments.reserveFlowIds); false when not written. */
+  reserveFlowIds(upTo: number): boolean {
+    if (!this.o) return false;
+    try {
+      this.o.segs.reserveFlowIds(upTo);
+      return true;
+    } catch (e) {
+      if (e instanceof TypeError) throw e;
+      this.onError("id reservation failed", e);
+      return false;
+    }
   }
 
   trafficHistory(fromSec: number, toSec: number, maxPoints = 1000): SeriesRange {

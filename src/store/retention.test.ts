@@ -43,11 +43,40 @@ describe("retention", () => {
     expect(kept).toBeGreaterThan(1000);
     expect(st.flows).toBeGreaterThanOrEqual(kept);
     expect(st.flows).toBeLessThanOrEqual(kept + 6);
-    // a day later, another day's worth goes
+    // a day later, with the sensor still capturing (new flows at the new now), another day's worth goes
     now += 86_400_000;
+    const late = new SyntheticFlows(9, 1441, now / 1000 - 60, 1);
+    const one = new FlowColumns(1);
+    late.fill(one, 1);
+    expect(store.insertColumns(one, 1)).toBe(1);
     while ((store.pruneStep()?.droppedSegments ?? 0) > 0);
-    expect(store.status().flows).toBeLessThanOrEqual(kept - 130);
-    expect(store.maxFlowId()).toBe(1440);
+    expect(store.status().flows).toBeLessThanOrEqual(kept - 130 + 1);
+    expect(store.maxFlowId()).toBe(1441);
+  });
+
+  test("by age, a store filled from an old capture: age counts back from its newest flow, not from the wall clock", () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    // flows from a capture 30 days old, spread over 10 days; the wall clock is today
+    const start = Date.now() / 1000 - 40 * 86400;
+    const store = new FlowStore({ path: join(t.dir, "h.db"), pruneIntervalMs: 0, retentionDays: 7 });
+    cleanups.push(() => store.stop());
+    store.start();
+    const gen = new SyntheticFlows(8, 1, start, 600);
+    const c = new FlowColumns(6);
+    for (let h = 0; h < 240; h++) {
+      gen.fill(c, 6);
+      store.insertColumns(c, 6);
+    }
+    while ((store.pruneStep()?.droppedSegments ?? 0) > 0);
+    const newest = store.queryFlows({ ...count, sortBy: "last_seen", order: "desc" }).records[0]!;
+    const oldest = store.queryFlows({ ...count, sortBy: "last_seen" }).records[0]!;
+    const span = Date.parse(newest.last_seen) - Date.parse(oldest.last_seen);
+    // the last 7 days of the capture stay (not all pruned as "older than 7 days"), the first 3 go
+    expect(span).toBeGreaterThan(7 * 86_400_000 - 3_600_000);
+    expect(span).toBeLessThanOrEqual(7 * 86_400_000 + 3_600_000);
+    expect(store.status().flows).toBeGreaterThan(1000);
+    expect(store.status().flows).toBeLessThan(1440);
   });
 
   test("by size: the file stays under retentionBytes while flows keep coming; the newest flows are kept", () => {

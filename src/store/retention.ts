@@ -3,8 +3,10 @@
  * at most one of the flow actions below plus bounded deletes of old rollup rows and alert
  * events, each in its own short transaction, so a query never waits behind a long prune.
  *
- * - Age: the oldest segment whose newest flow ended before now − retentionDays is dropped
- *   (DROP TABLE). Flows live up to one segment span (≤ 1 h) past the retention age.
+ * - Age: the oldest segment whose newest flow ended before ref − retentionDays is dropped
+ *   (DROP TABLE), ref being now, or the newest stored flow's last_seen when that is older (a
+ *   store filled offline from an old capture is not emptied at once). Flows live up to one
+ *   segment span (≤ 1 h) past the retention age.
  * - Size: when the pages in use (page_count − freelist_count) × page_size exceed 90 % of
  *   retentionBytes, the oldest segment is dropped; when only one segment is left, its oldest
  *   `deleteRows` flows are deleted instead. Freed pages go to the freelist and new inserts reuse
@@ -59,7 +61,11 @@ function dropSegment(db: Database, segs: Segments, n: number): number {
 export function pruneStep(db: Database, segs: Segments, series: SeriesStore, alerts: AlertLog, cfg: RetentionConfig, nowMs: number): PruneResult {
   const r: PruneResult = { droppedSegments: 0, deletedFlows: 0, vacuumedPages: 0, deletedRollups: 0 };
   const list = segs.list();
-  const cutoff = nowMs - cfg.retentionDays * 86_400_000;
+  // Age counts back from the newest stored flow when it is older than the wall clock (a store
+  // filled offline from an old capture keeps its last retentionDays), else from now.
+  let newest = -Infinity;
+  for (const s of list) if (s.max_last !== null && s.max_last > newest) newest = s.max_last;
+  const cutoff = Math.min(nowMs, newest) - cfg.retentionDays * 86_400_000;
   const aged = list.find((s) => s.max_last !== null && s.max_last < cutoff);
   const pages = pageFigures(db);
   const used = (pages.pageCount - pages.freelist) * pages.pageSize;

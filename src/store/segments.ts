@@ -132,11 +132,21 @@ export class Segments {
     else this.forget(this.current.n);
   }
 
-  /** Highest flow id ever stored (survives retention). 0 when none. */
+  /**
+   * Highest flow id ever stored or reserved (survives retention). 0 when none. A reservation
+   * (reserveFlowIds) covers ids a running engine may have handed out without storing them yet,
+   * so a restart after kill -9 never reuses an id an API answer already showed.
+   */
   maxFlowId(): number {
-    const m = this.db.query("SELECT v FROM meta WHERE k = 'max_flow_id'").get() as { v: number } | null;
+    const m = this.db.query("SELECT max(v) AS v FROM meta WHERE k IN ('max_flow_id', 'reserved_flow_id')").get() as { v: number | null };
     const s = this.db.query("SELECT max(max_id) AS v FROM segments").get() as { v: number | null };
-    return Math.max(m?.v ?? 0, s.v ?? 0);
+    return Math.max(m.v ?? 0, s.v ?? 0);
+  }
+
+  /** Sets the reserved high-water mark (ids up to it may be in use); a clean stop lowers it again. */
+  reserveFlowIds(upTo: number): void {
+    if (!Number.isSafeInteger(upTo) || upTo < 0) throw new TypeError(`bad flow id reservation ${upTo}`);
+    this.db.run("INSERT INTO meta(k, v) VALUES ('reserved_flow_id', ?1) ON CONFLICT(k) DO UPDATE SET v = excluded.v", [upTo]);
   }
 
   close(): void {

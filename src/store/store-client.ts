@@ -116,10 +116,12 @@ export class StoreClient {
   /**
    * Hands `count` ended flows (flow table layout) to the Worker; returns false when the batch was
    * dropped (queue full, Worker not running). Ownership of both buffers passes to the Worker.
+   * `force` skips the in-flight bound (the final flush at shutdown: every batch is kept, the
+   * Worker writes them in order before it stops).
    */
-  insert(key: Int32Array, rec: ArrayBuffer, count: number): boolean {
+  insert(key: Int32Array, rec: ArrayBuffer, count: number, force = false): boolean {
     this.offered += count;
-    if (!this.worker || this.inFlight >= this.maxInFlight) {
+    if (!this.worker || (!force && this.inFlight >= this.maxInFlight)) {
       this.dropped += count;
       return false;
     }
@@ -151,6 +153,9 @@ export class StoreClient {
   }
   maxFlowId(): Promise<number> {
     return this.call("maxFlowId", {});
+  }
+  reserveFlowIds(upTo: number): Promise<boolean> {
+    return this.call("reserveFlowIds", { upTo });
   }
   trafficHistory(fromSec: number, toSec: number, maxPoints?: number): Promise<SeriesRange> {
     return this.call("trafficHistory", { fromSec, toSec, maxPoints });

@@ -22,6 +22,7 @@ export interface StoreCalls {
   queryFlows: { params: StoredFlowQuery; result: FlowPage };
   findFlow: { params: { id: number }; result: FlowRecord | null };
   maxFlowId: { params: Record<string, never>; result: number };
+  reserveFlowIds: { params: { upTo: number }; result: boolean };
   trafficHistory: { params: HistoryRange; result: SeriesRange };
   metricsHistory: { params: HistoryRange; result: SeriesRange };
   alerts: { params: AlertQuery; result: AlertEvent[] };

@@ -17,6 +17,7 @@ function handlers(s: FlowStore): StoreHandlers {
     queryFlows: (p) => s.queryFlows(p),
     findFlow: (p) => s.findFlow(p.id),
     maxFlowId: () => s.maxFlowId(),
+    reserveFlowIds: (p) => s.reserveFlowIds(p.upTo),
     trafficHistory: (p) => s.trafficHistory(p.fromSec, p.toSec, p.maxPoints),
     metricsHistory: (p) => s.metricsHistory(p.fromSec, p.toSec, p.maxPoints),
     alerts: (p) => s.alerts(p),
