@@ -23,6 +23,7 @@ import { formatTableHeader } from "./table-format.ts";
 import { FLOWS, type FlowFormat } from "./flows-options.ts";
 import { parseVerb, verbHelp } from "./options.ts";
 import { OutputWriter } from "./output.ts";
+import { IpfixSink, parseHostPort } from "../export/ipfix-sink.ts";
 import { ProgressSink } from "./progress.ts";
 import { join } from "node:path";
 import type { EndedFlowSink } from "../flows/sinks.ts";
@@ -53,6 +54,9 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   // thread (offline nothing is dropped); ids continue after the store's highest id.
   const store = values["data-dir"] !== undefined ? openStore(values["data-dir"]) : null;
   const sinks: EndedFlowSink[] = store ? [{ name: "history", offer: (b) => (store.insertBatch(b.key, b.rec, b.count), true) }] : [];
+  // --export-ipfix: every ended flow also goes to an IPFIX collector, encoded and sent as it ends.
+  const ipfix = values["export-ipfix"] !== undefined ? await openIpfix(values["export-ipfix"], values["ipfix-domain"]) : null;
+  if (ipfix) sinks.push(ipfix);
   const engine = new FlowEngine({
     sinks,
     firstFlowId: store ? store.maxFlowId() + 1 : 1,
@@ -103,6 +107,7 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
     progress?.finish();
   }
   engine.finish();
+  await ipfix?.close();
   const storeNote = store ? storedLine(store) : null;
   const seconds = (performance.now() - t0) / 1000;
   const info = source.info();
@@ -117,7 +122,32 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   const note = io.note ?? ((l: string) => process.stderr.write(l + "\n"));
   if (format !== "json" && format !== "summary") note(summaryLine(stats));
   if (storeNote !== null) note(storeNote);
+  if (ipfix) note(ipfixLine(ipfix));
   return 0;
+}
+
+/** The IPFIX exporter of `flows --export-ipfix` (synchronous sends: nothing is dropped for want of a turn). */
+async function openIpfix(target: string, domain: string): Promise<IpfixSink> {
+  let hp;
+  try {
+    hp = parseHostPort(target);
+  } catch (e) {
+    throw new UsageError(`--export-ipfix ${(e as Error).message}`);
+  }
+  const domainId = numberFlag("ipfix-domain", domain, 0)!;
+  if (!Number.isInteger(domainId) || domainId > 0xffffffff) throw new UsageError(`--ipfix-domain must be an integer 0-4294967295 (got "${domain}")`);
+  try {
+    return await new IpfixSink({ ...hp, domainId }, true).open();
+  } catch (e) {
+    throw new UsageError(`--export-ipfix ${target}: ${(e as Error).message}`);
+  }
+}
+
+/** "ipfix: 1234 flows in 98 messages to 127.0.0.1:4739 (domain 1), 0 send errors". */
+function ipfixLine(s: IpfixSink): string {
+  const st = s.stats();
+  return `ipfix: ${st.flows} flows in ${st.messages} messages (${st.template_messages} with templates) to ${st.target} (domain ${st.domain_id}), ` +
+    `${st.send_errors} send errors${st.last_error ? ` (last: ${st.last_error})` : ""}`;
 }
 
 /** The history store of `flows --data-dir`: opened before anything is read or written; a store that cannot be used is a usage error (exit 2). */

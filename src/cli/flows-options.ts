@@ -17,6 +17,8 @@ export const FLOWS = defineVerb({
     "no-expire": { type: "boolean", doc: "never time flows out: one record per flow for the whole file" },
     "max-flows": { type: "string", value: "N", doc: "flow table capacity; the least recently active flows are evicted when full [default: 1000000]" },
     "data-dir": { type: "string", value: "DIR", doc: "also store every flow in the history database in DIR (as serve --data-dir; ids continue after the stored ones)" },
+    "export-ipfix": { type: "string", value: "HOST:PORT", doc: "also send every flow as IPFIX (RFC 7011 biflow records) over UDP to this collector" },
+    "ipfix-domain": { type: "string", default: "1", value: "N", doc: "IPFIX observation domain id" },
   },
 });
 

@@ -1,0 +1,178 @@
+/**
+ * IPFIX (RFC 7011) message encoder for ended flows, straight from the flow columns (no record
+ * object per flow): biflow data records in the templates of ipfix-templates.ts.
+ *
+ * - Message header: version 10, length, export time (s), sequence number, observation domain id.
+ *   The sequence number is the count, modulo 2^32, of data records sent in this observation
+ *   domain before the message (RFC 7011 §3.1); template records do not count.
+ * - Messages never exceed `maxMessage` bytes (default 1400: one UDP datagram under a 1500-byte
+ *   path MTU with IPv4/IPv6 and UDP headers). A message holds whole records only, in one data set
+ *   per template in the order the flows come (IPv4 and IPv6 flows interleave as needed).
+ * - Templates: a template-only message at the first encode and again whenever `templateRefreshSec`
+ *   (default 60 s of wall time) have passed since the last one (RFC 7011 §8.4, UDP), or after
+ *   `resendTemplates()` (a new TCP connection).
+ *
+ * Each emitted message is a fresh Uint8Array the caller may keep or send.
+ */
+import { F_BYTES, F_FIRST, F_LAST, KEY_WORDS, KW_PORTS, KW_PROTO, META_INIT_B, PW_PROTO, PW_V6, PW_VLAN, PW_VLAN_SHIFT, REC_F64, REC_U32, U_FLAGS, U_PKTS, type FlowColumns } from "../flows/columns.ts";
+import { communityId } from "../flows/community-id.ts";
+import { END_REASON_IPFIX, FIXED_V4, FIXED_V6, IPFIX_VERSION, TEMPLATE_V4, TEMPLATE_V6, templateSet } from "./ipfix-templates.ts";
+
+export interface IpfixEncoderConfig {
+  /** Observation domain id (0 … 2^32-1). */
+  domainId: number;
+  /** Largest message, bytes (default 1400; at least 512). */
+  maxMessage?: number;
+  /** Seconds between template refreshes (default 60). */
+  templateRefreshSec?: number;
+  /** Wall clock, ms (tests). */
+  now?: () => number;
+}
+
+export const HEADER_BYTES = 16;
+const SET_HEADER = 4;
+const TWO32 = 4294967296;
+
+export class IpfixEncoder {
+  /** Data records sent so far (the next message's sequence number), modulo 2^32. */
+  sequence = 0;
+  /** Data records and messages encoded, template messages among them. */
+  records = 0;
+  messages = 0;
+  templateMessages = 0;
+  private lastTemplatesMs = -Infinity;
+  readonly maxMessage: number;
+  private readonly refreshMs: number;
+  private readonly now: () => number;
+  private readonly templates = templateSet();
+  private buf: Uint8Array;
+  private view: DataView;
+  private p = HEADER_BYTES;
+  private setStart = -1;
+  private setTemplate = 0;
+  private inMessage = 0;
+
+  constructor(private readonly config: IpfixEncoderConfig) {
+    this.maxMessage = Math.max(512, Math.min(65535, config.maxMessage ?? 1400));
+    this.refreshMs = (config.templateRefreshSec ?? 60) * 1000;
+    this.now = config.now ?? Date.now;
+    this.buf = new Uint8Array(this.maxMessage);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  /** The next encode starts with the templates (e.g. after a TCP reconnect). */
+  resendTemplates(): void {
+    this.lastTemplatesMs = -Infinity;
+  }
+
+  /** A template-only message. */
+  templateMessage(): Uint8Array {
+    const m = new Uint8Array(HEADER_BYTES + this.templates.length);
+    m.set(this.templates, HEADER_BYTES);
+    this.header(new DataView(m.buffer), m.length, this.sequence);
+    this.lastTemplatesMs = this.now();
+    this.templateMessages++;
+    this.messages++;
+    return m;
+  }
+
+  /** Encodes flow slots [from, to) of `c` into messages, handing each to `emit`. */
+  encode(c: FlowColumns, from: number, to: number, emit: (msg: Uint8Array) => void): void {
+    if (this.now() - this.lastTemplatesMs >= this.refreshMs) emit(this.templateMessage());
+    for (let i = from; i < to; i++) {
+      const v6 = (c.key[i * KEY_WORDS + KW_PROTO]! & PW_V6) !== 0;
+      const tpl = v6 ? TEMPLATE_V6 : TEMPLATE_V4;
+      const cid = communityId(c, i);
+      const size = (v6 ? FIXED_V6 : FIXED_V4) + 1 + cid.length;
+      const need = size + (this.setTemplate === tpl ? 0 : SET_HEADER);
+      if (this.p + need > this.maxMessage) this.finish(emit);
+      if (this.setTemplate !== tpl) this.openSet(tpl);
+      this.record(c, i, v6, cid);
+      this.inMessage++;
+    }
+    this.finish(emit);
+  }
+
+  private openSet(tpl: number): void {
+    this.closeSet();
+    this.setStart = this.p;
+    this.setTemplate = tpl;
+    this.view.setUint16(this.p, tpl);
+    this.p += SET_HEADER;
+  }
+
+  private closeSet(): void {
+    if (this.setStart >= 0) this.view.setUint16(this.setStart + 2, this.p - this.setStart);
+    this.setStart = -1;
+    this.setTemplate = 0;
+  }
+
+  private header(v: DataView, length: number, seq: number): void {
+    v.setUint16(0, IPFIX_VERSION);
+    v.setUint16(2, length);
+    v.setUint32(4, Math.floor(this.now() / 1000) >>> 0);
+    v.setUint32(8, seq >>> 0);
+    v.setUint32(12, this.config.domainId >>> 0);
+  }
+
+  /** Closes the message under way (if it holds records) and emits it. */
+  private finish(emit: (msg: Uint8Array) => void): void {
+    if (this.inMessage === 0) return;
+    this.closeSet();
+    this.header(this.view, this.p, this.sequence);
+    const msg = this.buf.slice(0, this.p);
+    this.sequence = (this.sequence + this.inMessage) % TWO32;
+    this.records += this.inMessage;
+    this.messages++;
+    this.inMessage = 0;
+    this.p = HEADER_BYTES;
+    emit(msg);
+  }
+
+  private record(c: FlowColumns, i: number, v6: boolean, cid: string): void {
+    const v = this.view, b = this.buf, key = c.key;
+    let p = this.p;
+    const kb = i * KEY_WORDS;
+    const initB = (c.u32[i * REC_U32 + U_FLAGS]! >>> 16) & META_INIT_B;
+    const so = kb + (initB ? 4 : 0), dO = kb + (initB ? 0 : 4);
+    if (v6) {
+      for (let k = 0; k < 4; k++) v.setUint32(p + 4 * k, key[so + k]! >>> 0);
+      for (let k = 0; k < 4; k++) v.setUint32(p + 16 + 4 * k, key[dO + k]! >>> 0);
+      p += 32;
+    } else {
+      v.setUint32(p, key[so]! >>> 0);
+      v.setUint32(p + 4, key[dO]! >>> 0);
+      p += 8;
+    }
+    const pw = key[kb + KW_PORTS]!;
+    v.setUint16(p, initB ? pw & 0xffff : pw >>> 16);
+    v.setUint16(p + 2, initB ? pw >>> 16 : pw & 0xffff);
+    const w = key[kb + KW_PROTO]!;
+    b[p + 4] = w & PW_PROTO;
+    v.setUint16(p + 5, w & PW_VLAN ? (w >>> PW_VLAN_SHIFT) & 0xfff : 0);
+    p += 7;
+    const fo = i * REC_F64, uo = i * REC_U32;
+    p = u64(v, p, Math.max(0, Math.round(c.f64[fo + F_FIRST]! * 1000)));
+    p = u64(v, p, Math.max(0, Math.round(c.f64[fo + F_LAST]! * 1000)));
+    const fwd = initB ? 1 : 0, rev = 1 - fwd;
+    p = u64(v, p, c.f64[fo + F_BYTES + fwd]!);
+    p = u64(v, p, c.u32[uo + U_PKTS + fwd]!);
+    p = u64(v, p, c.f64[fo + F_BYTES + rev]!);
+    p = u64(v, p, c.u32[uo + U_PKTS + rev]!);
+    const flags = c.u32[uo + U_FLAGS]!;
+    v.setUint16(p, (flags >>> (fwd * 8)) & 0xff);
+    v.setUint16(p + 2, (flags >>> (rev * 8)) & 0xff);
+    b[p + 4] = END_REASON_IPFIX[(flags >>> 20) & 0xf] ?? 0;
+    b[p + 5] = 1; // biflowDirection: initiator
+    p += 6;
+    b[p++] = cid.length;
+    for (let k = 0; k < cid.length; k++) b[p++] = cid.charCodeAt(k);
+    this.p = p;
+  }
+}
+
+function u64(v: DataView, p: number, x: number): number {
+  v.setUint32(p, Math.floor(x / TWO32) >>> 0);
+  v.setUint32(p + 4, x >>> 0);
+  return p + 8;
+}
