@@ -39,6 +39,8 @@ export interface HistoryConfig {
   retentionBytes?: number;
   /** Batches between the engine and this thread, unacknowledged, at most (default 128). */
   sinkBatches?: number;
+  /** Insert batches posted to the store Worker and not yet written, at most (default 32). */
+  storeBatches?: number;
 }
 
 /** Flow ids reserved ahead of the engine (see the header). */
@@ -58,7 +60,9 @@ export class History {
   private spawned = 0;
 
   constructor(readonly config: HistoryConfig) {
-    this.store = new StoreClient({ path: config.path, retentionDays: config.retentionDays, retentionBytes: config.retentionBytes });
+    // 32 batches of up to 8192 flows (≈ 27 MiB) in flight absorb a burst of ~260 k ended flows (a
+    // full-speed replay evicting, an idle sweep) while the store writes; beyond that, drop and count.
+    this.store = new StoreClient({ path: config.path, retentionDays: config.retentionDays, retentionBytes: config.retentionBytes, maxInFlight: config.storeBatches ?? 32 });
   }
 
   /** Opens the store; resolves with the first flow id the engine should use (and reserves ahead of it). */
