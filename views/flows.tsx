@@ -6,7 +6,13 @@
  * on the full page). Client-side sort (FLOWS_TABLE_HS) reorders the current page only; the ⇅
  * links next to each header ask the server to sort all matches (sort_by/order; State has no
  * server sort key, so client sort only).
- * Limits: IPv6 sort keys are approximate (first 48 bits); CSV export carries q/sort, not paging.
+ * Time range (`TimeRange`, id="time-range"): Live (no bounds: the live table plus the recently
+ * ended / stored flows), last 15 min / 1 h / 24 h (`since=-15m|-1h|-24h`), or a custom from–to
+ * (`since`/`until`, datetime-local inputs read as UTC). The range lives in the URL, in the forms
+ * the API takes, so every link here (sort, paging, search, CSV) carries it; choosing a range
+ * swaps #main (the whole page, search form included). The /flows/table fragment re-sends
+ * TimeRange out of band so its links follow a new search.
+ * Limits: IPv6 sort keys are approximate (first 48 bits); CSV export carries q/sort/range, not paging.
  */
 import ipaddr from "ipaddr.js";
 import { STATES } from "../src/flows/state.ts";
@@ -15,7 +21,8 @@ import {
   endpoint, exactBits, exactBytes, exactCount, exactDuration, exactTime, formatBits, formatBytes, formatCount,
   formatDuration, formatRelative,
 } from "./format.ts";
-import type { FlowSortKey, FlowsParams, FlowsView, FlowView, QueryError } from "./types.ts";
+import type { FlowSortKey, FlowsParams, FlowsView, FlowView, QueryError, TimeWindow } from "./types.ts";
+import { TIME_PRESETS } from "./types.ts";
 import { flowsCsvHref, flowsPageHref, flowsTableHref, ROUTES } from "./urls.ts";
 
 export const EMPTY_TEXT = "No flows match criteria";
@@ -86,6 +93,8 @@ export function SearchForm({ params }: SearchFormProps): JSX.Element {
       {params.sort_by ? <input type="hidden" name="sort_by" value={params.sort_by} /> : ""}
       {params.order ? <input type="hidden" name="order" value={params.order} /> : ""}
       {params.limit != null ? <input type="hidden" name="limit" value={String(params.limit)} /> : ""}
+      {params.since ? <input type="hidden" name="since" value={params.since} /> : ""}
+      {params.until ? <input type="hidden" name="until" value={params.until} /> : ""}
       <button type="submit">Search</button>
       <details id="query-help" class="query-help">
         <summary>Query syntax</summary>
@@ -104,6 +113,13 @@ export interface ParseErrorProps {
 /** id="flows-error": the parse error with a caret under the 0-based position; empty when none. */
 export function ParseError({ q, error }: ParseErrorProps): JSX.Element {
   if (!error) return <div id="flows-error" class="parse-error" role="alert"></div>;
+  if (error.field === "since" || error.field === "until") {
+    return (
+      <div id="flows-error" class="parse-error" role="alert" data-field={error.field}>
+        <p><strong>Time range error</strong>: <span class="msg" safe>{error.message}</span></p>
+      </div>
+    );
+  }
   const pos = Math.max(0, Math.min(error.position, q.length));
   return (
     <div id="flows-error" class="parse-error" role="alert">
@@ -250,7 +266,9 @@ export function FlowsTable({ view, now, oob }: FlowsTableProps): JSX.Element {
           <p class="hint">
             {p.q
               ? <>Remove a filter term or widen a range, and check the query syntax (e.g. <code safe>{QUERY_EXAMPLES[0]}</code>).</>
-              : <>No flows captured yet: check that the capture is running on the Health tab.</>}
+              : p.since || p.until
+                ? <>No flows in this time range: choose a wider one above.</>
+                : <>No flows captured yet: check that the capture is running on the Health tab.</>}
           </p>
         </div>
       ) : (
@@ -277,7 +295,84 @@ export function FlowsPage({ view, now }: FlowsPageProps): JSX.Element {
     <div class="page flows-page">
       <h1 class="visually-hidden">Flows</h1>
       <SearchForm params={view.params} />
+      <TimeRange view={view} />
       <FlowsTable view={view} now={now} />
+    </div>
+  );
+}
+
+/** Which range button is current: "live", a preset's `since` (e.g. "-1h"), or "custom". */
+export function rangeKind(p: Pick<FlowsParams, "since" | "until">): string {
+  if (!p.since && !p.until) return "live";
+  if (!p.until && TIME_PRESETS.some((x) => x.since === p.since)) return p.since!;
+  return "custom";
+}
+
+/** Seconds since the epoch → the value of a datetime-local input, in UTC ("2026-12-01T03:12:00"). */
+export function utcInputValue(sec: number | null | undefined): string {
+  if (sec == null || !Number.isFinite(sec)) return "";
+  const d = new Date(Math.floor(sec) * 1000);
+  return Number.isFinite(d.getTime()) ? d.toISOString().slice(0, 19) : "";
+}
+
+function utcText(sec: number): string {
+  return `${utcInputValue(sec).replace("T", " ")} UTC`;
+}
+
+/** What the current range covers, in words. */
+function windowText(p: FlowsParams, kind: string, w: TimeWindow | null | undefined, stored: boolean | undefined): string {
+  const ended = stored === true ? "ended flows from the history store"
+    : stored === false ? "recently ended flows kept in memory (no history store)" : "ended flows";
+  if (kind === "live") return `Live: active flows and ${ended}, no time bounds`;
+  if (!w) return `Range ${p.since ?? "(oldest)"} to ${p.until ?? "now"}`;
+  const from = w.since != null ? utcText(w.since) : "the oldest";
+  const to = w.until != null ? utcText(w.until) : "now";
+  return `Flows active between ${from} and ${to}: live flows and ${ended}`;
+}
+
+export interface TimeRangeProps {
+  view: Pick<FlowsView, "params" | "window" | "stored">;
+  /** render with hx-swap-oob="true" (in the /flows/table fragment) */
+  oob?: boolean;
+}
+
+/**
+ * id="time-range": Live / Last 15 min / 1 h / 24 h links and a Custom from–to form. Each choice
+ * keeps the query, sort and page size and goes back to the first page; it loads /flows into
+ * #main and pushes its URL (a reload or a shared link lands on the same range).
+ */
+export function TimeRange({ view, oob }: TimeRangeProps): JSX.Element {
+  const p = view.params;
+  const kind = rangeKind(p);
+  const base: Partial<FlowsParams> = { q: p.q, sort_by: p.sort_by, order: p.order, limit: p.limit };
+  const link = (since: string | undefined, label: string, key: string) => {
+    const href = flowsPageHref({ ...base, since });
+    return (
+      <a class="range-choice" href={href} hx-get={href} hx-target="#main" hx-push-url="true" data-range={key}
+        aria-current={kind === key ? "true" : undefined} safe>{label}</a>
+    );
+  };
+  const w = view.window;
+  return (
+    <div id="time-range" class="time-range" role="group" aria-label="Time range" data-range={kind}
+      hx-swap-oob={oob ? "true" : undefined}>
+      <span class="label">Time</span>
+      {link(undefined, "Live", "live")}
+      {TIME_PRESETS.map((x) => link(x.since, x.label, x.since))}
+      <details class="custom-range" open={kind === "custom"}>
+        <summary data-range="custom" aria-current={kind === "custom" ? "true" : undefined}>Custom</summary>
+        <form action={ROUTES.flows} method="get" hx-get={ROUTES.flows} hx-target="#main" hx-push-url="true">
+          {p.q ? <input type="hidden" name="q" value={p.q} /> : ""}
+          {p.sort_by ? <input type="hidden" name="sort_by" value={p.sort_by} /> : ""}
+          {p.order ? <input type="hidden" name="order" value={p.order} /> : ""}
+          {p.limit != null ? <input type="hidden" name="limit" value={String(p.limit)} /> : ""}
+          <label>From <input type="datetime-local" name="since" step="1" value={utcInputValue(w?.since)} /></label>
+          <label>To <input type="datetime-local" name="until" step="1" value={utcInputValue(w?.until)} /></label>
+          <span class="tz">UTC</span>
+          <button type="submit">Apply</button>
+        </form>
+      </details>
+      <p class="window-note" safe>{windowText(p, kind, w, view.stored)}</p>
     </div>
   );
 }

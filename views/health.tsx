@@ -1,18 +1,22 @@
 /**
- * Health page (/health): indicators and history charts.
+ * Health page (/health): indicators, history charts and the alert history.
  *   #health-indicators  HealthIndicators (push with oob every metrics tick)
- *   #health-history     HealthHistory (refreshes itself every 30 s from /health/history?range=…)
+ *   #health-history     HealthHistory (refreshes itself every 30 s from /health/history?range=…);
+ *                       from the history store when there is one (filled after a restart; 7 d
+ *                       range), else this run's memory rings
+ *   #alerts-history     AlertHistory: every raise and clear, newest first (refreshes every 30 s
+ *                       from /health/alerts), each with a link to its flows
  * Levels: ok (green), warning (amber: CPU > 80 %, memory > 90 %, flow table > 90 % or evicting),
  * error (red: any kernel/interface drop → "Packet capture degraded - check interface"),
  * critical (interface down → "System offline"). Thresholds are constants here, not config.
  */
 import { LineChart } from "./chart.tsx";
 import {
-  exactBytes, exactCount, formatBits, formatBytes, formatCount, formatPercent, formatPps,
+  exactBytes, exactCount, exactTime, formatBits, formatBytes, formatCount, formatPercent, formatPps, formatRelative,
 } from "./format.ts";
-import type { HealthJson, HistoryRange, MetricsHistoryJson } from "./types.ts";
-import { HISTORY_RANGES } from "./types.ts";
-import { flowsPageHref, historyHref } from "./urls.ts";
+import type { AlertHistoryEvent, AlertHistoryJson, HealthJson, HistoryRange, MetricsHistoryJson } from "./types.ts";
+import { MEMORY_HISTORY_RANGES } from "./types.ts";
+import { flowsPageHref, historyHref, ROUTES } from "./urls.ts";
 
 export type Level = "ok" | "warning" | "error" | "critical";
 export const CPU_WARN_PERCENT = 80;
@@ -134,14 +138,33 @@ export function HealthIndicators({ health, oob }: HealthIndicatorsProps): JSX.El
 export interface HealthHistoryProps {
   history: MetricsHistoryJson;
   range?: HistoryRange;
+  /** Range buttons offered (default the memory rings' 15m … 24h; 7d too with the history store). */
+  ranges?: readonly HistoryRange[];
   oob?: boolean;
 }
+
+/** Index of the first and last point where any series has a value; null when there is none. */
+export function coverage(hi: MetricsHistoryJson): { first: number; last: number; points: number } | null {
+  const all = Object.values(hi.series);
+  let first = -1, last = -1, points = 0;
+  for (let i = 0; i < hi.t.length; i++) {
+    if (!all.some((vs) => vs[i] != null && Number.isFinite(vs[i]))) continue;
+    if (first < 0) first = i;
+    last = i;
+    points++;
+  }
+  return first < 0 ? null : { first, last, points };
+}
+
+const utc = (sec: number) => `${exactTime(sec).slice(0, 19).replace("T", " ")} UTC`;
 
 const num = (v: number) => formatCount(v);
 const pct = (v: number) => formatPercent(v, true);
 
-export function HealthHistory({ history: hi, range = "15m", oob }: HealthHistoryProps): JSX.Element {
+export function HealthHistory({ history: hi, range = "15m", ranges = MEMORY_HISTORY_RANGES, oob }: HealthHistoryProps): JSX.Element {
   const s = hi.series;
+  const cov = coverage(hi);
+  const source = hi.source === "history" ? "stored history" : "this run (memory)";
   const charts = [
     { label: "CPU", series: [{ name: "cpu", values: s.cpu_percent, cls: "s-cpu", format: pct }] },
     { label: "Memory used", series: [{ name: "memory", values: s.memory_used, cls: "s-mem", format: formatBytes }] },
@@ -161,12 +184,23 @@ export function HealthHistory({ history: hi, range = "15m", oob }: HealthHistory
       <div class="panel-head">
         <h2>History</h2>
         <div class="range" role="group" aria-label="History range">
-          {HISTORY_RANGES.map((r) => (
+          {ranges.map((r) => (
             <button type="button" hx-get={historyHref(r)} hx-target="#health-history" hx-swap="outerHTML"
               aria-pressed={r === range ? "true" : "false"}>{r}</button>
           ))}
         </div>
       </div>
+      <p class="coverage" data-source={hi.source ?? "memory"} data-points={String(cov?.points ?? 0)}>
+        {cov ? (
+          <>
+            <span safe>{`${cov.points} points (${formatCount(hi.step)} s each) from `}</span>
+            <time class="first" datetime={exactTime(hi.t[cov.first]!)} safe>{utc(hi.t[cov.first]!)}</time>
+            {" to "}
+            <time class="last" datetime={exactTime(hi.t[cov.last]!)} safe>{utc(hi.t[cov.last]!)}</time>
+            <span safe>{`, ${source}`}</span>
+          </>
+        ) : <span safe>{`No samples in the last ${range} (${source})`}</span>}
+      </p>
       <div class="charts">
         {charts.map((c) => (
           <figure class="mini-chart">
@@ -179,10 +213,76 @@ export function HealthHistory({ history: hi, range = "15m", oob }: HealthHistory
   );
 }
 
+function HistoryItem({ e, now }: { e: AlertHistoryEvent; now: number }): JSX.Element {
+  const a = e.alert;
+  // The flows behind the alert, around the time it happened (flows that overlap it).
+  const sinceSec = Math.floor(Date.parse(a.since) / 1000) - 60;
+  const endSec = e.event === "cleared" ? Math.ceil(Date.parse(e.at) / 1000) + 60 : null;
+  const iso = (sec: number) => `${new Date(sec * 1000).toISOString().slice(0, 19)}Z`;
+  const href = a.q && Number.isFinite(sinceSec)
+    ? flowsPageHref({ q: a.q, since: iso(sinceSec), until: endSec != null && Number.isFinite(endSec) ? iso(endSec) : undefined })
+    : null;
+  return (
+    <tr class={`alert-event event-${e.event} level-${a.severity}`} data-event={e.event} data-rule={a.rule}>
+      <td><time datetime={exactTime(e.at)} title={formatRelative(e.at, now)} safe>{utc(Date.parse(e.at) / 1000)}</time></td>
+      <td class="event" safe>{String(e.event)}</td>
+      <td class="sev" safe>{String(a.severity)}</td>
+      <td class="rule" safe>{a.rule}</td>
+      <td class="msg" safe>{a.message}</td>
+      <td>
+        {href ? (
+          <a class="alert-link" href={href} hx-get={href} hx-target="#main" hx-push-url="true" title={`Flows matching ${a.q}`}>
+            <code safe>{a.q}</code>
+          </a>
+        ) : ""}
+      </td>
+    </tr>
+  );
+}
+
+export interface AlertHistoryProps {
+  history: AlertHistoryJson;
+  /** epoch ms for relative times (tests pin it) */
+  now?: number;
+  oob?: boolean;
+}
+
+/**
+ * id="alerts-history": every raise and clear, newest first: time (UTC), event, severity, rule,
+ * message, and the alert's flow filter as a link to /flows?q=…&since=… (around the event).
+ */
+export function AlertHistory({ history: h, now, oob }: AlertHistoryProps): JSX.Element {
+  const t = now ?? Date.now();
+  return (
+    <section id="alerts-history" class="panel alert-history" hx-swap-oob={oob ? "true" : undefined}
+      hx-get={ROUTES.alertsHistory} hx-trigger="every 30s" hx-swap="outerHTML" data-source={h.source}>
+      <div class="panel-head">
+        <h2>Alert history</h2>
+        <span class="source" safe>{h.source === "history"
+          ? `newest ${h.limit} events, stored across restarts`
+          : `this run only (no history store), newest ${h.limit}`}</span>
+      </div>
+      {h.events.length === 0 ? (
+        <p class="empty">No alerts raised yet</p>
+      ) : (
+        <table class="alert-events">
+          <thead>
+            <tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Severity</th><th scope="col">Rule</th><th scope="col">Message</th><th scope="col">Flows</th></tr>
+          </thead>
+          <tbody>{h.events.map((e) => <HistoryItem e={e} now={t} />)}</tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
 export interface HealthPageProps {
   health: HealthJson;
   history: MetricsHistoryJson;
   range?: HistoryRange;
+  ranges?: readonly HistoryRange[];
+  alerts?: AlertHistoryJson;
+  now?: number;
 }
 
 /** Body of /health (goes inside Layout or HtmxPage). */
@@ -190,7 +290,8 @@ export function HealthPage(p: HealthPageProps): JSX.Element {
   return (
     <div class="page health-page">
       <HealthIndicators health={p.health} />
-      <HealthHistory history={p.history} range={p.range} />
+      <HealthHistory history={p.history} range={p.range} ranges={p.ranges} />
+      {p.alerts ? <AlertHistory history={p.alerts} now={p.now} /> : ""}
     </div>
   );
 }

@@ -6,6 +6,9 @@
  *   #counters         Counters          #protocol-mix  ProtocolMix
  *   #top-talkers      TopTalkers        #alerts        AlertsList
  *   #health-indicators HealthIndicators (from health.tsx, also shown here)
+ * The 15 min / 1 h charts come from the history store when there is one (so they are filled
+ * after a restart; `source` "history", gaps where nothing was recorded), else from the engine's
+ * memory. The alerts panel links to the alert history on the Health page (ALERTS_HISTORY_HREF).
  * Limits: the protocol mix shares are over the samples given (the chart window), not all time.
  */
 import { LineChart } from "./chart.tsx";
@@ -16,7 +19,7 @@ import {
 import { HealthIndicators } from "./health.tsx";
 import type { Alert, AlertsJson, BandwidthJson, ChartRange, CountersView, HealthJson, Talker } from "./types.ts";
 import { CHART_RANGES } from "./types.ts";
-import { bandwidthHref, flowsPageHref, hostFlowsHref } from "./urls.ts";
+import { ALERTS_HISTORY_HREF, bandwidthHref, flowsPageHref, hostFlowsHref } from "./urls.ts";
 
 const RANGE_LABEL: Record<ChartRange, string> = { "60s": "60 s", "15m": "15 min", "1h": "1 h" };
 
@@ -36,11 +39,12 @@ export interface BandwidthChartProps {
 export function BandwidthChart(props: BandwidthChartProps): JSX.Element {
   const range = props.range ?? "60s";
   const b = props.bandwidth;
-  const lastBps = b.bps.length ? b.bps[b.bps.length - 1]! : 0;
+  const lastBps = b.bps.length ? (b.bps[b.bps.length - 1] ?? 0) : 0;
   const high = props.high ?? (props.threshold_bps != null && lastBps > props.threshold_bps);
   const selfRefresh = range !== "60s";
   return (
     <div id={bandwidthChartId(range)} class={["panel", "bandwidth", high && "high"]}
+      data-source={b.source ?? "memory"}
       hx-swap-oob={props.oob ? "true" : undefined}
       hx-get={selfRefresh ? bandwidthHref(range) : undefined}
       hx-trigger={selfRefresh ? "every 15s" : undefined}
@@ -63,6 +67,7 @@ export function BandwidthChart(props: BandwidthChartProps): JSX.Element {
         ]} />
       <p class="legend">
         <span class="s-bps">━ bits/s (left)</span> <span class="s-pps">━ packets/s (right)</span>
+        {b.source === "history" ? <span class="source">from stored history</span> : ""}
       </p>
     </div>
   );
@@ -96,16 +101,16 @@ export function Counters({ counters: c, oob }: CountersProps): JSX.Element {
 }
 
 export interface ProtocolMixProps {
-  /** bits/s per protocol, one value per sample (BandwidthJson.by_protocol) */
-  by_protocol: Record<string, number[]>;
+  /** bits/s per protocol, one value per sample (BandwidthJson.by_protocol); null = no sample */
+  by_protocol: Record<string, (number | null)[]>;
   oob?: boolean;
 }
 
 export function ProtocolMix({ by_protocol, oob }: ProtocolMixProps): JSX.Element {
   const rows = Object.entries(by_protocol).map(([name, vs]) => ({
     name,
-    sum: vs.reduce((a, v) => a + (Number.isFinite(v) ? v : 0), 0),
-    now: vs.length ? vs[vs.length - 1]! : 0,
+    sum: vs.reduce<number>((a, v) => a + (v != null && Number.isFinite(v) ? v : 0), 0),
+    now: vs.length ? (vs[vs.length - 1] ?? 0) : 0,
   }));
   const total = rows.reduce((a, r) => a + r.sum, 0);
   rows.sort((a, b) => b.sum - a.sum);
@@ -220,6 +225,7 @@ export function AlertsList({ alerts, now, oob }: AlertsListProps): JSX.Element {
           <ul>{alerts.recent.map((a) => <AlertItem alert={a} now={t} />)}</ul>
         </details>
       )}
+      <p class="history-link"><a href={ALERTS_HISTORY_HREF}>History: every raise and clear →</a></p>
     </section>
   );
 }

@@ -70,23 +70,30 @@ export interface TalkersJson {
   talkers: Talker[];
 }
 
-/** GET /api/v1/bandwidth: one sample per `step` seconds, oldest first. */
+export type Series = (number | null)[];
+
+/**
+ * GET /api/v1/bandwidth: one sample per `step` seconds, oldest first. null marks a step with
+ * nothing recorded (from the history store: the server was not running), drawn as a gap.
+ */
 export interface BandwidthJson {
   step: number;
   t: number[];
-  bps: number[];
-  pps: number[];
-  flows: number[];
+  bps: Series;
+  pps: Series;
+  flows: Series;
   /** bits/s per protocol name, aligned with `t` */
-  by_protocol: Record<string, number[]>;
+  by_protocol: Record<string, Series>;
+  /** Where the points come from: the engine's memory (this run only) or the history store. */
+  source?: "memory" | "history";
 }
-
-export type Series = (number | null)[];
 
 /** GET /api/v1/metrics/history: null marks a gap (no sample). */
 export interface MetricsHistoryJson {
   step: number;
   t: number[];
+  /** Where the points come from: this run's memory ring or the history store (survives restarts). */
+  source?: "memory" | "history";
   series: {
     cpu_percent: Series;
     memory_used: Series;
@@ -124,6 +131,23 @@ export interface AlertsJson {
   recent: Alert[];
 }
 
+/** One raise or clear of an alert (GET /api/v1/alerts?state=all `history`), newest first. */
+export interface AlertHistoryEvent {
+  /** ISO 8601: when it was raised or cleared */
+  at: string;
+  event: "raised" | "cleared";
+  /** The alert as it was at that moment. */
+  alert: Alert;
+}
+
+export interface AlertHistoryJson {
+  events: AlertHistoryEvent[];
+  /** The store (every event, across restarts) or this run's recent list (bounded). */
+  source: "memory" | "history";
+  /** The most events asked for; `events.length === limit` means older ones exist. */
+  limit: number;
+}
+
 /** Live counters; the server composes them from bandwidth + health. */
 export interface CountersView {
   bps: number;
@@ -143,12 +167,35 @@ export interface FlowsParams {
   order?: "asc" | "desc" | undefined;
   limit?: number | undefined;
   offset?: number | undefined;
+  /**
+   * Time range as typed in the URL, in the forms the API takes (ISO 8601, relative `-1h`, `now`,
+   * epoch seconds): flows that overlap [since, until]. Both absent = live (no bounds).
+   */
+  since?: string | undefined;
+  until?: string | undefined;
 }
 
-/** A query-parse failure (src/flows/query-error.ts QueryError fits): `position` is the 0-based offset into q. */
+/** The preset time ranges of the flows page: `since` relative to now, no `until`. */
+export const TIME_PRESETS = [
+  { since: "-15m", label: "Last 15 min" },
+  { since: "-1h", label: "Last 1 h" },
+  { since: "-24h", label: "Last 24 h" },
+] as const;
+
+/**
+ * A query-parse failure (src/flows/query-error.ts QueryError fits): `position` is the 0-based
+ * offset into q. `field` names the parameter when it is not q (since/until: a bad time).
+ */
 export interface QueryError {
   message: string;
   position: number;
+  field?: string | undefined;
+}
+
+/** The flows page's time window as the server resolved it (seconds since the epoch; null = open). */
+export interface TimeWindow {
+  since: number | null;
+  until: number | null;
 }
 
 /** What the flows page and the /flows/table fragment render. */
@@ -160,9 +207,16 @@ export interface FlowsView {
   /** number of flows matching the query (all pages); null if unknown */
   total: number | null;
   error?: QueryError | null | undefined;
+  /** since/until resolved when the page was rendered (absent on a parse error or without bounds). */
+  window?: TimeWindow | null | undefined;
+  /** True when ended flows come from the history store; false: memory only (recently ended, bounded). */
+  stored?: boolean | undefined;
 }
 
 export type ChartRange = "60s" | "15m" | "1h";
 export const CHART_RANGES: readonly ChartRange[] = ["60s", "15m", "1h"];
-export type HistoryRange = "15m" | "1h" | "6h" | "24h";
-export const HISTORY_RANGES: readonly HistoryRange[] = ["15m", "1h", "6h", "24h"];
+export type HistoryRange = "15m" | "1h" | "6h" | "24h" | "7d";
+/** Every history range; 7d only with the history store (the memory rings hold 24 h). */
+export const HISTORY_RANGES: readonly HistoryRange[] = ["15m", "1h", "6h", "24h", "7d"];
+/** The ranges the in-memory rings can answer (--no-store). */
+export const MEMORY_HISTORY_RANGES: readonly HistoryRange[] = ["15m", "1h", "6h", "24h"];

@@ -1,9 +1,10 @@
 /**
  * URLs the views link to. The server must serve these paths (this file only builds them):
- *   GET /                      live page         GET /flows?q=…&sort_by=…&order=…&limit=…&offset=…
+ *   GET /                      live page         GET /flows?q=…&sort_by=…&order=…&limit=…&offset=…&since=…&until=…
  *   GET /flows/table?…         #flows-table fragment (answer with header HX-Push-Url: flowsPageHref(params))
  *   GET /live/bandwidth?range= #bandwidth-chart fragment (range 60s | 15m | 1h)
  *   GET /health                health page       GET /health/history?range= #health-history fragment
+ *   GET /health/alerts         #alerts-history fragment (every raise and clear, newest first)
  *   GET /api/v1/flows?…&format=csv                CSV export
  *   /ws (WebSocket) or /sse (EventSource): out-of-band HTML pushes.
  * Query values are percent-encoded (':' and '/' kept, space as '+': URLSearchParams decodes both);
@@ -17,6 +18,7 @@ export const ROUTES = {
   flowsTable: "/flows/table",
   health: "/health",
   healthHistory: "/health/history",
+  alertsHistory: "/health/alerts",
   liveBandwidth: "/live/bandwidth",
   flowsApi: "/api/v1/flows",
   ws: "/ws",
@@ -43,6 +45,8 @@ function qs(p: Partial<FlowsParams>, extra: Record<string, string> = {}): string
   if (p.order) parts.push(["order", p.order]);
   if (p.limit != null) parts.push(["limit", String(p.limit)]);
   if (p.offset) parts.push(["offset", String(p.offset)]);
+  if (p.since) parts.push(["since", p.since]);
+  if (p.until) parts.push(["until", p.until]);
   parts.push(...Object.entries(extra));
   return parts.length ? "?" + parts.map(([k, v]) => `${k}=${encodeQueryValue(v)}`).join("&") : "";
 }
@@ -57,9 +61,9 @@ export function flowsTableHref(p: Partial<FlowsParams>): string {
   return ROUTES.flowsTable + qs(p);
 }
 
-/** /api/v1/flows?…&format=csv — same filters and sort, no paging (the whole result). */
+/** /api/v1/flows?…&format=csv — same filters, sort and time range, no paging (the whole result). */
 export function flowsCsvHref(p: Partial<FlowsParams>): string {
-  return ROUTES.flowsApi + qs({ q: p.q, sort_by: p.sort_by, order: p.order }, { format: "csv" });
+  return ROUTES.flowsApi + qs({ q: p.q, sort_by: p.sort_by, order: p.order, since: p.since, until: p.until }, { format: "csv" });
 }
 
 /** /flows?q=ip:<addr> — the flows of one host. */
@@ -74,3 +78,6 @@ export function bandwidthHref(range: ChartRange): string {
 export function historyHref(range: HistoryRange): string {
   return `${ROUTES.healthHistory}?range=${range}`;
 }
+
+/** The alert history panel on the Health page (one click from the Live alerts panel). */
+export const ALERTS_HISTORY_HREF = `${ROUTES.health}#alerts-history`;

@@ -1,12 +1,16 @@
 /**
  * Dashboard pages (server-rendered HTML, htmx 4):
  *   GET /                       Live page
- *   GET /flows?q&sort_by&order&limit&offset   Flows page (a bad query renders the inline parse
- *                               error with its position; still HTTP 200)
- *   GET /flows/table?…          #flows-table fragment; header HX-Push-Url: /flows?… (the address bar)
- *   GET /health                 Health page
- *   GET /live/bandwidth?range=60s|15m|1h      bandwidth chart fragment
- *   GET /health/history?range=15m|1h|6h|24h   #health-history fragment
+ *   GET /flows?q&sort_by&order&limit&offset&since&until   Flows page (a bad query or time renders
+ *                               the inline error; still HTTP 200). since/until: the API's forms
+ *                               (ISO 8601, -1h, now, epoch seconds); none = live
+ *   GET /flows/table?…          #flows-table fragment (+ #time-range out of band, so its links
+ *                               keep a new search); header HX-Push-Url: /flows?… (the address bar)
+ *   GET /health                 Health page (indicators, history charts, alert history)
+ *   GET /live/bandwidth?range=60s|15m|1h      bandwidth chart fragment (15m/1h from the store when
+ *                               there is one)
+ *   GET /health/history?range=15m|1h|6h|24h|7d   #health-history fragment (7d only with a store)
+ *   GET /health/alerts          #alerts-history fragment
  *   GET /favicon.ico            204 (no icon; keeps the browser console clean)
  *
  * A request with `HX-Request` whose HX-Request-Type is not "full" (an htmx tab switch) gets the
@@ -20,14 +24,14 @@ import { Elysia } from "elysia";
 import type { PropsWithChildren } from "@kitajs/html";
 import { HtmxPage, Layout } from "../../views/layout.tsx";
 import { BandwidthChart, LivePage } from "../../views/live.tsx";
-import { FlowsPage, FlowsTable } from "../../views/flows.tsx";
-import { HealthHistory, HealthPage } from "../../views/health.tsx";
-import { CHART_RANGES, HISTORY_RANGES, type ChartRange, type HealthJson, type HistoryRange, type Tab, type Transport } from "../../views/types.ts";
+import { FlowsPage, FlowsTable, TimeRange } from "../../views/flows.tsx";
+import { AlertHistory, HealthHistory, HealthPage } from "../../views/health.tsx";
+import { CHART_RANGES, type ChartRange, type HealthJson, type Tab, type Transport } from "../../views/types.ts";
 import { flowsPageHref } from "../../views/urls.ts";
 import type { ServerContext } from "./context.ts";
 import {
-  alertsJson, countersFromTick, currentHealth, flowsView, highBandwidth, liveBandwidth, metricsHistory,
-  rangeBandwidth,
+  alertHistory, alertsJson, countersFromTick, currentHealth, flowsView, highBandwidth, historyRanges, liveBandwidth,
+  metricsHistory, pickHistoryRange, rangeBandwidth,
 } from "./page-data.ts";
 
 const HTML_HEADERS = {
@@ -94,14 +98,15 @@ export function pageRoutes(ctx: ServerContext) {
     .get("/flows/table", async ({ request }) => {
       const url = new URL(request.url);
       const view = await flowsView(ctx, url.searchParams);
-      return htmlResponse(<FlowsTable view={view} /> as string, { "HX-Push-Url": flowsPageHref(view.params) });
+      const body = <>{<FlowsTable view={view} />}{<TimeRange view={view} oob />}</>;
+      return htmlResponse(body as string, { "HX-Push-Url": flowsPageHref(view.params) });
     })
     .get("/health", async ({ request }) => {
       const url = new URL(request.url);
-      const range = pick<HistoryRange>(url.searchParams.get("range"), HISTORY_RANGES, "15m");
-      const health = await currentHealth(ctx);
+      const range = pickHistoryRange(ctx, url.searchParams.get("range"));
+      const [health, history, alerts] = await Promise.all([currentHealth(ctx), metricsHistory(ctx, range), alertHistory(ctx)]);
       const body = health
-        ? <HealthPage health={health} history={metricsHistory(ctx, range)} range={range} />
+        ? <HealthPage health={health} history={history} range={range} ranges={historyRanges(ctx)} alerts={alerts} />
         : <p class="empty">The capture engine is not answering; retry in a moment.</p>;
       return page(ctx, { req: request, url, title: "Health", active: "health", health, children: body });
     })
@@ -112,9 +117,13 @@ export function pageRoutes(ctx: ServerContext) {
       return htmlResponse(<BandwidthChart bandwidth={bandwidth} range={range} high={highBandwidth(alertsJson(ctx))} /> as string);
     })
     .get("/favicon.ico", () => new Response(null, { status: 204, headers: { "cache-control": "max-age=86400" } }))
-    .get("/health/history", ({ request }) => {
+    .get("/health/history", async ({ request }) => {
       const url = new URL(request.url);
-      const range = pick<HistoryRange>(url.searchParams.get("range"), HISTORY_RANGES, "15m");
-      return htmlResponse(<HealthHistory history={metricsHistory(ctx, range)} range={range} /> as string);
+      const range = pickHistoryRange(ctx, url.searchParams.get("range"));
+      const history = await metricsHistory(ctx, range);
+      return htmlResponse(<HealthHistory history={history} range={range} ranges={historyRanges(ctx)} /> as string);
+    })
+    .get("/health/alerts", async () => {
+      return htmlResponse(<AlertHistory history={await alertHistory(ctx)} /> as string);
     });
 }
