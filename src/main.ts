@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 /**
- * The CLI: `serve`, `flows`, `interfaces`. Each command lives in src/cli/; this file only
+ * The CLI: `serve`, `flows`, `interfaces`, `config` (the effective serve settings), `token` (a new
+ * access token). Each command lives in src/cli/; this file only
  * dispatches and turns every error into one line on stderr and an exit code (src/cli/errors.ts:
  * 2 usage / unreadable input, 3 missing libpcap or capture permission, an error's own numeric
  * `exitCode`, 1 anything unexpected; the stack only with FLOWMATRIX_DEBUG=1). A reader that closes
@@ -12,7 +13,7 @@ import { UsageError } from "./cli/usage-error.ts";
 import { errorReport, exitCodeFor } from "./cli/errors.ts";
 import { closest } from "./cli/options.ts";
 
-const COMMANDS = ["serve", "flows", "interfaces"];
+const COMMANDS = ["serve", "flows", "interfaces", "config", "token"];
 const [command, ...rest] = process.argv.slice(2);
 const verb = command !== undefined && COMMANDS.includes(command) ? command : undefined;
 
@@ -32,6 +33,10 @@ async function main(): Promise<number> {
       return (await import("./cli/flows-command.ts")).flowsCommand(rest);
     case "interfaces":
       return (await import("./cli/interfaces-command.ts")).interfacesCommand(rest);
+    case "config":
+      return (await import("./config/config-command.ts")).configCommand(rest);
+    case "token":
+      return (await import("./cli/token-command.ts")).tokenCommand(rest);
     case "serve": {
       // serve's options table checks the flags first (suggestions, --help); then the command runs.
       const { SERVE } = await import("./cli/serve-options.ts");

@@ -23,6 +23,35 @@ export const HTMX_CONFIG = JSON.stringify({
 
 export const PRODUCT = "Flowmatrix";
 
+/**
+ * Server-wide facts the shell shows, set once by the server when it starts listening (one server
+ * per process): `auth` adds the Log out button, `insecureNoAuth` the red "no authentication"
+ * banner (a non-loopback --host started with --insecure-no-auth).
+ */
+export const shell = { auth: false, insecureNoAuth: false };
+export function configureShell(s: { auth: boolean; insecureNoAuth: boolean }): void {
+  shell.auth = s.auth;
+  shell.insecureNoAuth = s.insecureNoAuth;
+}
+
+/** The warning banner shown on every page while the server runs without authentication off loopback. */
+export function InsecureBanner(): JSX.Element {
+  return (
+    <div id="insecure-banner" class="insecure-banner" role="alert">
+      No authentication (--insecure-no-auth): anyone who can reach this address sees this traffic.
+    </div>
+  );
+}
+
+/** POST /logout (a form: no script, and a cross-site page cannot log you out). */
+export function LogoutButton(): JSX.Element {
+  return (
+    <form id="logout" class="logout" method="post" action="/logout">
+      <button type="submit">Log out</button>
+    </form>
+  );
+}
+
 const TABS: { tab: Tab; href: string; label: string }[] = [
   { tab: "live", href: ROUTES.live, label: "Live" },
   { tab: "flows", href: ROUTES.flows, label: "Flows" },
@@ -137,6 +166,7 @@ export function Layout(props: PropsWithChildren<LayoutProps>): JSX.Element {
         <body>
           <div class="rain" aria-hidden="true"></div>
           <a class="skip" href="#main">Skip to content</a>
+          {shell.insecureNoAuth ? <InsecureBanner /> : ""}
           <div id="app" hx-swap="none"
             hx-ws:connect={transport === "ws" ? ROUTES.ws : undefined}
             hx-sse:connect={transport === "sse" ? ROUTES.sse : undefined}>
@@ -144,6 +174,7 @@ export function Layout(props: PropsWithChildren<LayoutProps>): JSX.Element {
               <span class="brand" safe>{PRODUCT.toUpperCase()}</span>
               <HeaderStatus health={props.health ?? null} />
               <ConnStatus />
+              {shell.auth ? <LogoutButton /> : ""}
             </header>
             <NavTabs active={props.active} />
             <main id="main" tabindex="-1">{props.children}</main>

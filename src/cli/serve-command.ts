@@ -5,77 +5,44 @@
  * the URL is printed; a capture that cannot start rejects with its typed error (exit 2, or 3 for
  * missing libpcap / capture permission) and a taken port with PortInUseError (exit 2).
  * Then prints the URL, and every 10 s a status line on stderr when it is a terminal (not with
- * --quiet); SIGINT/SIGTERM stop the capture, close the clients and exit 0.
+ * --quiet); SIGINT/SIGTERM stop the capture, close the clients and exit 0; SIGHUP reloads the
+ * live settings (src/config/: flags > FLOWMATRIX_* environment > --config TOML file > defaults).
+ * Start, stop, reloads and auth failures are log events on stderr (--log-format, --log-level).
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defaultInterface } from "../capture/interfaces.ts";
 import { FlowmatrixServer } from "../server/app.ts";
 import type { EngineConfig } from "../worker/protocol.ts";
 import { UsageError } from "./usage-error.ts";
-import { numberFlag } from "./flags.ts";
 import type { AlertConfig } from "../alerts/alert.ts";
-import { alertFlags, parseSettingValue } from "../alerts/registry.ts";
-import { parseSize } from "../flows/units.ts";
 import { liveHub } from "../server/live.ts";
 import type { ServerContext } from "../server/context.ts";
-import { DB_FILE, defaultDataDir } from "../store/data-dir.ts";
-import { parseVerb } from "./options.ts";
-import { SERVE } from "./serve-options.ts";
+import type { HistoryConfig } from "../server/history.ts";
+import { DB_FILE } from "../store/data-dir.ts";
+import { ConfigError, describeSource, loadConfig, readableByOthers, type LoadedConfig } from "../config/load.ts";
+import { log, type LogFormat, type LogLevel } from "../config/log.ts";
+import { resolvedDataDir, SCHEMA, type Value } from "../config/schema.ts";
+import { isLoopbackHost } from "../server/security/hosts.ts";
+import { applyLiveSettings } from "../server/security/settings-api.ts";
 
 /** Seconds between two status lines on a terminal. */
 const STATUS_EVERY_S = 10;
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const parsed = parseVerb(SERVE, argv);
-  if (parsed.help) throw new UsageError("serve --help is handled by main.ts");
-  const values = parsed.values;
-  if (values.interface && values.read) throw new UsageError("--interface and --read exclude each other");
-  if (values["no-capture"] && (values.interface || values.read)) throw new UsageError("--no-capture serves stored history only: it takes no --interface or --read");
-  if (values["no-capture"] && values["no-store"]) throw new UsageError("--no-capture needs the store: it cannot be combined with --no-store");
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535 (got "${values.port}")`);
-  const speed = values.speed === "max" ? "max" : Number(values.speed);
-  if (speed !== "max" && !(speed > 0)) throw new UsageError(`--speed must be a positive number or "max" (got "${values.speed}")`);
-  const transport = values.transport === "sse" ? "sse" : "ws";
-  const maxGap = Number(values["max-gap"]);
-  if (!(maxGap > 0) || !Number.isFinite(maxGap)) throw new UsageError(`--max-gap must be a positive number of seconds (got "${values["max-gap"]}")`);
-  const maxFlows = numberFlag("max-flows", values["max-flows"], 16);
-  const idle = numberFlag("idle-timeout", values["idle-timeout"], 1);
-  const alerts: AlertConfig = {};
-  const given = values as Record<string, string | boolean | undefined>;
-  for (const { flag, name, setting } of alertFlags()) {
-    const v = given[flag];
-    if (typeof v !== "string") continue;
-    try {
-      alerts[name] = parseSettingValue(setting.unit, v);
-    } catch (e) {
-      throw new UsageError(`--${flag} ${(e as Error).message}`);
-    }
-  }
-  const retentionDays = Number(values["retention-days"]);
-  if (!(retentionDays > 0) || !Number.isFinite(retentionDays)) throw new UsageError(`--retention-days must be a positive number (got "${values["retention-days"]}")`);
-  const retentionBytes = parseSize(values["retention-size"]);
-  if (retentionBytes === undefined || retentionBytes < 1 << 20) throw new UsageError(`--retention-size must be a size of at least 1MiB, such as 500MiB or 2GiB (got "${values["retention-size"]}")`);
-  const dataDir = values["data-dir"] ?? defaultDataDir();
-  const history = values["no-store"] ? null : { path: join(dataDir, DB_FILE), retentionDays, retentionBytes };
-  const source: EngineConfig["source"] = values["no-capture"]
-    ? { kind: "none" }
-    : values.read
-      ? { kind: "file", path: values.read, speed, loop: values.loop, maxGap }
-      : { kind: "live", interface: values.interface ?? defaultInterface() };
-  const server = new FlowmatrixServer({
-    engine: { source, filter: values.filter, maxFlows, idleTimeout: idle },
-    host: values.host,
-    port,
-    transport,
-    alerts,
-    history,
-  });
-  server.ctx.engine.onFatal((e) => console.error(`flowmatrix: capture stopped: ${e.message}`));
+  const loaded = loadConfig(argv);
+  const { server, source, history } = serverFromConfig(loaded);
+  const values = loaded.values;
+  log.configure({ format: values["log-format"] as LogFormat, level: values["log-level"] as LogLevel });
+  server.ctx.engine.onFatal((e) => log.error("capture_stopped", `capture stopped: ${e.message}`));
   const url = await server.start();
   const what = source.kind === "live" ? `capturing on ${source.interface}` : source.kind === "file" ? `replaying ${source.path}` : "serving stored history (no capture)";
   const where = history ? `history in ${history.path}` : "memory only (--no-store)";
   console.log(`flowmatrix ${server.ctx.version} ${what}, ${where} — dashboard at ${url}/  (API ${url}/api/v1/)`);
+  log.info("start", `started: ${what}, ${where}, listening on ${url}`, {
+    version: server.ctx.version, url, auth: server.ctx.auth.enabled, config_file: loaded.file, pid: process.pid,
+  });
+  warnAboutSecurity(loaded);
   const status = !values.quiet && process.stderr.isTTY === true
     ? setInterval(() => process.stderr.write(`${statusLine(server.ctx)}\n`), STATUS_EVERY_S * 1000)
     : null;
@@ -84,13 +51,109 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (stopping) return;
     stopping = true;
     if (status) clearInterval(status);
-    console.error(`flowmatrix: ${sig}, stopping`);
+    log.info("stop", `${sig}, stopping`, { signal: sig });
     await server.stop();
+    log.info("stopped", "stopped", { signal: sig });
     process.exit(0);
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGHUP", () => reload(server.ctx, loaded));
   return 0;
+}
+
+/** The server a loaded configuration describes (cross-setting checks here; UsageError on a clash). */
+export function serverFromConfig(loaded: LoadedConfig): { server: FlowmatrixServer; source: EngineConfig["source"]; history: HistoryConfig | null } {
+  const values = loaded.values;
+  const src = (k: string) => describeSource(loaded.sources[k] ?? { kind: "default" });
+  if (values.interface && values.read) throw new UsageError(`--interface (${src("interface")}) and --read (${src("read")}) exclude each other`);
+  if (values["no-capture"] && (values.interface || values.read)) throw new UsageError("--no-capture serves stored history only: it takes no --interface or --read");
+  if (values["no-capture"] && values["no-store"]) throw new UsageError("--no-capture needs the store: it cannot be combined with --no-store");
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) throw new UsageError("--tls-cert and --tls-key go together: give both or neither");
+  for (const k of ["tls-cert", "tls-key"] as const) {
+    const f = values[k];
+    if (f !== undefined && !existsSync(f)) throw new ConfigError(`${k} (${src(k)}): no such file ${f}`);
+  }
+  const alerts: AlertConfig = {};
+  for (const s of SCHEMA) {
+    if (s.alert && loaded.sources[s.key]?.kind !== "default") alerts[s.alert] = (values as Record<string, number>)[s.key];
+  }
+  const dataDir = resolvedDataDir(values);
+  const history = values["no-store"]
+    ? null
+    : { path: join(dataDir, DB_FILE), retentionDays: values["retention-days"]!, retentionBytes: values["retention-size"]! };
+  const speed = values.speed === "max" ? "max" : Number(values.speed);
+  const source: EngineConfig["source"] = values["no-capture"]
+    ? { kind: "none" }
+    : values.read
+      ? { kind: "file", path: values.read, speed, loop: values.loop === true, maxGap: values["max-gap"]! }
+      : { kind: "live", interface: values.interface ?? defaultInterface() };
+  const server = new FlowmatrixServer({
+    engine: { source, filter: values.filter, maxFlows: values["max-flows"], idleTimeout: values["idle-timeout"] },
+    host: values.host,
+    port: values.port,
+    transport: values.transport === "sse" ? "sse" : "ws",
+    alerts,
+    history,
+    settings: loaded,
+    security: {
+      adminToken: values["auth-token"],
+      viewerToken: values["viewer-token"],
+      insecureNoAuth: values["insecure-no-auth"] === true,
+      metricsOpen: values["metrics-open"] === true,
+      allowedOrigins: values["allowed-origins"],
+      serverNames: values["server-names"],
+      tls: values["tls-cert"] && values["tls-key"] ? { cert: values["tls-cert"], key: values["tls-key"] } : undefined,
+    },
+  });
+  return { server, source, history };
+}
+
+function warnAboutSecurity(loaded: LoadedConfig): void {
+  const v = loaded.values;
+  const authed = v["auth-token"] !== undefined || v["viewer-token"] !== undefined;
+  if (v["insecure-no-auth"] && !authed && !isLoopbackHost(v.host ?? "127.0.0.1")) {
+    log.warn("insecure_no_auth", `listening on ${v.host} WITHOUT authentication (--insecure-no-auth): anyone who can reach it sees the traffic`);
+  }
+  for (const k of ["auth-token-file", "viewer-token-file"] as const) {
+    const f = v[k];
+    if (f && readableByOthers(f)) log.warn("token_file_mode", `token file ${f} is readable by other users: chmod 600 ${f}`);
+  }
+  if (authed && v["tls-cert"] === undefined && !isLoopbackHost(v.host ?? "127.0.0.1")) {
+    log.warn("no_tls", "tokens and session cookies cross the network in clear text: use --tls-cert/--tls-key or a TLS reverse proxy");
+  }
+  if (process.getuid?.() === 0) {
+    log.warn("running_as_root", "running as root: Bun cannot drop privileges after opening the capture; run as a user with cap_net_raw,cap_net_admin (see deploy/flowmatrix.service)");
+  }
+}
+
+/**
+ * SIGHUP: read the config file, the environment and the flags again and apply what can change
+ * live (alert thresholds and timings, log level). Other changed settings are named in a warning
+ * (they need a restart); an invalid configuration is logged and nothing changes.
+ */
+export function reload(ctx: ServerContext, first: LoadedConfig): void {
+  let next: LoadedConfig;
+  try {
+    next = loadConfig(first.argv, process.env);
+  } catch (e) {
+    log.error("config_reload_failed", `reload failed, settings unchanged: ${(e as Error).message}`);
+    return;
+  }
+  const live: Record<string, Value | undefined> = {};
+  const restart: string[] = [];
+  const cur = (ctx.config.settings ?? first).values as Record<string, Value | undefined>;
+  const nv = next.values as Record<string, Value | undefined>;
+  for (const s of SCHEMA) {
+    const same = JSON.stringify(cur[s.key]) === JSON.stringify(nv[s.key]);
+    if (s.live) live[s.key] = nv[s.key];
+    else if (!same) restart.push(s.key);
+  }
+  // Sources of live settings follow the reloaded configuration.
+  const changed = applyLiveSettings(ctx, live, { kind: "default" });
+  if (ctx.config.settings) for (const k of Object.keys(live)) ctx.config.settings.sources[k] = next.sources[k]!;
+  log.info("config_reload", `configuration reloaded${changed.length ? `: ${changed.join(", ")} changed` : ": no live setting changed"}`, { changed });
+  if (restart.length) log.warn("config_reload_restart", `changed but only applied on restart: ${restart.join(", ")}`, { keys: restart });
 }
 
 /** "flowmatrix: 12,345 packets · 321 flows (12 active) · 0 drops · 2 clients" (from the last tick). */

@@ -1,6 +1,8 @@
 /**
  * `flowmatrix serve`: its options table (see options.ts). Every flag serve-command.ts parses, plus
- * `--quiet` and `--max-gap`; `serve --help` is printed from this table.
+ * `--quiet` and `--max-gap`; `serve --help` is printed from this table. The settings schema
+ * (src/config/schema.ts) is built from this table and the alert registry: each flag is also a
+ * config-file key and a FLOWMATRIX_* environment variable.
  */
 import { alertFlags } from "../alerts/registry.ts";
 import { defineVerb, type StringOption } from "./options.ts";
@@ -40,5 +42,16 @@ export const SERVE = defineVerb({
     "retention-size": { type: "string", default: "1GiB", value: "SIZE", doc: "keep the database under this size (oldest flows deleted first)" },
     ...alertOptions(),
     quiet: { type: "boolean", short: "q", doc: "no status line every 10 s on a terminal" },
+    config: { type: "string", short: "c", value: "FILE", doc: "read settings from this TOML file (environment FLOWMATRIX_* and flags override it)" },
+    "auth-token-file": { type: "string", value: "FILE", doc: "file holding the admin token (or FLOWMATRIX_AUTH_TOKEN); make one with flowmatrix token" },
+    "viewer-token-file": { type: "string", value: "FILE", doc: "file holding a read-only viewer token (or FLOWMATRIX_VIEWER_TOKEN)" },
+    "insecure-no-auth": { type: "boolean", doc: "allow a non-loopback --host without authentication (warns, and the UI shows a banner)" },
+    "metrics-open": { type: "boolean", doc: "serve /metrics without authentication (for Prometheus)" },
+    "allowed-origins": { type: "string", value: "ORIGINS", doc: "comma-separated extra origins allowed to open /ws and /sse and to send writes (e.g. https://noc.example)" },
+    "server-names": { type: "string", value: "NAMES", doc: "comma-separated extra host names the server answers to (other Host headers get 421)" },
+    "tls-cert": { type: "string", value: "FILE", doc: "serve HTTPS with this PEM certificate (needs --tls-key)" },
+    "tls-key": { type: "string", value: "FILE", doc: "PEM private key for --tls-cert" },
+    "log-format": { type: "string", default: "text", value: "FORMAT", choices: ["text", "json"], doc: "log lines on stderr: text, or one JSON object per event" },
+    "log-level": { type: "string", default: "info", value: "LEVEL", choices: ["debug", "info", "warn", "error"], doc: "least severe log event written" },
   },
 });

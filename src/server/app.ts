@@ -7,6 +7,11 @@
  * (see EngineClient.start) and with PortInUseError when the port is taken — Elysia's Bun adapter
  * sets SO_REUSEPORT, which would let a second server share the port and the kernel split the
  * requests between two captures; we listen without it. Nothing keeps running after a failed start.
+ *
+ * Security (src/server/security/): the constructor refuses a non-loopback host without a token
+ * (InsecureBindError, unless insecureNoAuth); the guard plugin sits in front of every route
+ * (security headers, Host and Origin checks, tokens and sessions, /login and /logout);
+ * config.security.tls serves HTTPS.
  */
 import { Elysia } from "elysia";
 import { AlertEngine } from "../alerts/alert-engine.ts";
@@ -20,6 +25,11 @@ import { liveRoutes } from "./live.ts";
 import { pageRoutes } from "./pages.tsx";
 import { staticRoutes } from "./static-files.ts";
 import { PortInUseError } from "./port-in-use-error.ts";
+import { Auth } from "./security/auth.ts";
+import { guardRoutes } from "./security/guard.ts";
+import { checkBind, isLoopbackHost } from "./security/hosts.ts";
+import { settingsRoutes } from "./security/settings-api.ts";
+import { configureShell } from "../../views/layout.tsx";
 
 /** True for /api and every path under it (where every answer, errors included, is JSON). */
 const isApiPath = (path: string) => path === "/api" || path.startsWith("/api/");
@@ -47,7 +57,14 @@ export class FlowmatrixServer {
       },
     });
     const alerts = new AlertEngine(config.alerts ?? {});
-    this.ctx = { config, engine, metrics, alerts, history, startedAt: Date.now(), version: VERSION };
+    const sec = config.security ?? {};
+    const auth = new Auth({
+      adminToken: sec.adminToken, viewerToken: sec.viewerToken, sessionTtlMs: sec.sessionTtlMs,
+      maxFailures: sec.loginMaxFailures, windowMs: sec.loginWindowMs,
+    });
+    // A non-loopback bind needs a token or an explicit --insecure-no-auth (before anything starts).
+    checkBind(config.host ?? "127.0.0.1", auth.enabled, sec.insecureNoAuth === true);
+    this.ctx = { config, engine, metrics, alerts, history, startedAt: Date.now(), version: VERSION, auth };
   }
 
   async start(): Promise<string> {
@@ -86,20 +103,33 @@ export class FlowmatrixServer {
         set.status = r[0];
         return r[1];
       })
+      // Headers, Host/Origin checks and authentication for every route below; /login, /logout.
+      .use(guardRoutes({
+        host: this.config.host ?? "127.0.0.1",
+        tls: this.config.security?.tls !== undefined,
+        auth: this.ctx.auth,
+        metricsOpen: this.config.security?.metricsOpen,
+        allowedOrigins: this.config.security?.allowedOrigins,
+        serverNames: this.config.security?.serverNames,
+      }))
       .use(staticRoutes())
+      .use(settingsRoutes(this.ctx))
       .use(apiRoutes(this.ctx))
       .use(liveRoutes(this.ctx))
       .use(pageRoutes(this.ctx));
     const host = this.config.host ?? "127.0.0.1";
     const port = this.config.port ?? 3000;
+    const tls = this.config.security?.tls;
+    // The page shell shows the logout button with auth, the banner without it off loopback.
+    configureShell({ auth: this.ctx.auth.enabled, insecureNoAuth: this.config.security?.insecureNoAuth === true && !this.ctx.auth.enabled && !isLoopbackHost(host) });
     try {
-      app.listen({ hostname: host, port, reusePort: false });
+      app.listen({ hostname: host, port, reusePort: false, ...(tls ? { tls: { cert: Bun.file(tls.cert), key: Bun.file(tls.key) } } : {}) });
     } catch (e) {
       if ((e as { code?: unknown }).code === "EADDRINUSE") throw new PortInUseError(host, port, e);
       throw e;
     }
     this.app = app;
-    this.url = `http://${host.includes(":") ? `[${host}]` : host}:${app.server!.port}`;
+    this.url = `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${app.server!.port}`;
     return this.url;
   }
 

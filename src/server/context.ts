@@ -22,6 +22,31 @@ export interface ServerConfig {
   history?: HistoryConfig | null;
   /** Alert thresholds (see src/alerts). */
   alerts?: import("../alerts/alert-engine.ts").AlertConfig;
+  /** Authentication, Host/Origin checks and TLS (src/server/security/); absent = no auth, loopback only. */
+  security?: SecurityConfig;
+  /** The loaded settings with their sources (GET/PATCH /api/v1/settings, SIGHUP reload). */
+  settings?: import("../config/load.ts").LoadedConfig;
+}
+
+export interface SecurityConfig {
+  /** Admin token (full access). */
+  adminToken?: string;
+  /** Read-only viewer token. */
+  viewerToken?: string;
+  /** Allow a non-loopback host without a token (a warning and a UI banner). */
+  insecureNoAuth?: boolean;
+  /** /metrics without credentials. */
+  metricsOpen?: boolean;
+  /** Origins allowed on /ws, /sse and writes besides the server's own. */
+  allowedOrigins?: readonly string[];
+  /** Host names the server answers to besides the bound address and localhost. */
+  serverNames?: readonly string[];
+  /** PEM certificate and key files: serve HTTPS. */
+  tls?: { cert: string; key: string };
+  /** Session lifetime (default 12 h) and the failed-login limit (5 per 5 min). */
+  sessionTtlMs?: number;
+  loginMaxFailures?: number;
+  loginWindowMs?: number;
 }
 
 export interface ServerContext {
@@ -34,4 +59,6 @@ export interface ServerContext {
   /** ms since epoch. */
   startedAt: number;
   version: string;
+  /** Tokens, sessions and the failed-login limit. */
+  auth: import("./security/auth.ts").Auth;
 }
