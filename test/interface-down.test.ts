@@ -168,3 +168,37 @@ test("the interface disappears: capture down (critical); it comes back: the capt
     return (await count()) >= before + 3 ? true : undefined;
   }, 20_000);
 }, 60_000);
+
+test("an interface that is down at start is not a configuration error: the server starts, health is critical, and capture begins when it comes up", async () => {
+  const down = `fmv${pid}c`;
+  const downPeer = `fmv${pid}d`;
+  sh(["ip", "link", "add", down, "type", "veth", "peer", "name", downPeer, "netns", NS]);
+  const s = new FlowmatrixServer({
+    engine: { source: { kind: "live", interface: down } },
+    port: 0,
+    metricsIntervalMs: 500,
+    alerts: { cpuPercent: 100, recoverSeconds: 1 },
+  });
+  try {
+    const u = await s.start(); // resolves: the interface exists (it is only down)
+    const get = async () => {
+      const res = await fetch(`${u}/api/v1/health`);
+      return { status: res.status, body: (await res.json()) as HealthReport };
+    };
+    const crit = await waitFor("critical while down", async () => {
+      const h = await get();
+      return h.status === 503 && h.body.capture.state === "down" ? h : undefined;
+    });
+    expect(crit.body.capture.error).toContain("not up");
+    sh(["ip", "link", "set", down, "up"]);
+    sh(inNs("ip", "link", "set", downPeer, "up"));
+    const up = await waitFor("capture active once the interface is up", async () => {
+      const h = await get();
+      return h.body.capture.state === "active" ? h : undefined;
+    }, 20_000);
+    expect(up.body.capture.reopens).toBeGreaterThan(0);
+  } finally {
+    await s.stop();
+    sh(["ip", "link", "del", down], true);
+  }
+});

@@ -5,7 +5,10 @@
  *
  * Start: the first open decides. `onStart()` is called once: with no argument when the capture is
  * open (live) or the file and filter are usable (replay), with the error otherwise (a
- * configuration error: no such interface, bad filter, unreadable file, no permission). After a
+ * configuration error: no such interface, bad filter, unreadable file, no permission). An
+ * interface that exists but is down (not up yet at boot, or taken down) is not a configuration
+ * error: the start is reported good, the capture state is "down" and it is re-opened with backoff
+ * until the interface comes up. After a
  * good start a failing live capture is re-opened with backoff (0.5 s doubling to 5 s, back to
  * 0.5 s after 10 s of good capture); a failing replay, or a permission / libpcap / file error, is
  * fatal (`onFatal`). An exception that is not a capture error is also reported to `onFault`.
@@ -18,6 +21,7 @@
  * calls the sink directly); a handful of field updates per refresh().
  */
 import { LiveSource } from "./live-source.ts";
+import { PCAP } from "./libpcap.ts";
 import type { PacketSink, PacketSource } from "./packet.ts";
 import { preflightFile } from "./preflight.ts";
 import { ReplaySource, type ReplayPosition } from "./replay-source.ts";
@@ -74,6 +78,11 @@ export interface CaptureRunnerConfig {
 const FATAL = new Set(["CapturePermissionError", "LibpcapMissingError", "FileSourceError"]);
 /** Errors the capture itself raises; any other exception out of the packet path is a fault. */
 const CAPTURE_ERRORS = new Set([...FATAL, "PcapError"]);
+
+/** libpcap's "interface is not up" (PCAP_ERROR_IFACE_NOT_UP). */
+function isNotUp(e: Error): boolean {
+  return e.name === "PcapError" && (e as { code?: unknown }).code === PCAP.ERROR_IFACE_NOT_UP;
+}
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 5000;
@@ -212,8 +221,11 @@ export class CaptureRunner {
         if (this.stopping) return;
         this.status.state = "down";
         if (!this.startReported) {
-          this.reportStart(e);
-          return;
+          if (!isNotUp(e)) {
+            this.reportStart(e);
+            return;
+          }
+          this.reportStart(); // the interface exists: wait for it to come up
         }
         if (!CAPTURE_ERRORS.has(e.name)) c.onFault?.("capture", e);
         if (FATAL.has(e.name) || c.source.kind === "file") {
