@@ -6,6 +6,15 @@
  * loop returns to the event loop at least every `timeoutMs` — the Worker running it can still
  * receive messages (stop, queries). Packets reach the sink cut to `snap` bytes (default 256).
  *
+ * Under load the loop does not wake for every kernel block (TPACKET_V3 retires a 256 KiB block
+ * every few ms at 200 kpps): after a drain that delivered at least BUSY_PACKETS packets it
+ * sleeps `drainIntervalMs` (default 20) on a timer — the event loop stays free meanwhile — and
+ * then drains whatever blocks completed, without waiting. Fewer wake-ups and FFI crossings, and
+ * bigger batches; the cost is at most `drainIntervalMs` more latency under load (a quiet link is
+ * still bound by the kernel's block timeout, `timeoutMs`). The kernel buffer (32 MiB) holds far
+ * more than one interval, and the loop never pauses while the ring still has data (a full
+ * batch is followed by the next read at once).
+ *
  * Limits: one linktype per handle (pcap_datalink). Where libpcap has no selectable fd the
  * handle stays blocking and stop() takes effect only after the next packet or buffer timeout.
  * On `lo`, pcap_stats' ps_recv counts each packet twice (libpcap drops the outgoing copy in
@@ -40,7 +49,12 @@ export interface LiveSourceConfig {
   snap?: number;
   /** Batch buffer size in bytes (default 4 MiB). */
   batchBytes?: number;
+  /** Pause between drains while packets keep coming, ms (default 20; 0: wake per kernel block). */
+  drainIntervalMs?: number;
 }
+
+/** A drain that delivered at least this many packets counts as busy (see drainIntervalMs). */
+export const BUSY_PACKETS = 256;
 
 /** Warnings libpcap gave at activation (pcap_activate > 0), e.g. promiscuous mode not supported. */
 export type ActivationWarning = string;
@@ -78,16 +92,25 @@ export class LiveSource implements PacketSource {
     const err = errbuf();
     const fd = s.pcap_setnonblock(handle, 1, err) === 0 ? s.pcap_get_selectable_fd(handle) : -1;
     if (fd < 0) s.pcap_setnonblock(handle, 0, err);
+    const pause = fd >= 0 ? (this.config.drainIntervalMs ?? 20) : 0;
+    let wait = timeoutMs;
     try {
       while (!this.stopped) {
-        const n = readBatch(handle, batch, fd, timeoutMs, false);
+        const n = readBatch(handle, batch, fd, wait, false);
         this.packets += deliverBatch(batch, n, nano, this.linktype, sink);
         const st = batch.status[0];
         if (st === ShimStatus.ERROR) {
           throw new PcapError(`capture on "${this.config.interface}" failed: ${String(s.pcap_geterr(handle))}`);
         }
         if (st === ShimStatus.BREAK) break;
-        await new Promise<void>((r) => setImmediate(r));
+        if (st !== ShimStatus.FULL && pause > 0 && n >= BUSY_PACKETS) {
+          // Busy: let the kernel fill a few blocks, then take them in one drain (no poll wait).
+          await Bun.sleep(pause);
+          wait = 0;
+        } else {
+          await new Promise<void>((r) => setImmediate(r));
+          wait = st === ShimStatus.FULL ? 0 : timeoutMs;
+        }
       }
     } finally {
       this.readStats();
