@@ -149,10 +149,12 @@ export function reload(ctx: ServerContext, first: LoadedConfig): void {
     if (s.live) live[s.key] = nv[s.key];
     else if (!same) restart.push(s.key);
   }
-  // Sources of live settings follow the reloaded configuration.
-  const changed = applyLiveSettings(ctx, live, { kind: "default" });
-  if (ctx.config.settings) for (const k of Object.keys(live)) ctx.config.settings.sources[k] = next.sources[k]!;
+  // Logged before applying, so a log-level change does not hide its own event.
+  const changed = applyLiveSettings(ctx, live, { kind: "default" }, true);
   log.info("config_reload", `configuration reloaded${changed.length ? `: ${changed.join(", ")} changed` : ": no live setting changed"}`, { changed });
+  applyLiveSettings(ctx, live, { kind: "default" });
+  // Sources of live settings follow the reloaded configuration.
+  if (ctx.config.settings) for (const k of Object.keys(live)) ctx.config.settings.sources[k] = next.sources[k]!;
   if (restart.length) log.warn("config_reload_restart", `changed but only applied on restart: ${restart.join(", ")}`, { keys: restart });
 }
 

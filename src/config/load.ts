@@ -85,7 +85,8 @@ function parseWith(s: Setting, text: string, src: Source): Value {
   try {
     return s.parse(text);
   } catch (e) {
-    throw new ConfigError(`${where(src)}: ${(e as Error).message}`);
+    // `--port must be …` (as the CLI always said), `FLOWMATRIX_PORT: must be …`, `config file F: port: must be …`.
+    throw new ConfigError(`${where(src)}${src.kind === "flag" ? "" : ":"} ${(e as Error).message}`);
   }
 }
 
