@@ -15,7 +15,7 @@ import { protoName } from "../protocols.ts";
 import { flagLetters, STATES, tcpState } from "../state.ts";
 import {
   bytesOf, decimalLength, fragment, numberLength, putAddr, putBytes, putCsvField, putIsoTime, putJsonNumber, putJsonString,
-  putNumber, putSpaces, putText, putUint,
+  putNumber, putSpaces, putText, putUint, viewOf,
 } from "./bytes.ts";
 
 /** Upper bound of one row's bytes in any format, scratch bytes included. */
@@ -189,72 +189,74 @@ const slot = new Slot();
 export function putJsonRow(c: FlowColumns, i: number, buf: Uint8Array, p: number): number {
   const s = slot;
   s.read(c, i);
+  const dv = viewOf(buf);
   const f64 = c.f64;
   const fo = i * REC_F64;
   const key = c.key;
   const pw = s.pw;
-  p = J_ID(buf, p);
+  p = J_ID(dv, p);
   p = putJsonNumber(buf, p, f64[fo + F_ID]!);
-  p = J_PROTO(buf, p);
+  p = J_PROTO(dv, p);
   p = putBytes(buf, p, PROTO_JSON[pw & PW_PROTO]!);
-  p = J_PROTO_NUM(buf, p);
+  p = J_PROTO_NUM(dv, p);
   p = putUint(buf, p, pw & PW_PROTO);
-  p = s.v6 ? J_V6_VLAN(buf, p) : J_V4_VLAN(buf, p);
-  p = pw & PW_VLAN ? putUint(buf, p, pw >>> PW_VLAN_SHIFT) : J_NULL(buf, p);
-  p = J_SRC_IP(buf, p);
+  p = s.v6 ? J_V6_VLAN(dv, p) : J_V4_VLAN(dv, p);
+  p = pw & PW_VLAN ? putUint(buf, p, pw >>> PW_VLAN_SHIFT) : J_NULL(dv, p);
+  p = J_SRC_IP(dv, p);
   p = putAddr(buf, p, key, s.srcOff, s.v6);
-  p = J_SRC_PORT(buf, p);
+  p = J_SRC_PORT(dv, p);
   p = putUint(buf, p, s.srcPort);
-  p = J_DST_IP(buf, p);
+  p = J_DST_IP(dv, p);
   p = putAddr(buf, p, key, s.dstOff, s.v6);
-  p = J_DST_PORT(buf, p);
+  p = J_DST_PORT(dv, p);
   p = putUint(buf, p, s.dstPort);
-  p = J_PACKETS(buf, p);
+  p = J_PACKETS(dv, p);
   p = putUint(buf, p, s.packets);
-  p = J_BYTES(buf, p);
+  p = J_BYTES(dv, p);
   p = putJsonNumber(buf, p, s.bytes);
-  p = J_SRC_PACKETS(buf, p);
+  p = J_SRC_PACKETS(dv, p);
   p = putUint(buf, p, s.srcPackets);
-  p = J_SRC_BYTES(buf, p);
+  p = J_SRC_BYTES(dv, p);
   p = putJsonNumber(buf, p, s.srcBytes);
-  p = J_DST_PACKETS(buf, p);
+  p = J_DST_PACKETS(dv, p);
   p = putUint(buf, p, s.dstPackets);
-  p = J_DST_BYTES(buf, p);
+  p = J_DST_BYTES(dv, p);
   p = putJsonNumber(buf, p, s.dstBytes);
   const first = f64[fo + F_FIRST]!;
   const last = f64[fo + F_LAST]!;
-  p = J_FIRST(buf, p);
+  p = J_FIRST(dv, p);
   p = putIsoTime(buf, p, first);
-  p = J_LAST(buf, p);
+  p = J_LAST(dv, p);
   p = putIsoTime(buf, p, last);
-  p = J_DURATION(buf, p);
+  p = J_DURATION(dv, p);
   p = putJsonNumber(buf, p, Math.round((last - first) * 1000));
   if (s.tcp) {
-    p = J_FLAGS(buf, p);
+    p = J_FLAGS(dv, p);
     p = putBytes(buf, p, FLAGS[s.f0 | s.f1]!);
-    p = J_SRC_FLAGS(buf, p);
+    p = J_SRC_FLAGS(dv, p);
     p = putBytes(buf, p, FLAGS[s.f0]!);
-    p = J_DST_FLAGS(buf, p);
+    p = J_DST_FLAGS(dv, p);
     p = putBytes(buf, p, FLAGS[s.f1]!);
   } else {
-    p = J_NO_FLAGS(buf, p);
+    p = J_NO_FLAGS(dv, p);
   }
-  p = J_STATE(buf, p);
+  p = J_STATE(dv, p);
   p = putBytes(buf, p, STATE_JSON[s.state]!);
-  p = J_BPS(buf, p);
+  p = J_BPS(dv, p);
   const reason = s.reason;
   p = putUint(buf, p, reason === 0 ? c.u32[i * REC_U32 + U_RATE]! * 8 : 0);
-  p = J_ACTIVE(buf, p);
-  if (reason === 0) return J_STILL_ACTIVE(buf, p);
+  p = J_ACTIVE(dv, p);
+  if (reason === 0) return J_STILL_ACTIVE(dv, p);
   const r = REASON_JSON[reason];
   // An end reason without a name: JSON.stringify leaves out an undefined field.
-  return r !== undefined ? putBytes(buf, J_ENDED(buf, p), r) : J_UNNAMED_END(buf, p);
+  return r !== undefined ? putBytes(buf, J_ENDED(dv, p), r) : J_UNNAMED_END(dv, p);
 }
 
 /** csvLine(toRecord(c, i)) as bytes: the 26 columns of CSV_COLUMNS (suspicious empty), CRLF. */
 export function putCsvRow(c: FlowColumns, i: number, buf: Uint8Array, p: number): number {
   const s = slot;
   s.read(c, i);
+  const dv = viewOf(buf);
   const f64 = c.f64;
   const fo = i * REC_F64;
   const key = c.key;
@@ -307,19 +309,20 @@ export function putCsvRow(c: FlowColumns, i: number, buf: Uint8Array, p: number)
   const reason = s.reason;
   p = putUint(buf, p, reason === 0 ? c.u32[i * REC_U32 + U_RATE]! * 8 : 0);
   buf[p++] = 44;
-  if (reason === 0) p = C_TRUE_EMPTY(buf, p);
+  if (reason === 0) p = C_TRUE_EMPTY(dv, p);
   else {
-    p = C_FALSE(buf, p);
+    p = C_FALSE(dv, p);
     const r = REASON_CSV[reason];
     if (r !== undefined) p = putBytes(buf, p, r);
   }
-  return C_END(buf, p);
+  return C_END(dv, p);
 }
 
 /** formatTableRow(toRecord(c, i)) as bytes. */
 export function putTableRow(c: FlowColumns, i: number, buf: Uint8Array, p: number): number {
   const s = slot;
   s.read(c, i);
+  const dv = viewOf(buf);
   const f64 = c.f64;
   const fo = i * REC_F64;
   const key = c.key;
@@ -353,7 +356,7 @@ export function putTableRow(c: FlowColumns, i: number, buf: Uint8Array, p: numbe
   buf[p++] = 32;
   p = putBytes(buf, p, STATE_TEXT[s.state]!);
   if (pw & PW_VLAN) {
-    p = T_VLAN(buf, p);
+    p = T_VLAN(dv, p);
     p = putUint(buf, p, pw >>> PW_VLAN_SHIFT);
   }
   buf[p++] = 10;
@@ -376,3 +379,5 @@ function putEndpoint(buf: Uint8Array, p: number, key: Int32Array, off: number, v
 }
 
 export type ColumnRowWriter = (c: FlowColumns, i: number, buf: Uint8Array, p: number) => number;
+import { noFTL } from "bun:jsc";
+noFTL(putJsonRow); noFTL(putCsvRow); noFTL(putTableRow);
