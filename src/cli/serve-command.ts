@@ -20,6 +20,7 @@ import { liveHub } from "../server/live.ts";
 import type { ServerContext } from "../server/context.ts";
 import type { HistoryConfig } from "../server/history.ts";
 import { DB_FILE } from "../store/data-dir.ts";
+import { parseHostPort } from "../export/ipfix-sink.ts";
 import { ConfigError, describeSource, loadConfig, readableByOthers, type LoadedConfig } from "../config/load.ts";
 import { log, type LogFormat, type LogLevel } from "../config/log.ts";
 import { resolvedDataDir, SCHEMA, type Value } from "../config/schema.ts";
@@ -89,7 +90,10 @@ export function serverFromConfig(loaded: LoadedConfig): { server: FlowmatrixServ
       ? { kind: "file", path: values.read, speed, loop: values.loop === true, maxGap: values["max-gap"]! }
       : { kind: "live", interface: values.interface ?? defaultInterface() };
   const server = new FlowmatrixServer({
-    engine: { source, filter: values.filter, maxFlows: values["max-flows"], idleTimeout: values["idle-timeout"] },
+    engine: {
+      source, filter: values.filter, maxFlows: values["max-flows"], idleTimeout: values["idle-timeout"],
+      exportIpfix: values["export-ipfix"] ? { ...parseHostPort(values["export-ipfix"]), domainId: values["ipfix-domain"] ?? 1 } : undefined,
+    },
     host: values.host,
     port: values.port,
     transport: values.transport === "sse" ? "sse" : "ws",

@@ -41,6 +41,8 @@ export const SERVE = defineVerb({
     "retention-days": { type: "string", default: "7", value: "DAYS", doc: "delete stored flows older than this" },
     "retention-size": { type: "string", default: "1GiB", value: "SIZE", doc: "keep the database under this size (oldest flows deleted first)" },
     ...alertOptions(),
+    "export-ipfix": { type: "string", value: "HOST:PORT", doc: "send every ended flow as IPFIX (RFC 7011 biflow records) over UDP to this collector" },
+    "ipfix-domain": { type: "string", default: "1", value: "N", doc: "IPFIX observation domain id" },
     quiet: { type: "boolean", short: "q", doc: "no status line every 10 s on a terminal" },
     config: { type: "string", short: "c", value: "FILE", doc: "read settings from this TOML file (environment FLOWMATRIX_* and flags override it)" },
     "auth-token-file": { type: "string", value: "FILE", doc: "file holding the admin token (or FLOWMATRIX_AUTH_TOKEN); make one with flowmatrix token" },

@@ -23,6 +23,7 @@ import type { StringOption } from "../cli/options.ts";
 import { SERVE } from "../cli/serve-options.ts";
 import { parseSettingValue } from "../alerts/registry.ts";
 import { parseSize } from "../flows/units.ts";
+import { parseHostPort } from "../export/ipfix-sink.ts";
 import { defaultDataDir } from "../store/data-dir.ts";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
 
@@ -164,6 +165,12 @@ const FLAG_PARSERS = {
   "no-capture": bool,
   "retention-days": positive(""),
   "retention-size": size,
+  "export-ipfix": (text: string) => (parseHostPort(text), text),
+  "ipfix-domain": (text: string) => {
+    const n = numberAtLeast(0, true)(text);
+    if (n > 0xffffffff) throw new Error(`must be at most 4294967295, got "${text}"`);
+    return n;
+  },
   quiet: bool,
   config: nonEmpty,
   "auth-token-file": nonEmpty,

@@ -160,8 +160,8 @@ export class IpfixEncoder {
     p = u64(v, p, c.f64[fo + F_BYTES + rev]!);
     p = u64(v, p, c.u32[uo + U_PKTS + rev]!);
     const flags = c.u32[uo + U_FLAGS]!;
-    v.setUint16(p, (flags >>> (fwd * 8)) & 0xff);
-    v.setUint16(p + 2, (flags >>> (rev * 8)) & 0xff);
+    v.setUint16(p, (flags >>> (rev * 8)) & 0xff);
+    v.setUint16(p + 2, (flags >>> (fwd * 8)) & 0xff);
     b[p + 4] = END_REASON_IPFIX[(flags >>> 20) & 0xf] ?? 0;
     b[p + 5] = 1; // biflowDirection: initiator
     p += 6;

@@ -5,8 +5,9 @@
  *
  * Never blocks capture: UDP sends are non-blocking (a datagram the kernel will not take is counted
  * in `send_errors`, never waited for). Two modes:
- * - queued (serve, inside the engine Worker): offer() only queues the batch (at most `maxBatches`,
- *   default 8; beyond that offers are refused and the batcher drops and counts them); the queue is
+ * - queued (serve, inside the engine Worker): offer() only queues the batch (at most
+ *   `maxQueuedFlows` flows, default 65,536; beyond that offers are refused and the batcher drops
+ *   and counts them: health `sinks[].dropped_flows`); the queue is
  *   encoded and sent in slices of SLICE_FLOWS flows, each in its own setImmediate, so the packet
  *   loop and queries run between slices.
  * - sync (`flows --read`, which reads the whole file without yielding): offer() encodes and sends
@@ -28,8 +29,8 @@ export interface IpfixExportConfig {
   domainId: number;
   templateRefreshSec?: number;
   maxMessage?: number;
-  /** Queued mode: batches waiting at most (default 8). */
-  maxBatches?: number;
+  /** Queued mode: flows waiting at most (default 65,536 ≈ 6.8 MB); beyond, offers are refused. */
+  maxQueuedFlows?: number;
 }
 
 export interface IpfixExportStats {
@@ -44,7 +45,7 @@ export interface IpfixExportStats {
   /** Datagrams the socket refused or failed to send (their records are lost). */
   send_errors: number;
   last_error: string | null;
-  /** Batches waiting in the queue now. */
+  /** Flows waiting in the queue now. */
   queued: number;
 }
 
@@ -68,6 +69,9 @@ export class IpfixSink implements EndedFlowSink {
   private readonly encoder: IpfixEncoder;
   private readonly queue: { cols: FlowColumns; count: number; next: number }[] = [];
   private running = false;
+  private queuedFlows = 0;
+  /** Settles when open() has finished (or failed: sends are then counted as errors). */
+  private ready: Promise<unknown> = Promise.resolve();
   private idle: (() => void) | null = null;
   private flows = 0;
   private bytes = 0;
@@ -84,7 +88,13 @@ export class IpfixSink implements EndedFlowSink {
    * the family of the collector's address. A connected socket also learns of ICMP port-unreachable
    * (no collector listening): reported to the error handler and counted in `send_errors`.
    */
-  async open(): Promise<this> {
+  open(): Promise<this> {
+    const p = this.connect();
+    this.ready = p.catch(() => {});
+    return p.then(() => this);
+  }
+
+  private async connect(): Promise<void> {
     const { address, family } = await lookup(this.config.host);
     this.sock = await Bun.udpSocket({
       hostname: family === 6 ? "::" : "0.0.0.0",
@@ -97,7 +107,6 @@ export class IpfixSink implements EndedFlowSink {
         },
       },
     });
-    return this;
   }
 
   offer(batch: EndedBatch): boolean {
@@ -107,11 +116,14 @@ export class IpfixSink implements EndedFlowSink {
       this.flows += batch.count;
       return true;
     }
-    if (this.queue.length >= (this.config.maxBatches ?? 8)) return false;
+    // Bounded by flows, not batches: a fast replay flushes many small batches (one per second of
+    // packet time) faster than a turn of the event loop comes.
+    if (this.queue.length > 0 && this.queuedFlows + batch.count > (this.config.maxQueuedFlows ?? 65_536)) return false;
     this.queue.push({ cols, count: batch.count, next: 0 });
+    this.queuedFlows += batch.count;
     if (!this.running) {
       this.running = true;
-      setImmediate(this.slice);
+      void this.ready.then(() => setImmediate(this.slice));
     }
     return true;
   }
@@ -131,6 +143,7 @@ export class IpfixSink implements EndedFlowSink {
       this.lastError = (e as Error).message;
     }
     this.flows += to - job.next;
+    this.queuedFlows -= to - job.next;
     job.next = to;
     if (to >= job.count) this.queue.shift();
     setImmediate(this.slice);
@@ -174,7 +187,7 @@ export class IpfixSink implements EndedFlowSink {
       bytes: this.bytes,
       send_errors: this.sendErrors,
       last_error: this.lastError,
-      queued: this.queue.length,
+      queued: this.queuedFlows,
     };
   }
 }

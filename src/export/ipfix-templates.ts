@@ -12,7 +12,7 @@
  *   flowStartMilliseconds 152, flowEndMilliseconds 153      first / last packet (ms since the epoch)
  *   octetDeltaCount 1, R octetDeltaCount                    bytes per direction (see below)
  *   packetDeltaCount 2, R packetDeltaCount                  packets per direction
- *   tcpControlBits 6, R tcpControlBits                      TCP flags OR-ed per direction (0 for non-TCP)
+ *   R tcpControlBits, tcpControlBits 6                      TCP flags OR-ed per direction (0 for non-TCP)
  *   flowEndReason 136                                       1 idle, 2 active timeout, 3 end of flow
  *                                                           (TCP close), 4 forced end (end of capture,
  *                                                           shutdown), 5 lack of resources (evicted)
@@ -60,8 +60,11 @@ const common = (): FieldSpec[] => [
   { id: 2, length: 8, name: "packetDeltaCount" },
   { id: 1, length: 8, pen: REVERSE_PEN, name: "reverseOctetDeltaCount" },
   { id: 2, length: 8, pen: REVERSE_PEN, name: "reversePacketDeltaCount" },
-  { id: 6, length: 2, name: "tcpControlBits" },
+  // Reverse before forward: nfdump 1.7 maps only reverse octets/packets and reads any other reverse
+  // element as its forward one, the last in the record winning — so this order leaves nfdump with
+  // the initiator's flags instead of the responder's.
   { id: 6, length: 2, pen: REVERSE_PEN, name: "reverseTcpControlBits" },
+  { id: 6, length: 2, name: "tcpControlBits" },
   { id: 136, length: 1, name: "flowEndReason" },
   { id: 239, length: 1, name: "biflowDirection" },
   { id: COMMUNITY_ID_IE, length: VARLEN, pen: COMMUNITY_ID_PEN, name: "communityId" },

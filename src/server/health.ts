@@ -23,6 +23,7 @@ import type { EngineHealth, EngineStatus } from "../worker/engine-client.ts";
 import type { CaptureStatus } from "../worker/protocol.ts";
 import type { SystemSample } from "../metrics/system-collector.ts";
 import type { SinkStats } from "../flows/sinks.ts";
+import type { IpfixExportStats } from "../export/ipfix-sink.ts";
 import type { StoreStatus } from "../store/flow-store.ts";
 
 function storeUnavailable(e: Error): StoreStatus {
@@ -49,6 +50,8 @@ export interface HealthReport {
   engine: EngineHealth;
   /** Ended-flow sinks (history store, exporters): flows delivered and dropped per sink. */
   sinks: SinkStats[];
+  /** Flow exporters (IPFIX, --export-ipfix): flows, messages, bytes, send errors, last error; [] without one. */
+  exporters: IpfixExportStats[];
   /** Flow exports open in the engine, and export work queued there. */
   exports: { open: number; queued: number };
   /** The history store (null with --no-store): state, size, flows, drops, errors. */
@@ -131,6 +134,7 @@ export function evaluateHealth(h: HealthInput): HealthReport {
     flows: { active: st.active_flows, ended: st.ended_flows, evicted: st.evicted, total: st.flows, capacity: h.status.capacity },
     engine,
     sinks: h.status.sinks,
+    exporters: h.status.exporters ?? [],
     exports: h.status.exports,
     history: h.history ?? null,
     system: {

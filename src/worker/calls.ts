@@ -12,6 +12,7 @@ import type { SinkStats } from "../flows/sinks.ts";
 import type { Talker, TalkerBy } from "../flows/talkers.ts";
 import type { CaptureStatus } from "../capture/capture-runner.ts";
 import type { SeriesPayload } from "./protocol.ts";
+import type { IpfixExportStats } from "../export/ipfix-sink.ts";
 
 /** The engine as health and /metrics see it, from one call. */
 export interface EngineStatus {
@@ -25,6 +26,8 @@ export interface EngineStatus {
   sinks: SinkStats[];
   /** Exports open now, and waiting for a slot. */
   exports: { open: number; queued: number };
+  /** Flow exporters (IPFIX): records, messages, send errors; absent or [] without --export-ipfix. */
+  exporters?: IpfixExportStats[];
 }
 
 /** A consistent export: the matching flows' slots are fixed when it opens; rows are read as they stand. */

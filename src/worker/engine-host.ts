@@ -21,6 +21,7 @@ import { compileScan } from "../flows/query-compile.ts";
 import { toRecord, type FlowRecord } from "../flows/record.ts";
 import { selectFlows } from "../flows/select.ts";
 import type { EndedFlowSink } from "../flows/sinks.ts";
+import { IpfixSink } from "../export/ipfix-sink.ts";
 import type { CallMessage, EngineHandlers, ExportPage } from "./calls.ts";
 import type { EngineConfig, TickSummary } from "./protocol.ts";
 import { bandwidth, TickSummaryBuilder } from "./tick-summary.ts";
@@ -62,13 +63,18 @@ export class EngineHost {
   private readonly bulk: BulkJob[] = [];
   private bulkScheduled = false;
   private stopped = false;
+  private readonly ipfix: IpfixSink | null;
 
   constructor(private readonly config: EngineHostConfig) {
     const c = config.engine;
     const schedule = (fn: () => void) => void setImmediate(fn);
+    // --export-ipfix: the exporter runs here, beside the table (queued, sliced sends; see IpfixSink).
+    this.ipfix = c.exportIpfix ? new IpfixSink(c.exportIpfix) : null;
+    this.ipfix?.open().catch((err) => config.onFault?.("ipfix export", err));
+    const sinks = this.ipfix ? [...(config.sinks ?? []), this.ipfix] : config.sinks;
     this.engine = new FlowEngine({
       maxFlows: c.maxFlows, idleTimeout: c.idleTimeout, activeTimeout: c.activeTimeout, recentEnded: c.recentEnded,
-      firstFlowId: c.firstFlowId, talkers: true, schedule, sinks: config.sinks,
+      firstFlowId: c.firstFlowId, talkers: true, schedule, sinks,
     });
     this.capture = new CaptureRunner({
       source: c.source, filter: c.filter, sink: this.engine, restart: config.restart,
@@ -133,6 +139,7 @@ export class EngineHost {
         now: e.now,
         sinks: e.sinkStats(),
         exports: { open: this.exports.size, queued: this.bulk.length },
+        exporters: this.ipfix ? [this.ipfix.stats()] : [],
       }),
       exportOpen: ({ query }) => {
         const id = this.nextCursor++;

@@ -12,6 +12,7 @@ import type { CaptureSourceConfig, CaptureStatus } from "../capture/capture-runn
 import type { CallMessage } from "./calls.ts";
 import type { PortSinkConfig } from "./port-sink.ts";
 import type { WireError } from "./wire-error.ts";
+import type { IpfixExportConfig } from "../export/ipfix-sink.ts";
 
 export type { CaptureState, CaptureStatus } from "../capture/capture-runner.ts";
 export type { ScanCandidate } from "../flows/scan.ts";
@@ -26,6 +27,8 @@ export interface EngineConfig {
   recentEnded?: number;
   /** Id of the first flow (the history store's next id, so ids never repeat across restarts). */
   firstFlowId?: number;
+  /** IPFIX exporter (--export-ipfix): the engine Worker sends every ended flow there (export/ipfix-sink.ts). */
+  exportIpfix?: IpfixExportConfig;
 }
 
 export interface SeriesPayload {

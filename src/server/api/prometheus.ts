@@ -71,6 +71,11 @@ export async function prometheusText(ctx: ServerContext): Promise<string> {
   e.add("flowmatrix_sink_dropped_flows_total", "counter", "Ended flows a sink could not take (its queue was full): dropped for that sink only.", perSink((s) => s.dropped_flows));
   e.add("flowmatrix_sink_dropped_batches_total", "counter", "Batches of ended flows a sink could not take.", perSink((s) => s.dropped_batches));
   e.add("flowmatrix_exports_running", "gauge", "Flow exports (CSV/NDJSON) being read from the engine.", h.exports.open);
+  const perExporter = (f: (s: (typeof h.exporters)[number]) => number) => h.exporters.map((s) => ({ labels: { target: s.target }, value: f(s) }));
+  e.add("flowmatrix_ipfix_flows_total", "counter", "Ended flows encoded as IPFIX records and handed to the socket (--export-ipfix).", perExporter((s) => s.flows));
+  e.add("flowmatrix_ipfix_messages_total", "counter", "IPFIX messages (UDP datagrams) sent, template messages included.", perExporter((s) => s.messages));
+  e.add("flowmatrix_ipfix_bytes_total", "counter", "Bytes of IPFIX messages sent.", perExporter((s) => s.bytes));
+  e.add("flowmatrix_ipfix_send_errors_total", "counter", "IPFIX datagrams that could not be sent (their records are lost; capture goes on).", perExporter((s) => s.send_errors));
   if (h.history) {
     e.add("flowmatrix_history_up", "gauge", "1 while the history store writes normally, 0 when degraded.", h.history.state === "ok" ? 1 : 0);
     e.add("flowmatrix_history_flows", "gauge", "Flows in the history store.", h.history.flows);
