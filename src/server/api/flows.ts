@@ -9,7 +9,8 @@
  * closes its cursor.
  */
 import { Elysia, t } from "elysia";
-import { csvHeader, csvRows } from "../../flows/csv.ts";
+import { csvHeader } from "../../flows/csv.ts";
+import { csvRecords, ndjsonRecords } from "../../flows/format/records.ts";
 import type { FlowRecord } from "../../flows/record.ts";
 import { SORT_KEYS, type FlowQuery } from "../../flows/flow-query.ts";
 import { queryToString } from "../../flows/query.ts";
@@ -65,8 +66,8 @@ async function exportStream(ctx: ServerContext, slots: ExportSlots, query: FlowQ
         const page = await pages.next(EXPORT_PAGE);
         const flows = withSuspicious(page.records, sc);
         if (flows.length > 0) {
-          const text = format === "csv" ? csvRows(flows) : flows.map((f) => JSON.stringify(f)).join("\n") + "\n";
-          controller.enqueue(enc.encode(text));
+          // Rows straight to bytes (the same formatters as the CLI's writers), one chunk per page.
+          controller.enqueue(format === "csv" ? csvRecords(flows) : ndjsonRecords(flows));
         }
         if (page.done) {
           finish();
