@@ -60,3 +60,44 @@ test("a second with more hosts than the per-second cap keeps the biggest ones", 
   const expected = [996, 1993, 2990, 3987, 4984].map((n) => `10.1.${n >> 8}.${n & 255}`);
   expect(expected).toEqual(expect.arrayContaining(top.map((t) => t.host)));
 });
+
+test("host rows cached per flow slot: a reused slot and a renumbered host index still count the right hosts", () => {
+  const engine = new FlowEngine({ talkers: true, idleTimeout: 2 });
+  const t = engine.talkers!;
+  const p = new DecodedPacket();
+  p.proto = 17;
+  p.sport = 1000;
+  p.dport = 53;
+  const send = (src: string, dst: string, ts: number, bytes: number) => {
+    p.src[0] = v4(src);
+    p.dst[0] = v4(dst);
+    return engine.table.add(p, ts, bytes);
+  };
+  engine.advance(3000);
+  const slotA = send("10.0.0.1", "10.9.9.9", 3000.5, 100);
+  engine.advance(3001);
+  expect(t.top("src", 1, 1, engine.now)).toEqual([expect.objectContaining({ host: "10.0.0.1", bytes: 100 })]);
+  for (let s = 3002; s <= 3005; s++) engine.advance(s); // A idles out; its slot is free
+  expect(engine.table.count).toBe(0);
+  const slotB = send("10.0.0.2", "10.8.8.8", 3005.5, 500);
+  expect(slotB).toBe(slotA);
+  engine.advance(3006);
+  expect(t.top("src", 1, 5, engine.now)).toEqual([expect.objectContaining({ host: "10.0.0.2", bytes: 500 })]);
+  expect(t.top("dst", 1, 5, engine.now)).toEqual([expect.objectContaining({ host: "10.8.8.8", bytes: 500 })]);
+  // A second with 70,000 sources, then seconds with one flow: the host index is renumbered
+  // (it holds more than 4 × 16,384 hosts no second touches), the cached rows must not be used.
+  for (let n = 0; n < 70_000; n++) send(`10.${64 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`, "10.7.7.7", 3006.5, 10);
+  send("10.0.0.2", "10.8.8.8", 3006.6, 1);
+  engine.advance(3007);
+  expect(t.top("dst", 1, 1, engine.now)).toEqual([expect.objectContaining({ host: "10.7.7.7", bytes: 700_000 })]);
+  for (let s = 3007; s < 3010; s++) {
+    send("10.0.0.2", "10.8.8.8", s + 0.5, 300);
+    send("10.0.0.3", "10.6.6.6", s + 0.5, 200);
+    engine.advance(s + 1);
+    expect(t.top("src", 1, 5, engine.now)).toEqual([
+      expect.objectContaining({ host: "10.0.0.2", bytes: 300, flows: 1 }),
+      expect.objectContaining({ host: "10.0.0.3", bytes: 200, flows: 1 }),
+    ]);
+    expect(t.top("dst", 1, 5, engine.now).map((x) => [x.host, x.bytes])).toEqual([["10.8.8.8", 300], ["10.6.6.6", 200]]);
+  }
+});

@@ -51,38 +51,72 @@ const PER_SECOND_CAP = 2000;
 export const LIVE_WINDOW = 60;
 
 /**
- * One second's per-host sums in typed arrays (no object per host): a hash from host id to a row,
- * six values per row (sent bytes, received bytes, sent packets, received packets, flows out,
- * flows in). Cleared every second.
+ * Per-host sums of the current second in typed arrays (no object per host), six values per row
+ * (sent bytes, received bytes, sent packets, received packets, flows out, flows in). Rows come
+ * from a HostIndex that persists across seconds, so a flow can keep its hosts' rows (Talkers caches
+ * them per flow slot) and the fold needs no hash lookup for a flow it saw before. A row's sums
+ * are zeroed when the second first touches it; `touched` lists those rows in first-touch order.
+ * The index is renumbered (`epoch` bumped, every cached row stale) when it holds far more hosts
+ * than a second touches, so hosts that went away do not pile up.
  */
 class SecondSums {
   private readonly index = new HostIndex();
   v = new Float64Array(6 * 4096);
+  /** Per row: the second stamp of its last touch. */
+  private seen = new Int32Array(4096);
+  private stamp = 1;
+  /** Rows touched this second, first-touch order; `n` of them. */
+  touched = new Int32Array(4096);
+  n = 0;
+  /** Bumped when the rows were renumbered: rows cached before are stale. */
+  epoch = 0;
 
-  get n(): number {
-    return this.index.size;
-  }
-  get ids(): HostId[] {
-    return this.index.ids;
-  }
-
-  /** Offset in `v` of the row of `id` (zeroed when new). */
-  row(id: HostId): number {
-    const before = this.index.size;
+  /** Row of `id` (stable until the epoch changes). */
+  rowOf(id: HostId): number {
     const j = this.index.row(id);
-    if (j === before) {
-      if (j * 6 + 6 > this.v.length) {
-        const next = new Float64Array(this.v.length * 2);
-        next.set(this.v);
-        this.v = next;
-      }
-      this.v.fill(0, j * 6, j * 6 + 6);
+    if (j >= this.seen.length) {
+      const seen = new Int32Array(this.seen.length * 2);
+      seen.set(this.seen);
+      this.seen = seen;
+      const v = new Float64Array(seen.length * 6);
+      v.set(this.v);
+      this.v = v;
     }
-    return j * 6;
+    return j;
   }
 
+  /** Offset in `v` of row j for this second (zeroed and listed on its first touch). */
+  open(j: number): number {
+    const o = j * 6;
+    if (this.seen[j] !== this.stamp) {
+      this.seen[j] = this.stamp;
+      if (this.n === this.touched.length) {
+        const t = new Int32Array(this.touched.length * 2);
+        t.set(this.touched);
+        this.touched = t;
+      }
+      this.touched[this.n++] = j;
+      const v = this.v;
+      v[o] = 0; v[o + 1] = 0; v[o + 2] = 0; v[o + 3] = 0; v[o + 4] = 0; v[o + 5] = 0;
+    }
+    return o;
+  }
+
+  id(j: number): HostId {
+    return this.index.ids[j]!;
+  }
+
+  /** Close the second; renumber when the index holds more than 4× the hosts of this second (≥ 64 k). */
   clear(): void {
-    this.index.clear();
+    const touched = this.n;
+    this.n = 0;
+    this.stamp++;
+    if (this.index.size > 4 * Math.max(touched, 16_384)) {
+      this.index.clear();
+      this.seen.fill(0);
+      this.stamp = 1;
+      this.epoch++;
+    }
   }
 }
 
@@ -117,6 +151,15 @@ export class Talkers {
   private liveFrom = 0;
   constructor(readonly windowMax = 300) {}
 
+  /**
+   * Per flow slot: the id of the flow whose host rows are cached (0: none) and the rows. 16 bytes
+   * per slot used; a slot taken by a new flow has another id, so its rows are looked up again.
+   */
+  private fId = new Float64Array(0);
+  private fSrc = new Int32Array(0);
+  private fDst = new Int32Array(0);
+  private epoch = 0;
+
   /** Add flow i's last-second counters (called from FlowTable.rateTick's visitor). */
   visit(c: FlowColumns, i: number): void {
     const bytes = c.tickBytes(i);
@@ -124,17 +167,43 @@ export class Talkers {
     // Split the second's traffic by direction in proportion to the flow's per-direction totals.
     const tot = c.totalBytes(i) || 1;
     const share0 = c.dirBytes(i, 0) / tot;
-    this.add(c, c.srcAddrOff(i), 4, bytes * share0, bytes * (1 - share0), pkts * share0, pkts * (1 - share0));
-    this.add(c, c.dstAddrOff(i), 5, bytes * (1 - share0), bytes * share0, pkts * (1 - share0), pkts * share0);
+    const cur = this.cur;
+    if (cur.epoch !== this.epoch) {
+      this.fId.fill(0);
+      this.epoch = cur.epoch;
+    }
+    if (i >= this.fId.length) this.growCache(i + 1);
+    const id = c.id(i);
+    let rs: number, rd: number;
+    if (this.fId[i] === id) {
+      rs = this.fSrc[i]!;
+      rd = this.fDst[i]!;
+    } else {
+      rs = cur.rowOf(hostId(c, c.srcAddrOff(i)));
+      rd = cur.rowOf(hostId(c, c.dstAddrOff(i)));
+      this.fId[i] = id;
+      this.fSrc[i] = rs;
+      this.fDst[i] = rd;
+    }
+    this.add(cur.open(rs), 4, bytes * share0, bytes * (1 - share0), pkts * share0, pkts * (1 - share0));
+    this.add(cur.open(rd), 5, bytes * (1 - share0), bytes * share0, pkts * (1 - share0), pkts * share0);
   }
 
-  private add(c: FlowColumns, off: number, flowCol: 4 | 5, sentB: number, recvB: number, sentP: number, recvP: number) {
-    const k = c.key;
-    const v6 = (k[off - (off % KEY_WORDS) + KW_PROTO]! & PW_V6) !== 0;
-    const id: HostId = v6 ? `${k[off]}:${k[off + 1]}:${k[off + 2]}:${k[off + 3]}` : k[off]!;
-    const cur = this.cur;
-    const r = cur.row(id);
-    const v = cur.v;
+  /** Room for slot `min - 1`: doubles (from 4,096), so it follows the slots in use, not the capacity. */
+  private growCache(min: number): void {
+    let n = Math.max(4096, this.fId.length);
+    while (n < min) n *= 2;
+    const fId = new Float64Array(n), fSrc = new Int32Array(n), fDst = new Int32Array(n);
+    fId.set(this.fId);
+    fSrc.set(this.fSrc);
+    fDst.set(this.fDst);
+    this.fId = fId;
+    this.fSrc = fSrc;
+    this.fDst = fDst;
+  }
+
+  private add(r: number, flowCol: 4 | 5, sentB: number, recvB: number, sentP: number, recvP: number) {
+    const v = this.cur.v;
     v[r]! += sentB;
     v[r + 1]! += recvB;
     v[r + 2]! += sentP;
@@ -147,17 +216,19 @@ export class Talkers {
     const cur = this.cur;
     const n = cur.n;
     const v = cur.v;
+    const rows = cur.touched;
     let cut = -Infinity;
     if (n > PER_SECOND_CAP) {
       const totals = new Float64Array(n);
-      for (let j = 0; j < n; j++) totals[j] = v[j * 6]! + v[j * 6 + 1]!;
+      for (let k = 0; k < n; k++) totals[k] = v[rows[k]! * 6]! + v[rows[k]! * 6 + 1]!;
       cut = kthLargest(totals, n, PER_SECOND_CAP);
     }
     const hosts: Acc[] = [];
-    for (let j = 0; j < n && hosts.length < PER_SECOND_CAP; j++) {
+    for (let k = 0; k < n && hosts.length < PER_SECOND_CAP; k++) {
+      const j = rows[k]!;
       const o = j * 6;
       if (v[o]! + v[o + 1]! < cut) continue;
-      hosts.push({ host: cur.ids[j]!, sentB: v[o]!, recvB: v[o + 1]!, sentP: v[o + 2]!, recvP: v[o + 3]!, flowsOut: v[o + 4]!, flowsIn: v[o + 5]! });
+      hosts.push({ host: cur.id(j), sentB: v[o]!, recvB: v[o + 1]!, sentP: v[o + 2]!, recvP: v[o + 3]!, flowsOut: v[o + 4]!, flowsIn: v[o + 5]! });
     }
     cur.clear();
     this.snaps.push({ sec, hosts });
@@ -253,6 +324,13 @@ export class Talkers {
       return { host: hostText(t.host), bytes, packets: Math.round(t.packets), flows: t.flows, bps: Math.round((bytes * 8) / w) };
     });
   }
+}
+
+/** The host id of the address at key offset `off` (IPv4: the word; IPv6: the four words as text). */
+function hostId(c: FlowColumns, off: number): HostId {
+  const k = c.key;
+  const v6 = (k[off - (off % KEY_WORDS) + KW_PROTO]! & PW_V6) !== 0;
+  return v6 ? `${k[off]}:${k[off + 1]}:${k[off + 2]}:${k[off + 3]}` : k[off]!;
 }
 
 const words = new Int32Array(4);
