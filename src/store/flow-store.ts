@@ -44,7 +44,7 @@ export interface FlowStoreConfig {
   retentionDays?: number;
   /** The file is kept under this size (default 1 GiB). */
   retentionBytes?: number;
-  /** Flows per segment before a new one starts (default 250,000). */
+  /** Flows per segment before a new one starts (default 250,000, fewer when retentionBytes / 8 holds fewer). */
   segmentRows?: number;
   /** Retention step period (default 1000 ms; 0 = only when pruneStep() is called). */
   pruneIntervalMs?: number;
@@ -108,12 +108,15 @@ export class FlowStore {
   private inserted = 0;
   private dropped = 0;
   private errors = 0;
+  private lastPrune = 0;
 
   constructor(config: FlowStoreConfig) {
     this.path = config.path;
     this.retentionDays = config.retentionDays ?? DEFAULT_RETENTION_DAYS;
     this.retentionBytes = config.retentionBytes ?? DEFAULT_RETENTION_BYTES;
-    this.segmentRows = Math.max(1, config.segmentRows ?? 250_000);
+    // A segment holds at most ~1/8 of the size limit (≈ 110 B per flow), so size retention, which
+    // drops whole segments, keeps the file close to the limit even when the limit is small.
+    this.segmentRows = Math.max(1, config.segmentRows ?? Math.min(250_000, Math.max(1000, Math.floor((config.retentionBytes ?? DEFAULT_RETENTION_BYTES) / 8 / 110))));
     this.pruneIntervalMs = config.pruneIntervalMs ?? 1000;
     this.retryMs = config.retryMs ?? 10_000;
     this.now = config.now ?? Date.now;
@@ -278,6 +281,9 @@ export class FlowStore {
       this.inserted += n;
       this.dropped += count - n;
       this.failure = null;
+      // Under a steady stream of inserts the Worker's timer may not get a turn: step retention here too.
+      // Over the size limit, step at once (a burst must not outgrow it between two timer steps).
+      if (this.pruneIntervalMs > 0 && (performance.now() - this.lastPrune >= this.pruneIntervalMs || this.overSize())) this.pruneStep();
       return n;
     } catch (e) {
       this.dropped += count;
@@ -370,8 +376,15 @@ export class FlowStore {
     return this.read("alert query failed", [], (o) => o.alerts.list(q));
   }
 
-  /** One retention step (also run by the timer). */
+  private overSize(): boolean {
+    if (!this.o) return false;
+    const p = pageFigures(this.o.db);
+    return (p.pageCount - p.freelist) * p.pageSize > this.retentionBytes * 0.9;
+  }
+
+  /** One retention step (run by the timer, and after an insert when the timer is late). */
   pruneStep(): PruneResult | null {
+    this.lastPrune = performance.now();
     return this.read("retention failed", null, (o) =>
       pruneStep(o.db, o.segs, o.series, o.alerts, { retentionDays: this.retentionDays, retentionBytes: this.retentionBytes }, this.now()));
   }

@@ -16,8 +16,8 @@
  *   flags (initiator | responder << 8), packets, dst_packets, bytes, dst_bytes. Indexes per
  *   segment: src, dst, bytes. Rows are written straight from FlowColumns (flow-rows.ts): no
  *   FlowRecord, no strings; read back they deep-equal toRecord() (bps 0, active false).
- * - A segment takes flows until it holds 250,000 or a batch ends past its hour, then a new one
- *   starts. Queries skip segments outside [since, until]; retention drops whole segments.
+ * - A segment takes flows until it holds 250,000 (fewer under a small size limit: at most
+ *   ~1/8 of retentionBytes) or a batch ends past its hour, then a new one starts. Queries skip segments outside [since, until]; retention drops whole segments.
  * - `traffic_s` / `traffic_m` (per second for 1 h / per minute for 30 days), `metrics_s` /
  *   `metrics_m` with `metric_names` (raw samples for 1 h / per-minute sums and counts for 30
  *   days), `alert_events` (raised / cleared + the Alert as JSON, 30 days), `meta` (max flow id).
@@ -53,6 +53,13 @@
  *   p50 346 ms, p99 417 ms (over the 300 ms target: the exact total is most of it); by
  *   last_seen p99 711 ms; `dst_ip:192.168.7.0/24` p99 28 ms; no filter (10 M total) p99 141 ms;
  *   `protocol:udp port:53` p99 962 ms.
+ *
+ * ## Retention (retention.ts)
+ * Age counts back from the newest stored flow's last_seen when that is older than the wall clock
+ * (a store filled offline from an old capture keeps its last N days), else from now (a live
+ * sensor). Steps run every second from the Worker's timer and, under a stream of inserts (where
+ * the timer may not get a turn), after an insert; at once when the pages in use pass 90 % of the
+ * size limit.
  *
  * ## Faults
  * Read-only or missing directory, full disk, any SQLite error: status() "degraded" with the
