@@ -3,7 +3,8 @@
 // - npm dependencies (npm install when node_modules or the bun binary is missing)
 // - libpcap (runtime: Debian package libpcap0.8) — via apt-get when running as root
 // - for tests (--test): Debian chromium (browser tests), iproute2 (network namespaces), tcpdump,
-//   tshark (the oracle the decoder tests compare crafted captures with)
+//   tshark (the oracle the decoder tests compare crafted captures with), nfdump (nfcapd + nfdump:
+//   the IPFIX collector the export tests send to)
 // Node 20 runs this file; it uses only Node's standard library.
 import { execSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -36,6 +37,7 @@ if (forTests) {
   if (spawnSync("sh", ["-c", "command -v ip"]).status !== 0) missing.push("iproute2");
   if (spawnSync("sh", ["-c", "command -v tcpdump"]).status !== 0) missing.push("tcpdump");
   if (spawnSync("sh", ["-c", "command -v tshark"]).status !== 0) missing.push("tshark");
+  if (spawnSync("sh", ["-c", "command -v nfcapd"]).status !== 0) missing.push("nfdump");
 }
 if (missing.length > 0) {
   const cmd = `apt-get update && apt-get install -y ${missing.join(" ")}`;

@@ -15,10 +15,11 @@ Usage:
                    [--viewer-token-file FILE] [--insecure-no-auth] [--metrics-open]
                    [--allowed-origins ORIGINS] [--server-names NAMES]
                    [--tls-cert FILE --tls-key FILE] [--log-format text|json]
-                   [--log-level debug|info|warn|error]
+                   [--log-level debug|info|warn|error] [--export-ipfix HOST:PORT]
+                   [--ipfix-domain N]
   flowmatrix flows --read FILE [--format json|ndjson|csv|table|summary] [--filter BPF]
                    [--idle-timeout S] [--active-timeout S] [--no-expire] [--max-flows N]
-                   [--data-dir DIR]
+                   [--data-dir DIR] [--export-ipfix HOST:PORT] [--ipfix-domain N]
   flowmatrix interfaces [--json]
   flowmatrix config [--config FILE] [any serve option]
   flowmatrix token
