@@ -21,7 +21,7 @@ import { UsageError } from "./usage-error.ts";
 import { numberFlag } from "./flags.ts";
 import { formatTableHeader } from "./table-format.ts";
 import { FLOWS, type FlowFormat } from "./flows-options.ts";
-import { parseVerb, verbHelp } from "./options.ts";
+import { parseVerb, verbHelp, type OptionValues } from "./options.ts";
 import { OutputWriter } from "./output.ts";
 import { IpfixSink, parseHostPort } from "../export/ipfix-sink.ts";
 import { ProgressSink } from "./progress.ts";
@@ -60,13 +60,7 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   const engine = new FlowEngine({
     sinks,
     firstFlowId: store ? store.maxFlowId() + 1 : 1,
-    idleTimeout: numberFlag("idle-timeout", values["idle-timeout"], 0),
-    activeTimeout: numberFlag("active-timeout", values["active-timeout"], 0),
-    maxFlows: numberFlag("max-flows", values["max-flows"], 16),
-    noExpire: values["no-expire"],
-    recentEnded: 1,
-    rates: false,
-    sweepEvery: 10,
+    ...flowsTableConfig(values),
   });
   // Open and check before writing anything: the file and its header, or libpcap + the filter.
   if (filter === undefined) new FileSource({ path }).probe();
@@ -168,6 +162,19 @@ function storedLine(store: FlowStore): string {
   store.stop();
   const lost = st.dropped > 0 ? `, ${st.dropped} NOT stored: ${st.reason ?? "write failed"}` : "";
   return `history: ${st.inserted} flows stored in ${store.path} (${st.flows} in all${lost})`;
+}
+
+/** The flow table settings of `flows` from its flags (also used by the output tests' reference). */
+export function flowsTableConfig(values: OptionValues<typeof FLOWS.options>) {
+  return {
+    idleTimeout: numberFlag("idle-timeout", values["idle-timeout"], 0),
+    activeTimeout: numberFlag("active-timeout", values["active-timeout"], 0),
+    maxFlows: numberFlag("max-flows", values["max-flows"], 16),
+    noExpire: values["no-expire"],
+    recentEnded: 1,
+    rates: false,
+    sweepEvery: 10,
+  };
 }
 
 /** Opens the file with libpcap and compiles the filter, then closes it: throws the PcapError the read would. */
