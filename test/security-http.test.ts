@@ -295,9 +295,17 @@ describe("Origin and Host", () => {
     }
   });
 
-  test("a state-changing request with a foreign Origin is refused (403)", async () => {
-    const r = await fetch(`http://127.0.0.1:${port}/logout`, { method: "POST", redirect: "manual", headers: { origin: "http://evil.example" } });
-    expect(r.status).toBe(403);
+  test("a state-changing request with a foreign Origin is refused (403); Origin null passes only as same-origin fetch metadata", async () => {
+    const post = (headers: Record<string, string>) => fetch(`http://127.0.0.1:${port}/logout`, { method: "POST", redirect: "manual", headers });
+    expect((await post({ origin: "http://evil.example" })).status).toBe(403);
+    expect((await post({ origin: "http://evil.example", "sec-fetch-site": "same-origin" })).status).toBe(403);
+    // Chromium's same-origin form POST under Referrer-Policy no-referrer:
+    expect((await post({ origin: "null", "sec-fetch-site": "same-origin" })).status).toBe(303);
+    // A sandboxed frame or data: page elsewhere:
+    expect((await post({ origin: "null", "sec-fetch-site": "cross-site" })).status).toBe(403);
+    expect((await post({ origin: "null" })).status).toBe(403);
+    expect((await post({ "sec-fetch-site": "cross-site" })).status).toBe(403);
+    expect((await post({})).status).toBe(303); // curl and friends
   });
 
   test("Host: a foreign name gets 421 everywhere (DNS rebinding, on loopback too); bound address, localhost and --server-names pass", async () => {

@@ -9,8 +9,10 @@
  *    421 (DNS rebinding), also on loopback.
  * 3. Origin check on /ws, /sse and every state-changing request (not GET/HEAD/OPTIONS): a
  *    present Origin must be this server's own (scheme + Host) or in the allow-list → else 403.
- *    Browsers always send Origin on WebSocket and cross-origin requests; non-browser clients
- *    that send none pass this check (they still need a token).
+ *    `Origin: null` (what Chromium sends on a same-origin form POST under no-referrer, and what a
+ *    sandboxed or data: page sends) passes only with `Sec-Fetch-Site: same-origin`. Browsers
+ *    always send Origin on WebSocket and cross-origin requests; non-browser clients that send
+ *    neither header pass this check (they still need a token).
  * 4. Authentication, when a token is configured: `Authorization: Bearer TOKEN` or the session
  *    cookie. Public: /login, /logout, /static/* (the stylesheet and the htmx/_hyperscript library
  *    files: no data), /favicon.ico, and /metrics with --metrics-open. Missing credentials: API and
@@ -123,12 +125,18 @@ export function guardRoutes(o: GuardOptions) {
   const cookie = (id: string, maxAge: number) =>
     `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${o.tls ? "; Secure" : ""}`;
 
+  // With Referrer-Policy no-referrer, Chromium sends `Origin: null` on a same-origin form POST;
+  // the Fetch Metadata header Sec-Fetch-Site still tells same-origin from cross-site then.
   const originOk = (req: Request): boolean => {
     const origin = req.headers.get("origin");
-    if (origin === null) return true;
-    const host = req.headers.get("host");
-    if (host && origin.toLowerCase() === `${scheme}://${host.toLowerCase()}`) return true;
-    return origins.has(origin.toLowerCase()) || origins.has(origin);
+    if (origin !== null && origin !== "null") {
+      const host = req.headers.get("host");
+      if (host && origin.toLowerCase() === `${scheme}://${host.toLowerCase()}`) return true;
+      return origins.has(origin.toLowerCase());
+    }
+    const site = req.headers.get("sec-fetch-site");
+    if (site !== null) return site === "same-origin" || site === "none";
+    return origin === null; // no Origin and no fetch metadata: not a browser (it needs a token anyway)
   };
 
   const tooMany = (path: string, retry: number) =>
