@@ -48,11 +48,11 @@ export function mergeSorted<T>(a: readonly T[], b: readonly T[], cmp: (x: T, y: 
   return out;
 }
 
-/** Address order: IPv4 before IPv6, then numerically. */
+/** Address order: IPv4 before IPv6, then numerically (IPv6 over its first 64 bits, as the engine and the store). */
 function addrKey(text: string): number[] {
   try {
     const b = ipaddr.parse(text).toByteArray();
-    return [b.length === 4 ? 4 : 6, ...b];
+    return [b.length === 4 ? 4 : 6, ...b.slice(0, 8)];
   } catch {
     return [0];
   }

@@ -4,7 +4,7 @@
  * bytes index for sort_by=bytes) and its match count; the rows are merged here.
  *
  * Sort order matches select.ts: the key, then id ascending; addresses IPv4 (unsigned) before
- * IPv6 (bytewise); bps is 0 for every stored flow (so it sorts by id); duration by rounded ms.
+ * IPv6 (bytewise over its first 64 bits, as the engine: the rest ties, then id); bps is 0 for every stored flow (so it sorts by id); duration by rounded ms.
  * Limit: offset + limit ≤ 1,000,000, as select.ts.
  */
 import type { Database } from "bun:sqlite";
@@ -41,8 +41,9 @@ const ORDER_SQL: Record<SortKey, string[]> = {
   duration: ["dur_ms"],
   first_seen: ["first_ms"],
   last_seen: [LAST_MS],
-  src_ip: ["typeof(src) = 'blob'", "(CASE WHEN typeof(src) = 'integer' THEN src & 4294967295 END)", "src"],
-  dst_ip: ["typeof(dst) = 'blob'", "(CASE WHEN typeof(dst) = 'integer' THEN dst & 4294967295 END)", "dst"],
+  // IPv6 by its first 64 bits, as the engine (select.ts), so live and stored pages agree and merge.
+  src_ip: ["typeof(src) = 'blob'", "(CASE WHEN typeof(src) = 'integer' THEN src & 4294967295 ELSE substr(src, 1, 8) END)"],
+  dst_ip: ["typeof(dst) = 'blob'", "(CASE WHEN typeof(dst) = 'integer' THEN dst & 4294967295 ELSE substr(dst, 1, 8) END)"],
   src_port: ["sport"],
   dst_port: ["dport"],
   protocol: ["proto"],
@@ -51,7 +52,7 @@ const ORDER_SQL: Record<SortKey, string[]> = {
 function cmpAddr(a: AddrValue, b: AddrValue): number {
   if (typeof a === "number") return typeof b === "number" ? (a >>> 0) - (b >>> 0) : -1;
   if (typeof b === "number") return 1;
-  for (let k = 0; k < 16; k++) if (a[k] !== b[k]) return a[k]! - b[k]!;
+  for (let k = 0; k < 8; k++) if (a[k] !== b[k]) return a[k]! - b[k]!; // first 64 bits, as the engine
   return 0;
 }
 
