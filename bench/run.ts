@@ -19,6 +19,7 @@ import { dirname, join, resolve } from "node:path";
 import { captureSpecs, ensureCapture, ensureLimit, fmtBytes, warmPageCache, type CaptureSpec } from "./captures.ts";
 import { limitTableBytes, median, parseLimit, parseOurs, tail, type Figures } from "./procs.ts";
 import { printCapture, printSummary, type CaptureResult, type FormatResult, type SideResult, type SideRun } from "./report.ts";
+import { benchLive, printLive, type LiveResult } from "./live-capture.ts";
 
 const ROOT = resolve(dirname(import.meta.path), "..");
 const CACHE = join(ROOT, "bench", ".cache");
@@ -36,13 +37,15 @@ const { values } = parseArgs({
     formats: { type: "string", default: FORMATS.join(",") },
     sink: { type: "string", default: "pipe" },
     timeout: { type: "string", default: "900" },
+    "skip-live": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
   strict: true,
 });
 if (values.help) {
   console.log("usage: bun bench/run.ts [--quick] [--rounds N] [--only mixed,mixed-snap128,scan]\n" +
-    "                    [--formats summary,json,ndjson,csv,table] [--sink pipe|null|file] [--timeout SEC]");
+    "                    [--formats summary,json,ndjson,csv,table] [--sink pipe|null|file] [--timeout SEC]\n" +
+    "                    [--skip-live]   (--only live: the live-capture part alone; see bench/live-capture.ts)");
   process.exit(0);
 }
 const rounds = Number(values.rounds);
@@ -58,7 +61,9 @@ const log = (l: string) => console.error(l);
 const only = values.only?.split(",").map((s) => s.trim());
 let specs = captureSpecs(values.quick);
 if (only) specs = specs.filter((s) => only.includes(s.name));
-if (specs.length === 0) throw new Error(`--only matched no capture (names: mixed, mixed-snap128, scan)`);
+// The live-capture part (bench/live-capture.ts): runs unless --skip-live, or --only without "live".
+const live = !values["skip-live"] && (!only || only.includes("live"));
+if (specs.length === 0 && !live) throw new Error(`--only matched nothing (names: mixed, mixed-snap128, scan, live)`);
 
 const bun = existsSync(LOCAL_BUN) ? LOCAL_BUN : process.execPath;
 const oursCmd = (file: string, format: string) => [bun, "src/main.ts", "flows", "--read", file, "--format", format];
@@ -97,15 +102,23 @@ async function main(): Promise<number> {
     printCapture(r);
   }
   rmSync(OUT_FILE, { force: true });
+  if (results.length) printSummary(results);
+  let liveResult: LiveResult | null = null;
+  if (live) {
+    liveResult = await benchLive({
+      rounds: values.quick ? 1 : Math.max(rounds, 3), seconds: values.quick ? 3 : 10, warmSeconds: values.quick ? 2 : 3,
+      rate: 200_000, flows: 100_000, idleSeconds: values.quick ? 3 : 10, latencyProbes: values.quick ? 3 : 10, cacheDir: CACHE, log,
+    });
+    printLive(liveResult);
+  }
   env.loadavgEnd = loadavg().map((x) => Number(x.toFixed(2)));
-  printSummary(results);
 
   const stamp = started.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z");
   const out = join(CACHE, `results-${stamp}.json`);
-  writeFileSync(out, JSON.stringify({ env, results }, null, 2) + "\n");
+  writeFileSync(out, JSON.stringify({ env, results, live: liveResult }, null, 2) + "\n");
   console.log(`\nload average at the end: ${env.loadavgEnd.join(" ")}\nresults: ${out}`);
   const broken = results.some((r) => r.c.error || r.formats.some((f) => f.ours.error || f.packetsAgree === false));
-  return broken ? 1 : 0;
+  return broken || (liveResult?.errors.length ?? 0) > 0 ? 1 : 0;
 }
 
 function sinkText(s: Sink): string {
