@@ -38,6 +38,8 @@ const { values } = parseArgs({
     sink: { type: "string", default: "pipe" },
     timeout: { type: "string", default: "900" },
     "skip-live": { type: "boolean", default: false },
+    "skip-store": { type: "boolean", default: false },
+    "store-rows": { type: "string", default: "1000000" },
     help: { type: "boolean", short: "h", default: false },
   },
   strict: true,
@@ -45,7 +47,8 @@ const { values } = parseArgs({
 if (values.help) {
   console.log("usage: bun bench/run.ts [--quick] [--rounds N] [--only mixed,mixed-snap128,scan]\n" +
     "                    [--formats summary,json,ndjson,csv,table] [--sink pipe|null|file] [--timeout SEC]\n" +
-    "                    [--skip-live]   (--only live: the live-capture part alone; see bench/live-capture.ts)");
+    "                    [--skip-live]   (--only live: the live-capture part alone; see bench/live-capture.ts)\n" +
+    "                    [--skip-store] [--store-rows N]   (history store: sink rate, 24 h query p99, bytes/flow; N rows, default 1,000,000, 10,000,000 for the issue's figure)");
   process.exit(0);
 }
 const rounds = Number(values.rounds);
@@ -111,6 +114,7 @@ async function main(): Promise<number> {
     });
     printLive(liveResult);
   }
+  if (!values["skip-store"]) await benchStore(Number(values["store-rows"]));
   env.loadavgEnd = loadavg().map((x) => Number(x.toFixed(2)));
 
   const stamp = started.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z");
@@ -119,6 +123,21 @@ async function main(): Promise<number> {
   console.log(`\nload average at the end: ${env.loadavgEnd.join(" ")}\nresults: ${out}`);
   const broken = results.some((r) => r.c.error || r.formats.some((f) => f.ours.error || f.packetsAgree === false));
   return broken || (liveResult?.errors.length ?? 0) > 0 ? 1 : 0;
+}
+
+/** History store benches (bench/store-*.ts), output passed through: sink rate via serve, insert + bytes/flow, 24 h query p99. */
+async function benchStore(rows: number): Promise<void> {
+  console.log(`\nHistory store (${rows.toLocaleString()} stored flows for the query; --skip-store leaves this out)`);
+  const dir = join(CACHE, "store-bench");
+  const scan = join(CACHE, "p1000000-f950000-s2.pcap"); // the scan capture captures.ts makes
+  const run = async (args: string[]) => {
+    const p = Bun.spawn([bun, ...args], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
+    if ((await p.exited) !== 0) console.log(`(${args.join(" ")} failed)`);
+  };
+  await run(["bench/store-sink.ts", ...(existsSync(scan) ? ["--pcap", scan] : [])]);
+  await run(["bench/store-insert.ts", "--rows", String(rows), "--span-hours", "24", "--keep", dir]);
+  await run(["bench/store-query.ts", "--dir", dir, "--runs", "30"]);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 function sinkText(s: Sink): string {
