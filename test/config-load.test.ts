@@ -33,7 +33,7 @@ test("the schema: every serve flag and every alert setting, each with a doc, a v
     const s = SETTINGS_BY_KEY.get(flag);
     expect({ flag, present: s !== undefined, isFlag: s?.flag }).toEqual({ flag, present: true, isFlag: true });
   }
-  const alertKeys = SCHEMA.filter((s) => s.alert).map((s) => s.alert);
+  const alertKeys: string[] = SCHEMA.flatMap((s) => (s.alert ? [s.alert] : []));
   expect(new Set(alertKeys)).toEqual(new Set(Object.keys(ALERT_SETTINGS)));
   for (const s of SCHEMA) {
     expect(s.doc.length).toBeGreaterThan(10);

@@ -23,7 +23,7 @@ export function LoginPage(p: LoginPageProps): JSX.Element {
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <meta name="color-scheme" content="dark" />
-          <title safe>{`Log in · ${PRODUCT}`}</title>
+          <title>Log in · {PRODUCT}</title>
           <link rel="stylesheet" href={STATIC.css} />
         </head>
         <body>
