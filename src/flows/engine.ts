@@ -42,6 +42,16 @@ export interface FlowEngineConfig extends FlowTableConfig {
   sweepEvery?: number;
   /** Receivers of every ended flow, in batches (history store, exporters): see sinks.ts. */
   sinks?: readonly EndedFlowSink[];
+  /**
+   * Per-packet flow hook (application-layer inspection, src/l7/inspector.ts): called after each IP
+   * packet is accounted, with its flow slot. It must return at once for flows it has decided.
+   */
+  hook?: FlowPacketHook;
+}
+
+/** See FlowEngineConfig.hook. */
+export interface FlowPacketHook {
+  onPacket(slot: number, p: DecodedPacket, buf: Uint8Array, off: number, caplen: number, ts: number): void;
 }
 
 /** Flow slots per tick slice (≈ 1-4 ms of work at 1M flows). */
@@ -112,6 +122,8 @@ export class FlowEngine implements PacketSink {
   private readonly sweepEvery: number;
   private nextSweep = 0;
   private readonly batcher: EndedFlowBatcher | null;
+  /** Set once (setHook) before packets flow; null when no inspection runs. */
+  private hook: FlowPacketHook | null = null;
 
   constructor(config: FlowEngineConfig = {}) {
     this.table = new FlowTable({ ...config, ticks: config.rates ?? true });
@@ -120,6 +132,7 @@ export class FlowEngine implements PacketSink {
     const batcher = config.sinks?.length ? new EndedFlowBatcher(config.sinks) : null;
     if (batcher) this.table.onEnded((cols, i) => batcher.push(cols, i));
     this.batcher = batcher;
+    this.hook = config.hook ?? null;
     this.rates = config.rates ?? true;
     this.schedule = config.schedule;
     this.sweepEvery = Math.max(1, config.sweepEvery ?? 1);
@@ -128,6 +141,11 @@ export class FlowEngine implements PacketSink {
       this.talkers = talkers;
       this.visitTalker = (c, i) => talkers.visit(c, i);
     }
+  }
+
+  /** Install the per-packet flow hook (it needs the table, so it is made after the engine). */
+  setHook(hook: FlowPacketHook | null): void {
+    this.hook = hook;
   }
 
   /** Subscribe to the ended-flow stream (the seam for stores and exporters). */
@@ -150,7 +168,8 @@ export class FlowEngine implements PacketSink {
       return;
     }
     if (p.isFragment) this.frags.resolve(p, ts);
-    this.table.add(p, ts, wirelen);
+    const slot = this.table.add(p, ts, wirelen);
+    if (this.hook !== null) this.hook.onPacket(slot, p, buf, off, caplen, ts);
     this.totals.packet(wirelen, p.proto);
   }
 
