@@ -120,6 +120,12 @@ describe("with authentication (admin token file, viewer token from the environme
       const r = await get(url + p);
       expect({ p, status: r.status, location: r.headers.get("location") }).toEqual({ p, status: 303, location: `/login?next=${encodeURIComponent(p)}` });
     }
+    // An htmx swap without a session: the whole page goes to the login form (HX-Redirect).
+    const hx = await get(`${url}/flows/table?q=port:80`, { "hx-request": "true", "hx-current-url": `${url}/flows?q=port:80` });
+    expect(hx.status).toBe(401);
+    expect(hx.headers.get("hx-redirect")).toBe(`/login?next=${encodeURIComponent("/flows?q=port:80")}`);
+    const hxForeign = await get(`${url}/flows/table`, { "hx-request": "true", "hx-current-url": "http://evil.example/x" });
+    expect(hxForeign.headers.get("hx-redirect")).toBe("/login?next=%2F");
     expect((await get(`${url}/sse`)).status).toBe(401);
     expect((await tryWebSocket(`${url.replace("http", "ws")}/ws`)).result).toBe("refused");
     // Library files and the stylesheet carry no data: open (the login page needs the CSS).
@@ -152,7 +158,7 @@ describe("with authentication (admin token file, viewer token from the environme
     expect(ws.first).toContain('id="counters"');
   });
 
-  test("login form → HttpOnly SameSite=Strict cookie → pages, /ws and /sse; logout ends the session", async () => {
+  test("login form → HttpOnly SameSite=Strict cookie → pages, /ws and /sse; logout ends the session and closes its live connections", async () => {
     const bad = await login(url, "wrong-wrong-wrong-wrong", { "x-forwarded-for": "ignored" });
     expect(bad.status).toBe(401);
     expect(await bad.text()).toContain("Wrong token.");
@@ -176,7 +182,21 @@ describe("with authentication (admin token file, viewer token from the environme
     expect(await firstSse(sse)).toContain("data: ");
     expect((await tryWebSocket(`${url.replace("http", "ws")}/ws`, { cookie })).result).toBe("open");
 
+    // Live connections opened with the session stay open until logout, then close.
+    const ws = new WebSocket(`${url.replace("http", "ws")}/ws`, { headers: { cookie } } as unknown as string[]);
+    const wsClosed = new Promise<number>((resolve) => (ws.onclose = (e) => resolve(e.code)));
+    await new Promise((resolve, reject) => ((ws.onmessage = resolve), (ws.onerror = reject)));
+    const stream = await get(`${url}/sse`, { cookie });
+    const reader = stream.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    const sseEnded = (async () => {
+      for (;;) if ((await reader.read()).done) return true;
+    })();
+
     const out = await fetch(`${url}/logout`, { method: "POST", redirect: "manual", headers: { cookie } });
+    const timeout = <T,>(p: Promise<T>) => Promise.race([p, Bun.sleep(5000).then(() => "timeout" as const)]);
+    expect(await timeout(wsClosed)).toBe(1008);
+    expect(await timeout(sseEnded)).toBe(true);
     expect(out.status).toBe(303);
     expect(out.headers.get("location")).toBe("/login?bye=1");
     expect(out.headers.get("set-cookie")).toContain("Max-Age=0");

@@ -35,6 +35,19 @@ test("sessions expire and end on logout", () => {
   expect(auth.sessionRole(id2, 1)).toBeNull();
   expect(auth.sessionRole(undefined)).toBeNull();
   expect(cookieValue("a=1; flowmatrix_session=xyz; b=2", "flowmatrix_session")).toBe("xyz");
+  // Watchers (the live connections of a session) run once when it ends, by logout or expiry.
+  const ended: string[] = [];
+  const s1 = auth.createSession("admin", 0);
+  auth.onSessionEnd(auth.sessionKey(s1), () => ended.push("logout"));
+  const off = auth.onSessionEnd(auth.sessionKey(s1), () => ended.push("unsubscribed"));
+  off();
+  auth.endSession(s1);
+  auth.endSession(s1);
+  const s2 = auth.createSession("admin", 0);
+  expect(auth.sessionExpires(auth.sessionKey(s2))).toBe(1000);
+  auth.onSessionEnd(auth.sessionKey(s2), () => ended.push("expired"));
+  expect(auth.sessionRole(s2, 5000)).toBeNull();
+  expect(ended).toEqual(["logout", "expired"]);
 });
 
 test("failed logins: blocked after maxFailures within the window, free again after it; per client; success clears", () => {

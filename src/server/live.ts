@@ -17,6 +17,12 @@
  * HTML as its own `data:` line; a comment heartbeat every HEARTBEAT_MS (whether or not ticks
  * flow, e.g. for proxies that want traffic) keeps the stream under the idle timeout. The generator's `finally` removes the client.
  *
+ * Access: the request guard (src/server/security/guard.ts) runs before both routes — a foreign
+ * Host gets 421, a foreign Origin 403, and with a token configured a client without the session
+ * cookie or a Bearer token 401 (the WebSocket handshake fails) — so nothing here checks again.
+ * A connection opened with a session cookie closes when that session ends (logout or expiry):
+ * the WebSocket with code 1008, the SSE stream by ending.
+ *
  * Limits: elements that are not on the current tab are ignored by htmx (e.g. the chart while on
  * Flows), so every tab receives the same stream. Incoming WebSocket messages are ignored.
  */
@@ -28,6 +34,7 @@ import { AlertsList, BandwidthChart, Counters, ProtocolMix, TopTalkers } from ".
 import { HealthIndicators } from "../../views/health.tsx";
 import type { ServerContext } from "./context.ts";
 import { alertsJson, countersFromTick, currentHealth, highBandwidth, liveBandwidth, refreshHealth } from "./page-data.ts";
+import { sessionKeyOf } from "./security/guard.ts";
 
 export const TOPIC = "live";
 export const HEARTBEAT_MS = 15_000;
@@ -205,6 +212,26 @@ export function liveHub(ctx: ServerContext): LiveHub | undefined {
   return hubs.get(ctx);
 }
 
+/** Cleanups of the session watches of open WebSockets (by their ws.data). */
+const sessionEnds = new WeakMap<object, () => void>();
+
+/**
+ * Calls `close` when the session the request was authenticated with ends (logout) or expires;
+ * returns the cleanup, or undefined for a request without a session (Bearer token, no auth).
+ */
+function onSessionEnd(ctx: ServerContext, req: Request | undefined, close: () => void): (() => void) | undefined {
+  const key = req ? sessionKeyOf(req) : undefined;
+  if (!key) return undefined;
+  const off = ctx.auth.onSessionEnd(key, close);
+  const expires = ctx.auth.sessionExpires(key);
+  const timer = expires === undefined ? undefined : setTimeout(close, Math.max(0, expires - Date.now()));
+  (timer as { unref?: () => void } | undefined)?.unref?.();
+  return () => {
+    off();
+    if (timer) clearTimeout(timer);
+  };
+}
+
 export function liveRoutes(ctx: ServerContext, hub = new LiveHub(ctx)) {
   hubs.set(ctx, hub);
   hub.start();
@@ -215,17 +242,34 @@ export function liveRoutes(ctx: ServerContext, hub = new LiveHub(ctx)) {
     .onStop(() => hub.stop())
     .ws("/ws", {
       async open(ws) {
-        const data = ws.data as { server?: Publisher | null };
+        const data = ws.data as { server?: Publisher | null; request?: Request };
         if (!hub.server && data.server) hub.server = data.server;
+        const end = onSessionEnd(ctx, data.request, () => ws.close(1008, "session ended"));
+        if (end) sessionEnds.set(data, end);
         ws.subscribe(TOPIC);
         ws.send(await hub.snapshot());
       },
       message() {
         // the page never sends; ignore anything that arrives
       },
+      close(ws) {
+        const data = ws.data as object;
+        sessionEnds.get(data)?.();
+        sessionEnds.delete(data);
+      },
     })
     .get("/sse", async function* ({ request, set }) {
       set.headers["x-accel-buffering"] = "no";
-      yield* hub.sseStream(request.signal, ctx.config.sseHeartbeatMs);
+      // Ends when the client leaves or its session ends (logout, expiry).
+      const stop = new AbortController();
+      const abort = () => stop.abort();
+      request.signal.addEventListener("abort", abort);
+      const end = onSessionEnd(ctx, request, abort);
+      try {
+        yield* hub.sseStream(stop.signal, ctx.config.sseHeartbeatMs);
+      } finally {
+        end?.();
+        request.signal.removeEventListener("abort", abort);
+      }
     });
 }

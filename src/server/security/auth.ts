@@ -7,7 +7,8 @@
  *   configured token leaks through timing; both tokens are always compared.
  * - Sessions: 32 random bytes (base64url) in an HttpOnly, SameSite=Strict cookie (`Secure` under
  *   TLS), kept in memory by their SHA-256 (a restart logs everyone out), expiring after
- *   `sessionTtlMs` (default 12 h). Logout deletes the session.
+ *   `sessionTtlMs` (default 12 h). Logout deletes the session, and the live connections (/ws,
+ *   /sse) opened with it are closed (onSessionEnd); they also close when it expires.
  * - Failed logins (the login form and wrong Bearer tokens) are counted per client address; after
  *   `maxFailures` (default 5) within `windowMs` (default 5 min) that client gets 429 with
  *   Retry-After until the window ends. A successful login clears its count. Limit: behind a reverse
@@ -46,6 +47,8 @@ interface Session {
 
 export class Auth {
   private readonly sessions = new Map<string, Session>();
+  /** Called when a session ends (logout, expiry): live connections opened with it close. */
+  private readonly enders = new Map<string, Set<() => void>>();
   private readonly failures = new Map<string, { count: number; since: number }>();
   readonly sessionTtlMs: number;
   readonly maxFailures: number;
@@ -77,20 +80,54 @@ export class Auth {
     return id;
   }
 
+  /** The key a session is kept under (the SHA-256 of its id), for onSessionEnd. */
+  sessionKey(id: string): string {
+    return sha256(id).toString("hex");
+  }
+
   sessionRole(id: string | undefined, now = Date.now()): Role | null {
     if (!id) return null;
-    const key = sha256(id).toString("hex");
+    const key = this.sessionKey(id);
     const s = this.sessions.get(key);
     if (!s) return null;
     if (s.expires <= now) {
-      this.sessions.delete(key);
+      this.end(key);
       return null;
     }
     return s.role;
   }
 
+  /** ms since epoch when a live session expires (undefined: no such session). */
+  sessionExpires(key: string): number | undefined {
+    return this.sessions.get(key)?.expires;
+  }
+
   endSession(id: string | undefined): void {
-    if (id) this.sessions.delete(sha256(id).toString("hex"));
+    if (id) this.end(this.sessionKey(id));
+  }
+
+  /** Runs `fn` once when the session ends (logout or expiry); returns the unsubscribe. */
+  onSessionEnd(key: string, fn: () => void): () => void {
+    let set = this.enders.get(key);
+    if (!set) this.enders.set(key, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0 && this.enders.get(key) === set) this.enders.delete(key);
+    };
+  }
+
+  private end(key: string): void {
+    this.sessions.delete(key);
+    const set = this.enders.get(key);
+    this.enders.delete(key);
+    for (const fn of set ?? []) {
+      try {
+        fn();
+      } catch {
+        // a connection already gone
+      }
+    }
   }
 
   /** Seconds until this client may try again, or 0 when it may. */
@@ -121,7 +158,7 @@ export class Auth {
 
   private sweep(now: number): void {
     if (this.sessions.size < 1000) return;
-    for (const [k, s] of this.sessions) if (s.expires <= now) this.sessions.delete(k);
+    for (const [k, s] of this.sessions) if (s.expires <= now) this.end(k);
   }
 }
 

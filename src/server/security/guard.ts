@@ -17,7 +17,8 @@
  *    cookie. Public: /login, /logout, /static/* (the stylesheet and the htmx/_hyperscript library
  *    files: no data), /favicon.ico, and /metrics with --metrics-open. Missing credentials: API and
  *    /metrics → 401 JSON `{"error":"unauthorized",…}` with WWW-Authenticate; /ws and /sse → 401
- *    (the WebSocket handshake fails); pages → 303 to /login?next=…. A wrong Bearer token counts as
+ *    (the WebSocket handshake fails); pages → 303 to /login?next=… (an htmx request: 401 with
+ *    HX-Redirect, so the whole page goes to the login form). A wrong Bearer token counts as
  *    a failed login (rate limit, 429 once over it).
  * 5. Roles: a viewer may only read — any other method (PATCH /api/v1/settings, …) → 403
  *    `{"error":"forbidden"}`. Without authentication (loopback, or --insecure-no-auth) every
@@ -106,6 +107,12 @@ export function roleOf(req: Request): Role {
   return roles.get(req) ?? "admin";
 }
 
+/** The session key of a request authenticated by its cookie (live.ts closes its streams on logout). */
+const sessionKeys = new WeakMap<Request, string>();
+export function sessionKeyOf(req: Request): string | undefined {
+  return sessionKeys.get(req);
+}
+
 type Server = { requestIP?(r: Request): { address: string } | null } | null | undefined;
 
 function clientOf(server: Server, req: Request): string {
@@ -184,7 +191,9 @@ export function guardRoutes(o: GuardOptions) {
             : text(401, "401 Unauthorized: invalid token");
         }
       } else {
-        role = auth.sessionRole(cookieValue(request.headers.get("cookie"), SESSION_COOKIE));
+        const id = cookieValue(request.headers.get("cookie"), SESSION_COOKIE);
+        role = auth.sessionRole(id);
+        if (role && id) sessionKeys.set(request, auth.sessionKey(id));
       }
 
       if (!role) {
@@ -193,6 +202,18 @@ export function guardRoutes(o: GuardOptions) {
           return json(401, { error: "unauthorized", message: "authentication required: send Authorization: Bearer TOKEN" }, { "www-authenticate": 'Bearer realm="flowmatrix"' });
         }
         if (isLive(path)) return json(401, { error: "unauthorized", message: "log in first" });
+        if (request.headers.get("hx-request") === "true") {
+          // An htmx swap (tab switch, fragment) after the session ended: send the whole page to
+          // the login form (HX-Redirect) instead of swapping the login page into #main.
+          let back = "/";
+          try {
+            const cur = new URL(request.headers.get("hx-current-url") ?? "");
+            if (cur.host === url.host) back = safeNext(cur.pathname + cur.search);
+          } catch {
+            // no or bad HX-Current-URL
+          }
+          return new Response(null, { status: 401, headers: { "hx-redirect": `/login?next=${encodeURIComponent(back)}`, "cache-control": "no-store" } });
+        }
         const next = safeNext(path + url.search);
         return new Response(null, { status: 303, headers: { location: `/login?next=${encodeURIComponent(next)}`, "cache-control": "no-store" } });
       }
