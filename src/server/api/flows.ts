@@ -117,13 +117,26 @@ export const flowsQuerySchema = t.Object({
   until: d("Flows that started at or before this time (same forms as since)."),
 });
 
+/**
+ * exportStream, with the Retry-After header of a 429 put on the response here: the app-level
+ * onError answers the error first and sets no headers of its own (set.headers are kept).
+ */
+async function admitted(set: { headers: Record<string, unknown> }, stream: Promise<ReadableStream<Uint8Array>>): Promise<ReadableStream<Uint8Array>> {
+  try {
+    return await stream;
+  } catch (e) {
+    if (e instanceof TooManyRequestsError) set.headers["retry-after"] = String(e.retryAfter);
+    throw e;
+  }
+}
+
 export function flowRoutes(ctx: ServerContext) {
   const slots = new ExportSlots();
   return new Elysia()
-    .get("/api/v1/flows", async ({ request }) => {
+    .get("/api/v1/flows", async ({ request, set }) => {
       const req = parseFlowRequest(rawQuery(request.url));
       if (req.format === "csv") {
-        return new Response(await exportStream(ctx, slots, req.query, "csv"), {
+        return new Response(await admitted(set, exportStream(ctx, slots, req.query, "csv")), {
           headers: {
             "content-type": "text/csv; charset=utf-8",
             "content-disposition": 'attachment; filename="flows.csv"',
@@ -132,7 +145,7 @@ export function flowRoutes(ctx: ServerContext) {
         });
       }
       if (req.format === "ndjson") {
-        return new Response(await exportStream(ctx, slots, req.query, "ndjson"), {
+        return new Response(await admitted(set, exportStream(ctx, slots, req.query, "ndjson")), {
           headers: { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store" },
         });
       }
