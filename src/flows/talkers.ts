@@ -120,9 +120,8 @@ class SecondSums {
   }
 }
 
-/** The k-th largest value of a[0..n) (quickselect on a copy; O(n) on average). */
-function kthLargest(a: Float64Array, n: number, k: number): number {
-  const b = a.slice(0, n);
+/** The k-th largest value of b[0..n) (quickselect, reorders b in place; O(n) on average). */
+function kthLargest(b: Float64Array, n: number, k: number): number {
   let lo = 0, hi = n - 1;
   const want = k - 1;
   while (lo < hi) {
@@ -159,6 +158,7 @@ export class Talkers {
   private fSrc = new Int32Array(0);
   private fDst = new Int32Array(0);
   private epoch = 0;
+  private scratch = new Float64Array(0);
 
   /** Add flow i's last-second counters (called from FlowTable.rateTick's visitor). */
   visit(c: FlowColumns, i: number): void {
@@ -219,7 +219,9 @@ export class Talkers {
     const rows = cur.touched;
     let cut = -Infinity;
     if (n > PER_SECOND_CAP) {
-      const totals = new Float64Array(n);
+      // Scratch reused every second (no 2 × 8 bytes per host allocated per second).
+      if (this.scratch.length < n) this.scratch = new Float64Array(Math.max(n, this.scratch.length * 2));
+      const totals = this.scratch;
       for (let k = 0; k < n; k++) totals[k] = v[rows[k]! * 6]! + v[rows[k]! * 6 + 1]!;
       cut = kthLargest(totals, n, PER_SECOND_CAP);
     }
