@@ -101,17 +101,25 @@ export interface LiveResult {
 
 const sleep = (ms: number) => Bun.sleep(ms);
 
+/** Children still running (serve, limit, floods): killed if the bench exits early. */
+const children = new Set<{ kill: (sig?: number | NodeJS.Signals) => void }>();
+process.on("exit", () => {
+  for (const c of children) c.kill("SIGKILL");
+});
+
 /** Starts the flood; resolves with what it sent once it stopped by itself. */
 function flood(o: LiveOptions): { done: Promise<{ sent: number }>; kill: () => void } {
   const p = Bun.spawn([BUN, FLOOD, "--flows", String(o.flows), "--seconds", String(o.seconds), "--rate", String(o.rate),
     "--max-packets", String(Math.ceil(o.rate * o.seconds))], {
     cwd: ROOT, stdout: "pipe", stderr: "ignore",
   });
+  children.add(p);
   const timer = setTimeout(() => p.kill("SIGKILL"), (o.seconds + 20) * 1000);
   const done = (async () => {
     const out = await new Response(p.stdout).text();
     await p.exited;
     clearTimeout(timer);
+    children.delete(p);
     const last = out.trim().split("\n").pop() ?? "{}";
     return { sent: Number((JSON.parse(last) as { sent?: number }).sent ?? 0) };
   })();
@@ -172,6 +180,7 @@ function threadDelta(a: Phase, b: Phase): { byName: Record<string, number>; busi
 async function runC(limit: string, o: LiveOptions): Promise<LiveRun> {
   const secs = 1 + o.warmSeconds + o.seconds + (2 * TAIL_MS) / 1000 + 2;
   const p = Bun.spawn([limit, "live", "lo", String(secs), LIVE_FILTER], { stdout: "pipe", stderr: "pipe" });
+  children.add(p);
   const outP = new Response(p.stdout).text();
   const errP = new Response(p.stderr).text();
   try {
@@ -192,6 +201,7 @@ async function runC(limit: string, o: LiveOptions): Promise<LiveRun> {
   } finally {
     p.kill();
     await p.exited;
+    children.delete(p);
   }
 }
 
@@ -206,40 +216,42 @@ async function startServe(): Promise<ServeProc> {
   const p = Bun.spawn([BUN, "src/main.ts", "serve", "--interface", "lo", "--filter", LIVE_FILTER, "--port", "0", "--quiet", "--data-dir", dataDir], {
     cwd: SERVE_ROOT, stdout: "pipe", stderr: "pipe",
   });
+  children.add(p);
+  const stderr = new Response(p.stderr).text();
   const stop = async () => {
     p.kill("SIGTERM");
     const t = setTimeout(() => p.kill("SIGKILL"), 10_000);
     await p.exited;
     clearTimeout(t);
+    children.delete(p);
     rmSync(dataDir, { recursive: true, force: true });
   };
-  const reader = p.stdout.getReader();
-  let text = "";
-  const deadline = Date.now() + 20_000;
-  while (!/http:\/\/\S+?:\d+\//.test(text)) {
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`serve did not print its URL: ${text.trim()} ${await new Response(p.stderr).text()}`);
+  try {
+    const reader = p.stdout.getReader();
+    let text = "";
+    const deadline = Date.now() + 20_000;
+    while (!/http:\/\/\S+?:\d+\//.test(text)) {
+      const r = await Promise.race([reader.read(), sleep(Math.max(0, deadline - Date.now())).then(() => null)]);
+      if (r === null) throw new Error(`serve did not print its URL in 20 s: ${text.trim()}`);
+      if (r.done) throw new Error(`serve exited: ${text.trim()} ${(await stderr).trim()}`);
+      text += new TextDecoder().decode(r.value);
     }
-    const { value, done } = await reader.read();
-    if (done) {
-      await stop();
-      throw new Error(`serve exited: ${text.trim()} ${await new Response(p.stderr).text()}`);
+    void (async () => {
+      while (!(await reader.read()).done); // keep draining
+    })();
+    const url = text.match(/(http:\/\/\S+?:\d+)\//)![1]!;
+    // The capture is open once health answers with the capture active.
+    for (let n = 0; ; n++) {
+      const h = await health(url).catch(() => null);
+      if (h?.capture.state === "active") break;
+      if (n === 100) throw new Error(`serve's capture is not active after 10 s (${h?.capture.state ?? "no answer"})`);
+      await sleep(100);
     }
-    text += new TextDecoder().decode(value);
+    return { pid: p.pid, url, stop };
+  } catch (e) {
+    await stop();
+    throw e;
   }
-  void (async () => {
-    while (!(await reader.read()).done); // keep draining
-  })();
-  void new Response(p.stderr).text();
-  const url = text.match(/(http:\/\/\S+?:\d+)\//)![1]!;
-  // The capture is open once health answers with the capture active.
-  for (let n = 0; n < 100; n++) {
-    const h = await health(url).catch(() => null);
-    if (h?.capture.state === "active") break;
-    await sleep(100);
-  }
-  return { pid: p.pid, url, stop };
 }
 
 interface Health {
