@@ -264,10 +264,10 @@ export function FlowsTable({ view, now, oob }: FlowsTableProps): JSX.Element {
         <div class="empty-state">
           <p class="empty">{EMPTY_TEXT}</p>
           <p class="hint">
-            {p.q
-              ? <>Remove a filter term or widen a range, and check the query syntax (e.g. <code safe>{QUERY_EXAMPLES[0]}</code>).</>
-              : p.since || p.until
-                ? <>No flows in this time range: choose a wider one above.</>
+            {p.since || p.until
+              ? <>No flows in this time range: choose a wider time range above{p.q ? " or remove a filter term" : ""}.</>
+              : p.q
+                ? <>Remove a filter term or widen a range, and check the query syntax (e.g. <code safe>{QUERY_EXAMPLES[0]}</code>).</>
                 : <>No flows captured yet: check that the capture is running on the Health tab.</>}
           </p>
         </div>

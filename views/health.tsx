@@ -190,7 +190,7 @@ export function HealthHistory({ history: hi, range = "15m", ranges = MEMORY_HIST
           ))}
         </div>
       </div>
-      <p class="coverage" data-source={hi.source ?? "memory"} data-points={String(cov?.points ?? 0)}>
+      <p class="coverage" data-source={hi.source ?? "memory"} data-points={String(cov?.points ?? 0)} data-step={String(hi.step)}>
         {cov ? (
           <>
             <span safe>{`${cov.points} points (${formatCount(hi.step)} s each) from `}</span>

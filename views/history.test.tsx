@@ -184,6 +184,7 @@ describe("health history from the store", () => {
     const cov = d.$("p.coverage")!;
     expect(cov.getAttribute("data-source")).toBe("history");
     expect(cov.getAttribute("data-points")).toBe("90");
+    expect(cov.getAttribute("data-step")).toBe("10");
     expect(d.$("p.coverage time.first")!.getAttribute("datetime")).toBe(new Date(h.t[0]! * 1000).toISOString());
     expect(d.$("p.coverage time.last")!.getAttribute("datetime")).toBe(new Date(h.t[89]! * 1000).toISOString());
     expect(cov.textContent).toContain("stored history");
@@ -223,7 +224,7 @@ describe("alert history", () => {
     expect(sec.getAttribute("hx-trigger")).toBe("every 30s");
     expect(sec.getAttribute("data-source")).toBe("history");
     const rows = d.$$("tr.alert-event");
-    expect(rows.map((r) => [...r.querySelectorAll("td")].slice(0, 5).map((c) => c.textContent))).toEqual([
+    expect(rows.map((r) => Array.from(r.querySelectorAll("td")).slice(0, 5).map((c) => c.textContent))).toEqual([
       ["2026-11-28 11:58:00 UTC", "cleared", "error", "high_bandwidth", "Bandwidth above 100 Mbit/s"],
       ["2026-11-28 11:55:00 UTC", "raised", "warning", "scan", "Scan suspected from 10.0.0.9"],
       ["2026-11-28 11:50:00 UTC", "raised", "warning", "cpu", "High CPU"],

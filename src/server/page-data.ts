@@ -43,10 +43,11 @@ export const HISTORY_SECONDS: Record<HistoryRange, number> = {
 /** Points in a health history chart from the memory ring, at most. */
 export const HISTORY_POINTS = 360;
 /**
- * Points asked of the store, at most: 24 h at its per-minute resolution (the chart draws at most
- * chart.tsx's MAX_POINTS, keeping each bucket's peak; the coverage line reads the finer grid).
+ * Points asked of the store, at most: 24 h at its per-minute resolution (1,441 minutes touch a
+ * 24 h window; the chart draws at most chart.tsx's MAX_POINTS, keeping each bucket's peak; the
+ * coverage line reads the finer grid).
  */
-export const STORED_HISTORY_POINTS = 1440;
+export const STORED_HISTORY_POINTS = 1441;
 /** Points in a 15 min / 1 h bandwidth chart, at most. */
 export const CHART_POINTS = 300;
 /** Events in the alert history list. */

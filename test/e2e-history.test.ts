@@ -1,0 +1,333 @@
+/**
+ * End-to-end: the dashboard's history views in Debian Chromium against a real server with a
+ * history store, across a restart.
+ *
+ * Run A: `serve --read ndpi__alexa-app.pcapng --speed 10 --idle-timeout 5 --alert-bps 1k` on a temp
+ * --data-dir: during the replay (≈ 18 s) flows end by idle timeout (packet clock), the low
+ * threshold raises a bandwidth alert, the metrics collector stores samples; the flows still
+ * active when the replay is over end at SIGTERM (reason shutdown). A runs until the minute of its first
+ * stored sample has passed (the 24 h chart has per-minute points, so a point before the restart's
+ * minute can only hold data from before the restart), then gets SIGTERM (the store flushes).
+ * Run B: `serve --read ndpi__gnutella.pcap --loop` on the same data dir (other hosts: its flows
+ * never match the alexa client 172.16.42.216).
+ *
+ * In the browser, on B: the Flows tab with "Last 1 h" shows A's flows (every one A listed, all
+ * last seen before the restart, as many as the API gives for the range), the URL carries since=-1h, a reload keeps it, sorting keeps it, Export CSV carries it
+ * and gives the same rows as the API; a custom range after the restart shows none of them and
+ * one around run A shows all; the Health 24 h chart (from the store) has a point in a minute
+ * before the restart; the alert history (one click from the Live alerts panel) lists the alert A
+ * raised; the Live 1 h chart reads the store. Screenshots go to test-results/history-*.png.
+ *
+ * Limits: the wait for A's sample minute to pass makes the run last 20–80 s before the browser
+ * part. Network only to loopback.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "csv-parse/sync";
+import type { Page } from "playwright-core";
+import { BUN, freePort, launchBrowser, PCAPS, RESULTS, ROOT, waitFor, type Browser } from "./e2e-helpers.ts";
+
+setDefaultTimeout(120_000);
+
+const ALEXA = PCAPS + "ndpi__alexa-app.pcapng";
+const GNUTELLA = PCAPS + "ndpi__gnutella.pcap";
+/** The alexa capture's client: every one of its flows, none of gnutella's. */
+const Q = "ip:172.16.42.216";
+
+/** A `flowmatrix serve` child with the history store in `dataDir` (e2e-helpers' ServerProcess runs --no-store). */
+class StoreServer {
+  proc: ReturnType<typeof Bun.spawn> | null = null;
+  output = "";
+  readonly url: string;
+
+  constructor(readonly port: number, readonly dataDir: string, readonly args: string[]) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  async start(timeoutMs = 20_000): Promise<void> {
+    const proc = Bun.spawn([BUN, join(ROOT, "src/main.ts"), "serve", "--port", String(this.port), "--data-dir", this.dataDir,
+      "--quiet", ...this.args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    this.proc = proc;
+    running.add(this);
+    void this.drain(proc.stdout as ReadableStream<Uint8Array>);
+    void this.drain(proc.stderr as ReadableStream<Uint8Array>);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${this.output}`);
+      try {
+        const r = await fetch(`${this.url}/api/v1/health`);
+        await r.arrayBuffer();
+        if (r.status === 200 || r.status === 503) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`server did not answer within ${timeoutMs} ms: ${this.output}`);
+      await Bun.sleep(100);
+    }
+  }
+
+  private async drain(s: ReadableStream<Uint8Array>): Promise<void> {
+    const dec = new TextDecoder();
+    const reader = s.getReader();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        this.output = (this.output + dec.decode(value)).slice(-20_000);
+      }
+    } catch {
+      // process gone
+    }
+  }
+
+  /** SIGTERM (the store flushes) and wait for the exit; SIGKILL after 10 s. Returns the exit code. */
+  async stop(): Promise<number | null> {
+    const p = this.proc;
+    if (!p) return null;
+    this.proc = null;
+    running.delete(this);
+    if (p.exitCode === null) {
+      p.kill("SIGTERM");
+      await Promise.race([p.exited, Bun.sleep(10_000)]);
+      if (p.exitCode === null) p.kill("SIGKILL");
+      await p.exited;
+    }
+    return p.exitCode;
+  }
+
+  async json<T>(path: string): Promise<T> {
+    const r = await fetch(this.url + path);
+    if (!r.ok) throw new Error(`${path}: HTTP ${r.status} ${await r.text()}`);
+    return (await r.json()) as T;
+  }
+}
+
+const running = new Set<StoreServer>();
+process.on("exit", () => {
+  for (const s of running) s.proc?.kill("SIGKILL");
+});
+
+interface FlowsAnswer {
+  flows: { id: number; last_seen: string; first_seen: string }[];
+  total: number;
+}
+
+const DATA = mkdtempSync(join(tmpdir(), "fm-e2e-history-"));
+let server: StoreServer;
+let browser: Browser;
+/** Run A: flows matching Q, their ids, when it started and when B started (ms). */
+let countA = 0;
+let idsA: number[] = [];
+/** Flows matching Q in the last hour as B serves them (run A's, from the store). */
+let countAfter = 0;
+let startA = 0;
+let restartAt = 0;
+
+beforeAll(async () => {
+  mkdirSync(RESULTS, { recursive: true });
+  const port = freePort();
+  try {
+    startA = Date.now();
+    const a = new StoreServer(port, DATA, ["--read", ALEXA, "--speed", "10", "--idle-timeout", "5", "--alert-bps", "1k"]);
+    server = a;
+    await a.start();
+    // The replay ends (≈ 18 s) and its flows end by idle timeout; the bandwidth alert is raised.
+    await waitFor(async () => (await a.json<{ capture: { state: string } }>("/api/v1/health")).capture.state === "finished",
+      60_000, "run A's replay to finish", 500);
+    // Most of its flows have ended by idle timeout; the rest end at SIGTERM (reason shutdown), all stored.
+    expect((await a.json<FlowsAnswer>(`/api/v1/flows?q=${encodeURIComponent(Q)}&state=ended`)).total).toBeGreaterThan(0);
+    await waitFor(async () => {
+      const al = await a.json<{ history: { event: string; alert: { rule: string } }[] }>("/api/v1/alerts?state=all");
+      return al.history.some((e) => e.event === "raised" && e.alert.rule === "bandwidth");
+    }, 30_000, "run A's bandwidth alert", 500);
+    // A stored metric sample, and its minute over (a 24 h point wholly before the restart).
+    const firstSample = await waitFor(async () => {
+      const h = await a.json<{ t: number[]; series: { cpu_percent: (number | null)[] } }>("/api/v1/metrics/history?duration=15m&points=900");
+      const k = h.series.cpu_percent.findIndex((v) => v !== null);
+      return k >= 0 ? h.t[k]! : null;
+    }, 30_000, "a stored metrics sample", 500);
+    const minuteOver = (Math.floor(firstSample / 60) + 1) * 60_000 + 500;
+    if (Date.now() < minuteOver) await Bun.sleep(minuteOver - Date.now());
+    const before = await a.json<FlowsAnswer>(`/api/v1/flows?q=${encodeURIComponent(Q)}&state=all&limit=10000`);
+    countA = before.total;
+    idsA = before.flows.map((f) => f.id).sort((x, y) => x - y);
+    expect(countA).toBeGreaterThan(100);
+    expect(await a.stop()).toBe(0);
+
+    restartAt = Date.now();
+    server = new StoreServer(port, DATA, ["--read", GNUTELLA, "--loop", "--speed", "1"]);
+    await server.start();
+    browser = await launchBrowser();
+  } catch (e) {
+    await Promise.all([...running].map((s) => s.stop()));
+    throw e;
+  }
+});
+
+afterAll(async () => {
+  try {
+    await browser?.close();
+  } finally {
+    await Promise.all([...running].map((s) => s.stop()));
+    rmSync(DATA, { recursive: true, force: true });
+  }
+});
+
+async function flowIds(page: Page): Promise<number[]> {
+  return page.locator("#flows-table tbody.flow").evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-flow-id"))));
+}
+
+/** The total in "Showing 1–100 of 163 flows" (0 for the empty state). */
+async function shownTotal(page: Page): Promise<number> {
+  const text = await page.locator("#flows-table .count").innerText();
+  const m = /of ([\d,]+) flows/.exec(text);
+  return m ? Number(m[1]!.replace(/,/g, "")) : 0;
+}
+
+/** datetime-local value (UTC, seconds) for a time in ms. */
+const utcInput = (ms: number) => new Date(ms).toISOString().slice(0, 19);
+/** The same as Chromium submits it: whole minutes without the ":00" seconds. */
+const submitted = (ms: number) => utcInput(ms).replace(/:00$/, "");
+
+describe("history in the dashboard after a restart", () => {
+  test("Flows: last 1 h shows run A's flows; the range is in the URL, survives a reload, sorting and Export CSV", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/flows`);
+    await page.fill("#flow-q", Q);
+    await page.click("form.search button[type=submit]");
+    await page.waitForURL((u) => u.searchParams.get("q") === Q, { timeout: 5000 });
+    await waitFor(() => page.locator("#flows-table tbody.flow").count(), 10_000, "rows for the query");
+    expect(await page.locator("#time-range").getAttribute("data-range")).toBe("live");
+
+    // The control follows the search (re-sent out of band): its links carry the query.
+    const oneHour = page.locator("#time-range a[data-range='-1h']");
+    expect(new URL(await oneHour.getAttribute("href") ?? "", server.url).searchParams.get("q")).toBe(Q);
+    await oneHour.click();
+    await page.waitForURL((u) => u.searchParams.get("since") === "-1h" && u.searchParams.get("q") === Q, { timeout: 5000 });
+    await waitFor(async () => (await page.locator("#time-range").getAttribute("data-range")) === "-1h", 5000, "1 h current");
+    expect(await page.locator("#time-range a[aria-current=true]").innerText()).toBe("Last 1 h");
+    // What the store holds for the query over the last hour: every flow run A listed, and only run A's.
+    const api = await server.json<FlowsAnswer>(`/api/v1/flows?q=${encodeURIComponent(Q)}&since=-1h&limit=10000`);
+    const apiIds = api.flows.map((f) => f.id).sort((x, y) => x - y);
+    for (const id of idsA) expect(apiIds).toContain(id);
+    for (const f of api.flows) expect(Date.parse(f.last_seen)).toBeLessThan(restartAt);
+    countAfter = api.total;
+    expect(await shownTotal(page)).toBe(countAfter);
+    const ids = await flowIds(page);
+    expect(ids.length).toBe(Math.min(100, countAfter));
+    for (const id of ids) expect(apiIds).toContain(id);
+    expect(await page.locator("#time-range .window-note").innerText()).toContain("ended flows from the history store");
+    await page.screenshot({ path: join(RESULTS, "history-flows-1h.png"), fullPage: true });
+
+    // A reload lands on the same view.
+    await page.reload();
+    expect(new URL(page.url()).searchParams.get("since")).toBe("-1h");
+    expect(await page.locator("#time-range").getAttribute("data-range")).toBe("-1h");
+    expect(await page.inputValue("#flow-q")).toBe(Q);
+    expect(await shownTotal(page)).toBe(countAfter);
+
+    // Server-side sort keeps the range (and the query).
+    await page.click("#flows-table th a.server-sort[aria-label*='packets']");
+    await page.waitForURL((u) => u.searchParams.get("sort_by") === "packets" && u.searchParams.get("since") === "-1h" && u.searchParams.get("q") === Q, { timeout: 5000 });
+    expect(await shownTotal(page)).toBe(countAfter);
+
+    // Export CSV carries the range: the same rows as the API for the same range, all from before the restart.
+    const href = await page.locator("#flows-table a.export").getAttribute("href");
+    const hp = new URL(href!, server.url).searchParams;
+    expect([hp.get("q"), hp.get("since"), hp.get("format")]).toEqual([Q, "-1h", "csv"]);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#flows-table a.export")]);
+    const rows = parse(readFileSync((await download.path())!, "utf8"), { columns: true }) as Record<string, string>[];
+    expect(rows.length).toBe(countAfter);
+    expect(rows.map((r) => Number(r.id)).sort((x, y) => x - y)).toEqual(apiIds);
+    for (const r of rows) expect(Date.parse(r.last_seen!)).toBeLessThan(restartAt);
+    await page.close();
+  });
+
+  test("Flows: a custom range after the restart has none of run A's flows, one around run A has all", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/flows?q=${encodeURIComponent(Q)}`);
+    await page.click("#time-range summary");
+    await page.fill("#time-range input[name=since]", utcInput(restartAt + 1000));
+    await page.click("#time-range form button[type=submit]");
+    await page.waitForURL((u) => u.searchParams.get("since") === submitted(restartAt + 1000) && u.searchParams.get("q") === Q, { timeout: 5000 });
+    await waitFor(() => page.locator("#flows-table .empty-state").count(), 5000, "empty state");
+    expect(await page.locator("#time-range").getAttribute("data-range")).toBe("custom");
+    expect(await page.locator("#flows-table .empty").innerText()).toBe("No flows match criteria");
+    expect(await page.locator("#flows-table .hint").innerText()).toContain("wider time range");
+
+    expect(await page.locator("#time-range details").getAttribute("open")).not.toBeNull(); // open when custom
+    await page.fill("#time-range input[name=since]", utcInput(startA - 60_000));
+    await page.fill("#time-range input[name=until]", utcInput(restartAt));
+    await page.click("#time-range form button[type=submit]");
+    await page.waitForURL((u) => u.searchParams.get("until") === submitted(restartAt), { timeout: 5000 });
+    await waitFor(() => page.locator("#flows-table tbody.flow").count(), 5000, "rows in the custom range");
+    const shown = await shownTotal(page);
+    if (shown !== countAfter) {
+      const u = new URL(page.url());
+      const api = await server.json<FlowsAnswer>(`/api/v1/flows${u.search}&limit=10000`);
+      console.log("custom range mismatch", u.search, await page.locator("#time-range .window-note").innerText(), { startA, restartAt, api: api.total });
+    }
+    expect(await shownTotal(page)).toBe(countAfter);
+    expect(await page.locator("#time-range .window-note").innerText()).toContain(`${utcInput(restartAt).replace("T", " ")} UTC`);
+    await page.screenshot({ path: join(RESULTS, "history-flows-custom.png"), fullPage: true });
+    // The link is shareable: a fresh page on it shows the same.
+    const again = await browser.context.newPage();
+    await again.goto(page.url());
+    expect(await shownTotal(again)).toBe(countAfter);
+    expect(await again.locator("#time-range").getAttribute("data-range")).toBe("custom");
+    await again.close();
+    await page.close();
+  });
+
+  test("Health: the 24 h chart reads the store and has a point from before the restart; 7 d is offered", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/health`);
+    expect(await page.locator("#health-history .range button").allInnerTexts()).toEqual(["15m", "1h", "6h", "24h", "7d"]);
+    await page.click("#health-history .range button:text-is('24h')");
+    await waitFor(async () => (await page.locator("#health-history .range button[aria-pressed=true]").innerText()) === "24h", 5000, "24 h range");
+    const cov = page.locator("#health-history p.coverage");
+    expect(await cov.getAttribute("data-source")).toBe("history");
+    const first = Date.parse((await cov.locator("time.first").getAttribute("datetime"))!);
+    // per-minute points: one whose minute ended before B started holds run A's samples only
+    expect(Number(await cov.getAttribute("data-step"))).toBe(60);
+    expect(first + 60_000).toBeLessThanOrEqual(restartAt);
+    expect(Number(await cov.getAttribute("data-points"))).toBeGreaterThanOrEqual(2);
+    expect(await page.locator("#health-history figure svg path.line.s-cpu").getAttribute("d")).toMatch(/^M/);
+    await page.screenshot({ path: join(RESULTS, "history-health-24h.png"), fullPage: true });
+    await page.close();
+  });
+
+  test("Alerts: the history (one click from the Live alerts panel) lists the alert raised before the restart", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/`);
+    await page.click("#alerts .history-link a");
+    await page.waitForURL((u) => u.pathname === "/health" && u.hash === "#alerts-history", { timeout: 5000 });
+    const row = page.locator("#alerts-history tr.alert-event[data-rule=bandwidth][data-event=raised]").first();
+    await waitFor(() => row.count(), 5000, "the bandwidth alert in the history");
+    const at = Date.parse((await row.locator("time").getAttribute("datetime"))!);
+    expect(at).toBeLessThan(restartAt);
+    expect(at).toBeGreaterThanOrEqual(startA);
+    expect(await row.locator("td.sev").innerText()).toBe("error");
+    expect(await row.locator("td.msg").innerText()).toContain("High bandwidth");
+    expect(await page.locator("#alerts-history").getAttribute("data-source")).toBe("history");
+    const link = new URL((await row.locator("a.alert-link").getAttribute("href"))!, server.url);
+    expect(link.pathname).toBe("/flows");
+    expect(link.searchParams.get("q")).toBe("bps>0");
+    expect(Date.parse(link.searchParams.get("since")!)).toBeLessThan(at);
+    await page.locator("#alerts-history").screenshot({ path: join(RESULTS, "history-alerts.png") });
+    await page.close();
+  });
+
+  test("Live: the 1 h chart reads the store", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/`);
+    await page.click("#bandwidth-chart .range button:has-text('1 h')");
+    await waitFor(() => page.locator("#bandwidth-chart-1h").count(), 5000, "1 h chart");
+    expect(await page.locator("#bandwidth-chart-1h").getAttribute("data-source")).toBe("history");
+    expect(await page.locator("#bandwidth-chart-1h path.line.s-bps").getAttribute("d")).toMatch(/^M/);
+    await page.screenshot({ path: join(RESULTS, "history-live-1h.png"), fullPage: true });
+    await page.close();
+  });
+});
