@@ -150,7 +150,7 @@ describe("OpenAPI", () => {
     const paths = Object.keys(body.paths).sort();
     expect(paths).toEqual([
       "/api/v1/alerts", "/api/v1/bandwidth", "/api/v1/flows", "/api/v1/flows/{id}", "/api/v1/health",
-      "/api/v1/metrics/history", "/api/v1/talkers", "/metrics",
+      "/api/v1/metrics/history", "/api/v1/settings", "/api/v1/talkers", "/metrics",
     ]);
     const flowParams = body.paths["/api/v1/flows"]!.get!.parameters!.map((p) => p.name).sort();
     expect(flowParams).toEqual([...FLOW_PARAM_NAMES].sort());

@@ -28,7 +28,6 @@ import { PortInUseError } from "./port-in-use-error.ts";
 import { Auth } from "./security/auth.ts";
 import { guardRoutes } from "./security/guard.ts";
 import { checkBind, isLoopbackHost } from "./security/hosts.ts";
-import { settingsRoutes } from "./security/settings-api.ts";
 import { configureShell } from "../../views/layout.tsx";
 
 /** True for /api and every path under it (where every answer, errors included, is JSON). */
@@ -113,7 +112,6 @@ export class FlowmatrixServer {
         serverNames: this.config.security?.serverNames,
       }))
       .use(staticRoutes())
-      .use(settingsRoutes(this.ctx))
       .use(apiRoutes(this.ctx))
       .use(liveRoutes(this.ctx))
       .use(pageRoutes(this.ctx));

@@ -20,6 +20,7 @@ import type { ServerContext } from "../context.ts";
 import { BadRequestError } from "./bad-request-error.ts";
 import { docsPage, type OpenApiDoc } from "./docs-page.ts";
 import { flowRoutes } from "./flows.ts";
+import { settingsRoutes } from "../security/settings-api.ts";
 import { NotFoundError } from "./not-found-error.ts";
 import { TooManyRequestsError } from "./too-many-requests-error.ts";
 import { prometheusRoutes } from "./prometheus.ts";
@@ -82,6 +83,7 @@ export function apiRoutes(ctx: ServerContext) {
       exclude: { paths: [/^\/(?!api\/v1\/|metrics$)/, "/api/v1/*"] },
     }))
     .use(flowRoutes(ctx))
+    .use(settingsRoutes(ctx))
     .use(trafficRoutes(ctx))
     .use(systemRoutes(ctx))
     .use(prometheusRoutes(ctx))

@@ -74,8 +74,9 @@ export function settingsRoutes(ctx: ServerContext) {
     }),
   });
   return new Elysia({ name: "flowmatrix-settings" })
-    // Hidden from the OpenAPI document (whose endpoint list the API tests pin); documented in the README.
-    .get("/api/v1/settings", ({ request }) => listing(request), { detail: { hide: true } })
+    .get("/api/v1/settings", ({ request }) => listing(request), {
+      detail: { summary: "Settings", description: "Every setting with its value, source (flag, environment, file, default), flag, variable and doc; secrets masked.", tags: ["system"] },
+    })
     .patch("/api/v1/settings", async ({ request }) => {
       let body: unknown;
       try {
@@ -101,7 +102,10 @@ export function settingsRoutes(ctx: ServerContext) {
       if (changed.length) log.info("settings_changed", `settings changed through the API: ${changed.join(", ")}`, { keys: changed });
       applyLiveSettings(ctx, parsed, { kind: "api" });
       return { changed, ...listing(request) };
-    }, { parse: "none", detail: { hide: true } });
+    }, {
+      parse: "none",
+      detail: { summary: "Change settings", description: "Admin only (a viewer token gets 403). Body: a JSON object of setting → value, for settings that can change while serving (alert thresholds, log level); others are 400.", tags: ["system"] },
+    });
 }
 
 /** Names for tests and docs: the live keys. */
