@@ -21,6 +21,7 @@ import type { ServerContext } from "../server/context.ts";
 import type { HistoryConfig } from "../server/history.ts";
 import { DB_FILE } from "../store/data-dir.ts";
 import { parseHostPort } from "../export/ipfix-sink.ts";
+import { CollectorBindError, parseListen } from "../collect/collector.ts";
 import { ConfigError, describeSource, loadConfig, readableByOthers, type LoadedConfig } from "../config/load.ts";
 import { log, type LogFormat, type LogLevel } from "../config/log.ts";
 import { resolvedDataDir, SCHEMA, type Value } from "../config/schema.ts";
@@ -36,8 +37,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const values = loaded.values;
   log.configure({ format: values["log-format"] as LogFormat, level: values["log-level"] as LogLevel });
   server.ctx.engine.onFatal((e) => log.error("capture_stopped", `capture stopped: ${e.message}`));
-  const url = await server.start();
-  const what = source.kind === "live" ? `capturing on ${source.interface}` : source.kind === "file" ? `replaying ${source.path}` : "serving stored history (no capture)";
+  const url = await server.start().catch((err: unknown) => {
+    // The collector's UDP address could not be bound: a configuration error, as a busy HTTP port.
+    throw (err as { kind?: unknown }).kind === "CollectorBindError" ? new CollectorBindError((err as Error).message) : err;
+  });
+  const collect = values["collect-netflow"] ? ` collecting NetFlow/IPFIX on ${values["collect-netflow"]}` : "";
+  const whatRaw = (source.kind === "live" ? `capturing on ${source.interface}` : source.kind === "file" ? `replaying ${source.path}` : collect ? "" : "serving stored history (no capture)") +
+    (collect && source.kind !== "none" ? "," : "") + collect;
+  const what = whatRaw.trim();
   const where = history ? `history in ${history.path}` : "memory only (--no-store)";
   console.log(`flowmatrix ${server.ctx.version} ${what}, ${where} — dashboard at ${url}/  (API ${url}/api/v1/)`);
   log.info("start", `started: ${what}, ${where}, listening on ${url}`, {
@@ -84,7 +91,9 @@ export function serverFromConfig(loaded: LoadedConfig): { server: FlowmatrixServ
     ? null
     : { path: join(dataDir, DB_FILE), retentionDays: values["retention-days"]!, retentionBytes: values["retention-size"]! };
   const speed = values.speed === "max" ? "max" : Number(values.speed);
-  const source: EngineConfig["source"] = values["no-capture"]
+  const collect = values["collect-netflow"] ? parseListen(values["collect-netflow"]) : undefined;
+  // A collector without --interface/--read is the only flow source: no packet capture.
+  const source: EngineConfig["source"] = values["no-capture"] || (collect && !values.interface && !values.read)
     ? { kind: "none" }
     : values.read
       ? { kind: "file", path: values.read, speed, loop: values.loop === true, maxGap: values["max-gap"]! }
@@ -93,6 +102,7 @@ export function serverFromConfig(loaded: LoadedConfig): { server: FlowmatrixServ
     engine: {
       source, filter: values.filter, maxFlows: values["max-flows"], idleTimeout: values["idle-timeout"],
       exportIpfix: values["export-ipfix"] ? { ...parseHostPort(values["export-ipfix"]), domainId: values["ipfix-domain"] ?? 1 } : undefined,
+      collect,
     },
     host: values.host,
     port: values.port,

@@ -21,7 +21,7 @@ function alertOptions(): Record<`alert-${string}`, StringOption> {
 
 export const SERVE = defineVerb({
   verb: "serve",
-  synopsis: "[--interface IF | --read FILE [--speed N|max] [--loop] [--max-gap S]] [options]",
+  synopsis: "[--interface IF | --read FILE [--speed N|max] [--loop] [--max-gap S]] [--collect-netflow [HOST:]PORT] [options]",
   summary: "Capture (live, or replayed from a file) and serve the dashboard and the REST API until SIGINT/SIGTERM.",
   options: {
     interface: { type: "string", short: "i", value: "IF", doc: "capture live on this interface (default: the default interface)" },
@@ -43,6 +43,7 @@ export const SERVE = defineVerb({
     ...alertOptions(),
     "export-ipfix": { type: "string", value: "HOST:PORT", doc: "send every ended flow as IPFIX (RFC 7011 biflow records) over UDP to this collector" },
     "ipfix-domain": { type: "string", default: "1", value: "N", doc: "IPFIX observation domain id" },
+    "collect-netflow": { type: "string", value: "[HOST:]PORT", doc: "also collect NetFlow v5/v9 and IPFIX over UDP on this address (HOST defaults to 0.0.0.0); alone, without --interface/--read, the collector is the only flow source" },
     quiet: { type: "boolean", short: "q", doc: "no status line every 10 s on a terminal" },
     config: { type: "string", short: "c", value: "FILE", doc: "read settings from this TOML file (environment FLOWMATRIX_* and flags override it)" },
     "auth-token-file": { type: "string", value: "FILE", doc: "file holding the admin token (or FLOWMATRIX_AUTH_TOKEN); make one with flowmatrix token" },

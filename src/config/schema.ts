@@ -24,6 +24,7 @@ import { SERVE } from "../cli/serve-options.ts";
 import { parseSettingValue } from "../alerts/registry.ts";
 import { parseSize } from "../flows/units.ts";
 import { parseHostPort } from "../export/ipfix-sink.ts";
+import { parseListen } from "../collect/collector.ts";
 import { defaultDataDir } from "../store/data-dir.ts";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
 
@@ -166,6 +167,7 @@ const FLAG_PARSERS = {
   "retention-days": positive(""),
   "retention-size": size,
   "export-ipfix": (text: string) => (parseHostPort(text), text),
+  "collect-netflow": (text: string) => (parseListen(text), text),
   "ipfix-domain": (text: string) => {
     const n = numberAtLeast(0, true)(text);
     if (n > 0xffffffff) throw new Error(`must be at most 4294967295, got "${text}"`);

@@ -9,7 +9,10 @@
  *            big-endian address, e.g. 10.0.0.1 = 0x0a000001), words 1..3 zero;
  *            IPv6 as four big-endian 32-bit words.
  *     [8]    portA << 16 | portB (both 0 when the protocol has no ports)
- *     [9]    proto | (v6 ? 1 << 8 : 0) | (hasVlan ? 1 << 9 : 0) | vlanId << 16
+ *     [9]    proto | (v6 ? 1 << 8 : 0) | (hasVlan ? 1 << 9 : 0) | origin << 10 | vlanId << 16
+ *            origin (bits 10-15): 0 our packet capture, 1..63 a NetFlow/IPFIX exporter and
+ *            observation domain (src/collect/origins.ts); part of the key, so flows of different
+ *            origins never merge, and it costs no byte per slot
  * - one 64-byte record (a cache line: everything a packet updates is in it), seen through two
  *   views of one buffer:
  *     f64[i*8 + F_FIRST], F_LAST   first / last packet time, seconds since the epoch (min / max)
@@ -41,6 +44,9 @@ export const PW_V6 = 0x100;
 /** Proto word: the flow carries a VLAN id (bit 9), which is in bits 16-27. */
 export const PW_VLAN = 0x200;
 export const PW_VLAN_SHIFT = 16;
+/** Proto word: the flow's origin (bits 10-15): 0 = packet capture, 1..63 = a collector exporter/domain. */
+export const PW_ORIGIN_SHIFT = 10;
+export const PW_ORIGIN_MASK = 0x3f;
 export const IPPROTO_TCP = 6;
 /** Float64 / Uint32 words per flow record. */
 export const REC_F64 = 8;
@@ -189,6 +195,10 @@ export class FlowColumns {
   vlan(i: number): number {
     const w = this.key[i * KEY_WORDS + KW_PROTO]!;
     return w & PW_VLAN ? w >>> PW_VLAN_SHIFT : -1;
+  }
+  /** Origin: 0 = our packet capture, 1..63 = a NetFlow/IPFIX exporter and domain (collect/origins.ts). */
+  origin(i: number): number {
+    return (this.key[i * KEY_WORDS + KW_PROTO]! >>> PW_ORIGIN_SHIFT) & PW_ORIGIN_MASK;
   }
   /** Word offset in `key` of the initiator's address. */
   srcAddrOff(i: number): number {

@@ -22,7 +22,7 @@
 import type { DecodedPacket } from "../capture/packet.ts";
 import { fmix, hashKey, mix, SEED } from "./hash.ts";
 import {
-  BYTES_PER_SLOT, EndReason, F_BYTES, F_FIRST, F_ID, F_LAST, FlowColumns, IPPROTO_TCP, KEY_WORDS, KW_PROTO, META_INIT_B, META_LIVE, PW_PROTO, PW_V6, PW_VLAN, PW_VLAN_SHIFT,
+  BYTES_PER_SLOT, EndReason, F_BYTES, F_FIRST, F_ID, F_LAST, FlowColumns, IPPROTO_TCP, KEY_WORDS, KW_PROTO, META_INIT_B, META_LIVE, PW_ORIGIN_MASK, PW_ORIGIN_SHIFT, PW_PROTO, PW_V6, PW_VLAN, PW_VLAN_SHIFT,
   REC_F64, REC_U32, U_FLAGS, U_PKTS, U_RATE, U_TICK_BYTES, U_TICK_PKTS,
 } from "./columns.ts";
 
@@ -43,6 +43,29 @@ export interface FlowTableConfig {
   initialCapacity?: number;
   /** Count bytes/packets per one-second tick for rates and talkers (default true). */
   ticks?: boolean;
+}
+
+/** A flow record to account (src/collect CollectedFlow): addresses in the key's word layout, times in seconds. */
+export interface FlowRecordIn {
+  ipVersion: 4 | 6;
+  src: ArrayLike<number>;
+  dst: ArrayLike<number>;
+  sport: number;
+  dport: number;
+  proto: number;
+  /** -1 when untagged. */
+  vlan: number;
+  first: number;
+  last: number;
+  /** Forward direction (src → dst), and the reverse direction of a biflow record (0 otherwise). */
+  bytes: number;
+  packets: number;
+  flags: number;
+  rbytes: number;
+  rpackets: number;
+  rflags: number;
+  /** 0 unknown, 1 src is the initiator, 2 dst is. */
+  initiator: number;
 }
 
 export type EndedListener = (cols: FlowColumns, i: number, reason: number) => void;
@@ -181,7 +204,10 @@ export class FlowTable {
     if (i < 0) {
       const k = this.k;
       k[0] = a0; k[1] = a1; k[2] = a2; k[3] = a3; k[4] = b0; k[5] = b1; k[6] = b2; k[7] = b3; k[8] = pw; k[9] = w9;
-      i = this.insert(h, ts, p, swap ? 1 : 0);
+      // Initiator: the sender, unless the first packet is a SYN-ACK (then its receiver).
+      let initB = swap;
+      if (p.proto === 6 && (p.tcpFlags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) initB = !initB;
+      i = this.insert(h, ts, initB);
     }
     const dir = swap ? 1 : 0;
     const f64 = this.cols.f64, u32 = this.cols.u32;
@@ -194,6 +220,102 @@ export class FlowTable {
     if (this.ticks) {
       u32[uo + U_TICK_BYTES]! += wirelen;
       u32[uo + U_TICK_PKTS]!++;
+    }
+    return i;
+  }
+
+  /**
+   * Account one flow record from a NetFlow/IPFIX exporter (src/collect), not a packet: its counters
+   * per direction, its TCP flags and its time span join the flow of the same key — the 5-tuple in
+   * either order, VLAN and `origin` (1..63: the exporter and observation domain; see columns.ts
+   * PW_ORIGIN_SHIFT). That is the pairing rule: a record joins a live flow of its origin whose key
+   * it carries forwards or reversed, unless by the record's start time that flow has ended (idle
+   * timeout since its last time, active timeout since its first, TCP close), the same rules that
+   * join packets into flows; otherwise it starts a new flow. So the two unidirectional records a
+   * router exports for one conversation become one bidirectional flow, and an exporter's
+   * active-timeout segments continue theirs.
+   *
+   * Initiator of a new flow: the record's source, or its destination when the record says so
+   * (biflowDirection 2). A record of the other direction that started strictly earlier than the
+   * flow makes its own source the initiator (the reply's record often arrives first).
+   * Rates and talkers count the record's bytes in the second it arrives (a record is a summary).
+   * Returns the flow slot.
+   */
+  addRecord(r: FlowRecordIn, origin: number): number {
+    const s = r.src, d = r.dst;
+    const v6 = r.ipVersion === 6;
+    const s0 = s[0]!, s1 = v6 ? s[1]! : 0, s2 = v6 ? s[2]! : 0, s3 = v6 ? s[3]! : 0;
+    const d0 = d[0]!, d1 = v6 ? d[1]! : 0, d2 = v6 ? d[2]! : 0, d3 = v6 ? d[3]! : 0;
+    let swap: boolean;
+    if (s0 !== d0) swap = s0 > d0;
+    else if (s1 !== d1) swap = s1 > d1;
+    else if (s2 !== d2) swap = s2 > d2;
+    else if (s3 !== d3) swap = s3 > d3;
+    else swap = r.sport > r.dport;
+    const k = this.k;
+    if (swap) {
+      k[0] = d0; k[1] = d1; k[2] = d2; k[3] = d3; k[4] = s0; k[5] = s1; k[6] = s2; k[7] = s3;
+      k[8] = (r.dport << 16) | r.sport;
+    } else {
+      k[0] = s0; k[1] = s1; k[2] = s2; k[3] = s3; k[4] = d0; k[5] = d1; k[6] = d2; k[7] = d3;
+      k[8] = (r.sport << 16) | r.dport;
+    }
+    const vlan = r.vlan;
+    k[9] = (r.proto & PW_PROTO) | (v6 ? PW_V6 : 0) | ((origin & PW_ORIGIN_MASK) << PW_ORIGIN_SHIFT) |
+      (vlan >= 0 ? PW_VLAN | ((vlan & 0xfff) << PW_VLAN_SHIFT) : 0);
+    const h = hashKey(k, 0);
+    const key = this.cols.key, index = this.index, mask = this.mask, tag = h >>> 24;
+    let slot = h & mask;
+    let i = -1;
+    for (;;) {
+      const e = index[slot]!;
+      if (e === 0) break;
+      if (e >>> 24 === tag) {
+        const f = (e & 0xffffff) - 1, o = f * KEY_WORDS;
+        let same = true;
+        for (let w = 0; w < KEY_WORDS; w++) {
+          if (key[o + w] !== k[w]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) {
+          i = f;
+          break;
+        }
+      }
+      slot = (slot + 1) & mask;
+    }
+    const first = Math.min(r.first, r.last), last = Math.max(r.first, r.last);
+    if (i >= 0 && !this.noExpire) {
+      const reason = this.expiry(i, first);
+      if (reason !== 0) {
+        this.end(i, reason);
+        i = -1;
+      }
+    }
+    const fwd = swap ? 1 : 0;
+    let f64 = this.cols.f64, u32 = this.cols.u32;
+    if (i < 0) {
+      i = this.insert(h, first, r.initiator === 2 ? !swap : swap);
+      f64 = this.cols.f64;
+      u32 = this.cols.u32;
+    } else if (r.initiator === 0 && first < f64[i * REC_F64 + F_FIRST]!) {
+      const m = this.cols.meta(i);
+      this.cols.setMeta(i, swap ? m | META_INIT_B : m & ~META_INIT_B);
+    }
+    const fo = i * REC_F64, uo = i * REC_U32;
+    if (first < f64[fo + F_FIRST]!) f64[fo + F_FIRST] = first;
+    if (last > f64[fo + F_LAST]!) f64[fo + F_LAST] = last;
+    f64[fo + F_BYTES + fwd]! += r.bytes;
+    f64[fo + F_BYTES + 1 - fwd]! += r.rbytes;
+    u32[uo + U_PKTS + fwd] = Math.min(0xffffffff, u32[uo + U_PKTS + fwd]! + r.packets);
+    u32[uo + U_PKTS + 1 - fwd] = Math.min(0xffffffff, u32[uo + U_PKTS + 1 - fwd]! + r.rpackets);
+    const fl = ((r.flags & 0xff) << (fwd * 8)) | ((r.rflags & 0xff) << ((1 - fwd) * 8));
+    if (fl !== 0) u32[uo + U_FLAGS]! |= fl;
+    if (this.ticks) {
+      u32[uo + U_TICK_BYTES] = Math.min(0xffffffff, u32[uo + U_TICK_BYTES]! + r.bytes + r.rbytes);
+      u32[uo + U_TICK_PKTS] = Math.min(0xffffffff, u32[uo + U_TICK_PKTS]! + r.packets + r.rpackets);
     }
     return i;
   }
@@ -215,8 +337,8 @@ export class FlowTable {
     return 0;
   }
 
-  /** Create a flow for key `this.k`; the slot has no packets yet. */
-  private insert(h: number, ts: number, p: DecodedPacket, dir: number): number {
+  /** Create a flow for key `this.k`; the slot has no packets yet. `initB`: the initiator is endpoint B. */
+  private insert(h: number, ts: number, initB: boolean): number {
     if (this.count >= this.maxFlows) this.evictOldest();
     let i: number;
     if (this.freeHead !== 0) {
@@ -241,9 +363,6 @@ export class FlowTable {
     u32[uo + U_TICK_BYTES] = 0;
     u32[uo + U_TICK_PKTS] = 0;
     u32[uo + U_RATE] = 0;
-    // Initiator: the sender, unless the first packet is a SYN-ACK (then its receiver).
-    let initB = dir === 1;
-    if (p.proto === 6 && (p.tcpFlags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) initB = !initB;
     u32[uo + U_FLAGS] = (META_LIVE | (initB ? META_INIT_B : 0)) << 16;
     let slot = h & this.mask;
     while (this.index[slot] !== 0) slot = (slot + 1) & this.mask;

@@ -41,6 +41,17 @@ export class Totals {
     else c[6]! += wirelen;
   }
 
+  /** Account a collected flow record (src/collect): `packets` packets of `bytes` bytes in all, protocol `proto`. */
+  flowRecord(bytes: number, packets: number, proto: number): void {
+    const c = this.cur;
+    c[0]! += packets;
+    c[1]! += bytes;
+    if (proto === 6) c[2]! += bytes;
+    else if (proto === 17) c[3]! += bytes;
+    else if (proto === 1 || proto === 58) c[4]! += bytes;
+    else c[5]! += bytes;
+  }
+
   /** Close second `sec` (integer seconds) with `activeFlows` live flows. */
   flush(sec: number, activeFlows: number): void {
     const c = this.cur;

@@ -24,6 +24,7 @@ import type { CaptureStatus } from "../worker/protocol.ts";
 import type { SystemSample } from "../metrics/system-collector.ts";
 import type { SinkStats } from "../flows/sinks.ts";
 import type { IpfixExportStats } from "../export/ipfix-sink.ts";
+import type { CollectorStats } from "../collect/collector.ts";
 import type { StoreStatus } from "../store/flow-store.ts";
 
 function storeUnavailable(e: Error): StoreStatus {
@@ -35,7 +36,7 @@ export type HealthStatus = "ok" | "degraded" | "critical";
 
 export interface HealthReason {
   severity: "warning" | "error" | "critical";
-  code: "engine_down" | "engine_fault" | "capture_down" | "capture_fatal" | "link_down" | "capture_drops" | "cpu_high" | "history_degraded";
+  code: "engine_down" | "engine_fault" | "capture_down" | "capture_fatal" | "link_down" | "capture_drops" | "cpu_high" | "history_degraded" | "collector_down";
   message: string;
 }
 
@@ -52,6 +53,12 @@ export interface HealthReport {
   sinks: SinkStats[];
   /** Flow exporters (IPFIX, --export-ipfix): flows, messages, bytes, send errors, last error; [] without one. */
   exporters: IpfixExportStats[];
+  /**
+   * The NetFlow/IPFIX collector (--collect-netflow; null without one): listen address, datagrams,
+   * records, errors by reason, and per exporter (address) its versions, packets (datagrams), records,
+   * errors, sampling rate, lost records and last seen (seconds since the epoch).
+   */
+  collector: CollectorStats | null;
   /** Flow exports open in the engine, and export work queued there. */
   exports: { open: number; queued: number };
   /** The history store (null with --no-store): state, size, flows, drops, errors. */
@@ -115,6 +122,10 @@ export function evaluateHealth(h: HealthInput): HealthReport {
   if (c.dropped_last > 0) {
     reasons.push({ severity: "error", code: "capture_drops", message: "Packet capture degraded - check interface" });
   }
+  const col = h.status.collector;
+  if (col && col.state === "failed") {
+    reasons.push({ severity: "error", code: "collector_down", message: `NetFlow/IPFIX collector down: ${col.error ?? "not listening"}` });
+  }
   if (h.history && h.history.state !== "ok") {
     reasons.push({ severity: "warning", code: "history_degraded", message: `History store degraded: ${h.history.reason ?? "unknown reason"} (capture and live data go on)` });
   }
@@ -135,6 +146,7 @@ export function evaluateHealth(h: HealthInput): HealthReport {
     engine,
     sinks: h.status.sinks,
     exporters: h.status.exporters ?? [],
+    collector: h.status.collector ?? null,
     exports: h.status.exports,
     history: h.history ?? null,
     system: {

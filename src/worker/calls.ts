@@ -13,6 +13,7 @@ import type { Talker, TalkerBy } from "../flows/talkers.ts";
 import type { CaptureStatus } from "../capture/capture-runner.ts";
 import type { SeriesPayload } from "./protocol.ts";
 import type { IpfixExportStats } from "../export/ipfix-sink.ts";
+import type { CollectorStats } from "../collect/collector.ts";
 
 /** The engine as health and /metrics see it, from one call. */
 export interface EngineStatus {
@@ -28,6 +29,8 @@ export interface EngineStatus {
   exports: { open: number; queued: number };
   /** Flow exporters (IPFIX): records, messages, send errors; absent or [] without --export-ipfix. */
   exporters?: IpfixExportStats[];
+  /** The NetFlow/IPFIX collector (--collect-netflow): its exporters and counters; absent or null without one. */
+  collector?: CollectorStats | null;
 }
 
 /** A consistent export: the matching flows' slots are fixed when it opens; rows are read as they stand. */

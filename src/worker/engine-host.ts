@@ -22,6 +22,7 @@ import { toRecord, type FlowRecord } from "../flows/record.ts";
 import { selectFlows } from "../flows/select.ts";
 import type { EndedFlowSink } from "../flows/sinks.ts";
 import { IpfixSink } from "../export/ipfix-sink.ts";
+import { NetflowCollector } from "../collect/collector.ts";
 import type { CallMessage, EngineHandlers, ExportPage } from "./calls.ts";
 import type { EngineConfig, TickSummary } from "./protocol.ts";
 import { bandwidth, TickSummaryBuilder } from "./tick-summary.ts";
@@ -64,6 +65,8 @@ export class EngineHost {
   private bulkScheduled = false;
   private stopped = false;
   private readonly ipfix: IpfixSink | null;
+  /** --collect-netflow: decoded flow records go straight into the table (FlowTable.addRecord). */
+  readonly collector: NetflowCollector | null;
 
   constructor(private readonly config: EngineHostConfig) {
     const c = config.engine;
@@ -76,6 +79,16 @@ export class EngineHost {
       maxFlows: c.maxFlows, idleTimeout: c.idleTimeout, activeTimeout: c.activeTimeout, recentEnded: c.recentEnded,
       firstFlowId: c.firstFlowId, talkers: true, schedule, sinks,
     });
+    this.collector = c.collect
+      ? new NetflowCollector({
+        ...c.collect,
+        onFlow: (f, origin) => {
+          const e = this.engine;
+          e.table.addRecord(f, origin);
+          e.totals.flowRecord(f.bytes + f.rbytes, f.packets + f.rpackets, f.proto);
+        },
+      })
+      : null;
     this.capture = new CaptureRunner({
       source: c.source, filter: c.filter, sink: this.engine, restart: config.restart,
       onStart: config.onStart, onFatal: config.onFatal, onFault: config.onFault,
@@ -86,7 +99,17 @@ export class EngineHost {
   }
 
   /** Starts the capture and the one-second summary; resolves when the capture ends. */
-  start(): Promise<void> {
+  async start(): Promise<void> {
+    if (this.collector) {
+      // The collector's socket is bound before the capture starts: a port in use is a start failure.
+      try {
+        await this.collector.start();
+      } catch (err) {
+        if (this.config.restart) this.config.onFault?.("collector", err);
+        else this.config.onStart?.(err as Error);
+        return;
+      }
+    }
     this.timer = setInterval(() => this.tick(), this.config.tickMs ?? 1000);
     return this.capture.start().catch((err) => this.config.onFault?.("capture", err));
   }
@@ -96,6 +119,7 @@ export class EngineHost {
     if (this.stopped) return;
     this.stopped = true;
     this.capture.stop();
+    this.collector?.stop();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.exports.clear();
@@ -112,12 +136,15 @@ export class EngineHost {
   tick(): void {
     try {
       const e = this.engine;
-      if (this.config.engine.source.kind === "live") e.advance(Date.now() / 1000);
+      const kind = this.config.engine.source.kind;
+      // Live capture, and a collector alone, run on the wall clock.
+      if (kind === "live" || (kind === "none" && this.collector)) e.advance(Date.now() / 1000);
       else {
         const clock = this.capture.replayClock();
         if (clock !== null) e.advance(clock);
       }
       const status = this.capture.tick();
+      this.collector?.tick();
       this.closeIdleExports();
       this.config.onTick?.(this.summary.build(status, this.capture.replayPosition()));
     } catch (err) {
@@ -140,6 +167,7 @@ export class EngineHost {
         sinks: e.sinkStats(),
         exports: { open: this.exports.size, queued: this.bulk.length },
         exporters: this.ipfix ? [this.ipfix.stats()] : [],
+        collector: this.collector?.stats() ?? null,
       }),
       exportOpen: ({ query }) => {
         const id = this.nextCursor++;

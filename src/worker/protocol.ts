@@ -13,6 +13,7 @@ import type { CallMessage } from "./calls.ts";
 import type { PortSinkConfig } from "./port-sink.ts";
 import type { WireError } from "./wire-error.ts";
 import type { IpfixExportConfig } from "../export/ipfix-sink.ts";
+import type { CollectorListen } from "../collect/collector.ts";
 
 export type { CaptureState, CaptureStatus } from "../capture/capture-runner.ts";
 export type { ScanCandidate } from "../flows/scan.ts";
@@ -29,6 +30,12 @@ export interface EngineConfig {
   firstFlowId?: number;
   /** IPFIX exporter (--export-ipfix): the engine Worker sends every ended flow there (export/ipfix-sink.ts). */
   exportIpfix?: IpfixExportConfig;
+  /**
+   * NetFlow v5/v9/IPFIX collector (--collect-netflow): the engine Worker listens on this UDP address
+   * and adds every decoded flow record to the table (src/collect). With capture kind "none" it is the
+   * only flow source, and the engine clock is the wall clock.
+   */
+  collect?: CollectorListen;
 }
 
 export interface SeriesPayload {

@@ -76,6 +76,18 @@ export async function prometheusText(ctx: ServerContext): Promise<string> {
   e.add("flowmatrix_ipfix_messages_total", "counter", "IPFIX messages (UDP datagrams) sent, template messages included.", perExporter((s) => s.messages));
   e.add("flowmatrix_ipfix_bytes_total", "counter", "Bytes of IPFIX messages sent.", perExporter((s) => s.bytes));
   e.add("flowmatrix_ipfix_send_errors_total", "counter", "IPFIX datagrams that could not be sent (their records are lost; capture goes on).", perExporter((s) => s.send_errors));
+  const col = h.collector;
+  if (col) {
+    const exporters = col.exporters;
+    const perEx = (f: (x: (typeof exporters)[number]) => number) => exporters.map((x) => ({ labels: { exporter: x.address }, value: f(x) }));
+    e.add("flowmatrix_collector_packets_total", "counter", "NetFlow/IPFIX datagrams received, per exporter (--collect-netflow).", perEx((x) => x.packets));
+    e.add("flowmatrix_collector_records_total", "counter", "Flow records decoded, per exporter.", perEx((x) => x.records));
+    e.add("flowmatrix_collector_errors_total", "counter", "Datagrams, sets or records refused, per exporter and reason.",
+      exporters.flatMap((x) => Object.entries(x.error_reasons).map(([reason, n]) => ({ labels: { exporter: x.address, reason }, value: n }))));
+    e.add("flowmatrix_collector_lost_total", "counter", "Records (v5, IPFIX) or datagrams (v9) missing from the exporter's sequence numbers.", perEx((x) => x.lost));
+    e.add("flowmatrix_collector_sampling_rate", "gauge", "Sampling rate the exporter announced (1 = not sampled); counts are scaled by it.", perEx((x) => x.sampling_rate));
+    e.add("flowmatrix_collector_last_seen_seconds", "gauge", "Time of the exporter's last datagram, seconds since the epoch.", perEx((x) => x.last_seen));
+  }
   if (h.history) {
     e.add("flowmatrix_history_up", "gauge", "1 while the history store writes normally, 0 when degraded.", h.history.state === "ok" ? 1 : 0);
     e.add("flowmatrix_history_flows", "gauge", "Flows in the history store.", h.history.flows);
