@@ -140,3 +140,22 @@ test("under load the loop drains in pauses of drainIntervalMs: every packet arri
   await done;
   expect(performance.now() - t1).toBeLessThan(250);
 });
+
+test("the sink gets at most snap bytes (libpcap's snaplen follows snap, so the kernel copies no more); wirelen stays the real length", async () => {
+  const port = 41_000 + (process.pid % 20_000);
+  const src = new LiveSource({ interface: "lo", filter: `udp and dst port ${port}`, snap: 128 });
+  const seen: [number, number][] = [];
+  const done = src.start({ packet: (_b: Uint8Array, _o: number, caplen: number, wirelen: number) => void seen.push([caplen, wirelen]) });
+  await Bun.sleep(200);
+  const rx = await Bun.udpSocket({ hostname: "127.0.0.1", port, socket: { data() {} } });
+  const sock = await Bun.udpSocket({ hostname: "127.0.0.1", socket: { error() {} } });
+  sock.send(new Uint8Array(1000), port, "127.0.0.1");
+  sock.send(new Uint8Array(10), port, "127.0.0.1");
+  for (let w = 0; w < 20 && seen.length < 2; w++) await Bun.sleep(50);
+  sock.close();
+  rx.close();
+  src.stop();
+  await done;
+  // 14 Ethernet + 20 IPv4 + 8 UDP + payload on the wire.
+  expect(seen).toEqual([[128, 1042], [52, 52]]);
+});

@@ -31,7 +31,10 @@ import { createBatch, loadShim, readBatch, ShimStatus } from "./shim.ts";
 
 export interface LiveSourceConfig {
   interface: string;
-  /** Bytes libpcap captures per packet (default 65535). */
+  /**
+   * Bytes libpcap captures per packet (default: `snap`, since the sink never sees more; the
+   * kernel then copies no more than that into the ring, and wirelen stays the real length).
+   */
   snaplen?: number;
   /** Promiscuous mode (default true). */
   promisc?: boolean;
@@ -150,7 +153,7 @@ export class LiveSource implements PacketSource {
     const handle = s.pcap_create(cstr(name), err);
     if (!handle) throw new PcapError(`cannot open "${name}": ${bufText(err)}`);
     try {
-      s.pcap_set_snaplen(handle, c.snaplen ?? 65535);
+      s.pcap_set_snaplen(handle, c.snaplen ?? Math.max(4, ((c.snap ?? 256) + 3) & ~3));
       s.pcap_set_promisc(handle, c.promisc === false ? 0 : 1);
       s.pcap_set_timeout(handle, c.timeoutMs ?? 100);
       if (c.immediate) s.pcap_set_immediate_mode(handle, 1);
