@@ -16,7 +16,9 @@
  * and gives the same rows as the API; a custom range after the restart shows none of them and
  * one around run A shows all; the Health 24 h chart (from the store) has a point in a minute
  * before the restart; the alert history (one click from the Live alerts panel) lists the alert A
- * raised; the Live 1 h chart reads the store. Screenshots go to test-results/history-*.png.
+ * raised; the Live 1 h chart reads the store. Without a store (--no-store) the same views work on
+ * memory: the range filters the engine's flows, the charts and the alert history say "memory", no
+ * 7 d range. Screenshots go to test-results/history-*.png.
  *
  * Limits: the wait for A's sample minute to pass makes the run last 20–80 s before the browser
  * part. Network only to loopback.
@@ -27,7 +29,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import type { Page } from "playwright-core";
-import { BUN, freePort, launchBrowser, PCAPS, RESULTS, ROOT, waitFor, type Browser } from "./e2e-helpers.ts";
+import { BUN, freePort, killAll, launchBrowser, PCAPS, RESULTS, ROOT, ServerProcess, waitFor, type Browser } from "./e2e-helpers.ts";
 
 setDefaultTimeout(120_000);
 
@@ -328,6 +330,64 @@ describe("history in the dashboard after a restart", () => {
     expect(await page.locator("#bandwidth-chart-1h").getAttribute("data-source")).toBe("history");
     expect(await page.locator("#bandwidth-chart-1h path.line.s-bps").getAttribute("d")).toMatch(/^M/);
     await page.screenshot({ path: join(RESULTS, "history-live-1h.png"), fullPage: true });
+    await page.close();
+  });
+});
+
+describe("the same views without a store (--no-store)", () => {
+  let mem: ServerProcess;
+  let memStart = 0;
+
+  beforeAll(async () => {
+    memStart = Date.now();
+    mem = new ServerProcess({ file: ALEXA, port: freePort(), loop: true, speed: "10", args: ["--alert-bps", "1k"] });
+    try {
+      await mem.start();
+      await waitFor(async () => {
+        const r = await fetch(`${mem.url}/api/v1/alerts`);
+        const al = (await r.json()) as { recent: { rule: string }[] };
+        return al.recent.some((a) => a.rule === "bandwidth");
+      }, 30_000, "a bandwidth alert", 500);
+    } catch (e) {
+      await killAll();
+      throw e;
+    }
+  });
+
+  afterAll(async () => {
+    await killAll();
+  });
+
+  test("Flows: the range filters the engine's flows; a range before the server started is empty", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${mem.url}/flows?since=-15m`);
+    expect(await page.locator("#time-range").getAttribute("data-range")).toBe("-15m");
+    await waitFor(() => page.locator("#flows-table tbody.flow").count(), 10_000, "rows in the last 15 min");
+    expect(await page.locator("#time-range .window-note").innerText()).toContain("recently ended flows kept in memory (no history store)");
+    const before = `${utcInput(memStart - 7_200_000)}`;
+    const beforeEnd = `${utcInput(memStart - 3_600_000)}`;
+    await page.goto(`${mem.url}/flows?since=${before}&until=${beforeEnd}`);
+    expect(await page.locator("#time-range").getAttribute("data-range")).toBe("custom");
+    expect(await page.locator("#flows-table .empty").innerText()).toBe("No flows match criteria");
+    await page.click("#time-range a[data-range=live]");
+    await page.waitForURL((u) => !u.searchParams.has("since") && !u.searchParams.has("until"), { timeout: 5000 });
+    await waitFor(() => page.locator("#flows-table tbody.flow").count(), 5000, "live rows");
+    await page.close();
+  });
+
+  test("Health and Live: memory history (no 7 d), the alert history from this run's list", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${mem.url}/health`);
+    expect(await page.locator("#health-history .range button").allInnerTexts()).toEqual(["15m", "1h", "6h", "24h"]);
+    expect(await page.locator("#health-history p.coverage").getAttribute("data-source")).toBe("memory");
+    expect(await page.locator("#alerts-history").getAttribute("data-source")).toBe("memory");
+    const row = page.locator("#alerts-history tr.alert-event[data-rule=bandwidth][data-event=raised]").first();
+    expect(await row.count()).toBe(1);
+    expect(Date.parse((await row.locator("time").getAttribute("datetime"))!)).toBeGreaterThanOrEqual(memStart - 1000);
+    await page.goto(`${mem.url}/`);
+    await page.click("#bandwidth-chart .range button:has-text('1 h')");
+    await waitFor(() => page.locator("#bandwidth-chart-1h").count(), 5000, "1 h chart");
+    expect(await page.locator("#bandwidth-chart-1h").getAttribute("data-source")).toBe("memory");
     await page.close();
   });
 });
