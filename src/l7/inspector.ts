@@ -300,7 +300,6 @@ export class FlowInspector {
     } else r = this.rec[slot]!;
     const ci = r * 2 + (fromInit ? 0 : 1);
     const per = this.perDirection;
-    if (this.rCnt[ci]! >= per) return;
     this.rCnt[ci]!++;
     this.inspectedPackets++;
     this.now = ts;
@@ -309,7 +308,7 @@ export class FlowInspector {
     else this.first(slot, r, proto, b, q, n, fromInit, initPort, respPort, pl.seq);
     if ((this.st[slot]! & STATE) !== INSPECTING) return;
     const c0 = this.rCnt[r * 2]!, c1 = this.rCnt[r * 2 + 1]!;
-    if ((c0 >= per && c1 >= per) || (c0 >= per && c1 === 0) || (c1 >= per && c0 === 0)) this.giveUp(slot);
+    if (c0 >= per || c1 >= per) this.giveUp(slot);
   }
 
   /** No app yet: run the dissectors that also find names, then the signatures. */

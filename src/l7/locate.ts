@@ -17,8 +17,10 @@ export class Payload {
   /** Payload start and length in the buffer (len 0: no payload). */
   off = 0;
   len = 0;
-  /** TCP sequence number (unsigned) and flags; 0 for UDP. */
+  /** TCP sequence number (unsigned); 0 for UDP. */
   seq = 0;
+  /** Offset of the outer IP header (set whenever it was found, even without payload). */
+  ip = -1;
 }
 
 function ipAt(buf: Uint8Array, q: number, p: DecodedPacket): boolean {
@@ -37,6 +39,18 @@ function ipAt(buf: Uint8Array, q: number, p: DecodedPacket): boolean {
   return true;
 }
 
+/** Offset of the outer IP header of the decoded packet `p` in buf[off, off+caplen), or -1. */
+export function findIpHeader(buf: Uint8Array, off: number, caplen: number, p: DecodedPacket): number {
+  let end = off + caplen;
+  if (end > buf.length) end = buf.length;
+  const hdr = p.ipVersion === 4 ? 20 : 40;
+  // Common case first: untagged Ethernet.
+  if (off + 14 + hdr <= end && ipAt(buf, off + 14, p)) return off + 14;
+  const last = Math.min(end - hdr, off + MAX_LINK);
+  for (let i = off; i <= last; i++) if (ipAt(buf, i, p)) return i;
+  return -1;
+}
+
 /**
  * Fills `out` with the TCP/UDP payload of the packet `p` decoded from buf[off, off+caplen).
  * Returns false (len 0) when there is none: not TCP/UDP, a non-first fragment, cut headers.
@@ -44,21 +58,14 @@ function ipAt(buf: Uint8Array, q: number, p: DecodedPacket): boolean {
 export function locatePayload(buf: Uint8Array, off: number, caplen: number, p: DecodedPacket, out: Payload): boolean {
   out.len = 0;
   out.seq = 0;
+  out.ip = -1;
   const proto = p.proto;
   if ((proto !== 6 && proto !== 17) || (p.isFragment && p.fragOffset !== 0)) return false;
   let end = off + caplen;
   if (end > buf.length) end = buf.length;
-  const hdr = p.ipVersion === 4 ? 20 : 40;
-  let q = -1;
-  // Common case first: untagged Ethernet.
-  if (off + 14 + hdr <= end && ipAt(buf, off + 14, p)) q = off + 14;
-  else {
-    const last = Math.min(end - hdr, off + MAX_LINK);
-    for (let i = off; i <= last; i++) {
-      if (ipAt(buf, i, p)) { q = i; break; }
-    }
-  }
+  const q = findIpHeader(buf, off, caplen, p);
   if (q < 0) return false;
+  out.ip = q;
   let tp: number;
   if (p.ipVersion === 4) {
     const ihl = (buf[q]! & 15) << 2;
