@@ -44,7 +44,12 @@ const SERVE_ROOT = process.env.FLOWMATRIX_BENCH_SERVE_ROOT ?? ROOT;
 const LOCAL_BUN = join(ROOT, "node_modules", ".bin", "bun");
 const BUN = existsSync(LOCAL_BUN) ? LOCAL_BUN : process.execPath;
 const FLOOD = join(ROOT, "bench", "udp-flood.ts");
-export const LIVE_FILTER = "udp and dst net 127.64.0.0/10";
+/**
+ * The issue's filter, narrowed to this run's flood port (chosen at random per bench run), so a
+ * second bench running on the same machine does not feed our captures.
+ */
+export const FLOOD_PORT = 20_000 + Math.floor(Math.random() * 40_000);
+export const LIVE_FILTER = `udp and dst net 127.64.0.0/10 and dst port ${FLOOD_PORT}`;
 const CLK_TCK = 100; // Linux USER_HZ
 const TAIL_MS = 1500;
 
@@ -110,7 +115,7 @@ process.on("exit", () => {
 /** Starts the flood; resolves with what it sent once it stopped by itself. */
 function flood(o: LiveOptions): { done: Promise<{ sent: number }>; kill: () => void } {
   const p = Bun.spawn([BUN, FLOOD, "--flows", String(o.flows), "--seconds", String(o.seconds), "--rate", String(o.rate),
-    "--max-packets", String(Math.ceil(o.rate * o.seconds))], {
+    "--max-packets", String(Math.ceil(o.rate * o.seconds)), "--port", String(FLOOD_PORT)], {
     cwd: ROOT, stdout: "pipe", stderr: "ignore",
   });
   children.add(p);
@@ -336,7 +341,7 @@ async function latency(o: LiveOptions): Promise<number[]> {
     for (let n = 1; n <= o.latencyProbes; n++) {
       const dst = `127.126.0.${n}`;
       const t0 = performance.now();
-      sock.send(new Uint8Array([1]), 9, dst);
+      sock.send(new Uint8Array([1]), FLOOD_PORT, dst);
       for (;;) {
         const r = await fetch(`${s.url}/api/v1/flows?dst_ip=${dst}&limit=1`);
         const j = (await r.json()) as { total: number };

@@ -9,6 +9,9 @@
  *   bun bench/udp-flood.ts --flows 1000000 --seconds 60            # as fast as it can
  *   bun bench/udp-flood.ts --flows 100000 --seconds 20 --rate 200000 # paced: 200,000 datagrams/s
  *
+ * `--port N` binds the receiver (and so the destination port) to N instead of a free port: a
+ * capture can then filter on it and ignore other floods on the same machine.
+ *
  * `--rate` paces in steps of about 1 ms (batches of up to 256 datagrams, each sent when due); the
  * achieved rate is printed and is lower when the machine cannot keep up.
  */
@@ -18,8 +21,9 @@ const FLOWS = Math.min(opt("flows", 1_000_000), 1 << 22);
 const SECONDS = opt("seconds", 30);
 const RATE = opt("rate", 0);
 const MAX_PACKETS = opt("max-packets", 1e9);
+const WANT_PORT = opt("port", 0);
 if (!(SECONDS > 0 && SECONDS <= 3600)) throw new Error("--seconds must be in (0, 3600]");
-const receiver = await Bun.udpSocket({ hostname: "0.0.0.0", socket: { data() {} } });
+const receiver = await Bun.udpSocket({ hostname: "0.0.0.0", port: WANT_PORT, socket: { data() {} } });
 const PORT = receiver.port;
 console.log(JSON.stringify({ port: PORT }));
 const socket = await Bun.udpSocket({ hostname: "127.0.0.1", socket: { error() {} } });
