@@ -1,4 +1,8 @@
-/** Plain-text table of flows for terminals (`--format table`). */
+/**
+ * Plain-text table of flows for terminals (`--format table`). `flows` writes the rows straight from
+ * the flow columns (putTableRow in src/flows/format/rows.ts); formatTableRow is the reference that
+ * writer is tested against, byte for byte.
+ */
 import type { FlowRecord } from "../flows/record.ts";
 
 function endpoint(ip: string, port: number, v6: boolean): string {

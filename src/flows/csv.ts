@@ -1,6 +1,9 @@
 /**
  * CSV (RFC 4180) of flow records: one header row, the record's fields in a fixed order.
- * Quoting is done by csv-stringify; the column list is shared by the CLI and the API.
+ * Quoting is done by csv-stringify; the column list and the header are shared by the CLI and the
+ * API. The rows themselves are written to bytes by src/flows/format (rows.ts from the flow columns
+ * for the CLI, records.ts from records for the API); csvRows and csvLine are the reference those
+ * writers are tested against, byte for byte.
  */
 import { stringify } from "csv-stringify/sync";
 import type { FlowRecord } from "./record.ts";
@@ -36,7 +39,7 @@ function csvField(v: string): string {
   return v.includes(",") || v.includes('"') || v.includes("\r\n") ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
-/** One CSV line for one record, as csvRows([r]) gives it, without a library call per row (the CLI's hot path). */
+/** One CSV line for one record, as csvRows([r]) gives it, without a library call per row (the quoting the byte writers follow). */
 export function csvLine(r: FlowRecord, suspicious: readonly string[] = []): string {
   const o = r as unknown as Record<string, unknown>;
   let s = "";
