@@ -240,6 +240,9 @@ export class FlowEngine implements PacketSink {
     }
     this.job = null;
     this.talkers?.commit(job.sec);
+    // Flows the sweep just ended go to the sinks now, not at the next tick: a replay that has
+    // finished (its clock stopped) would otherwise hold them until shutdown.
+    this.batcher?.flush();
   };
 
   /** Complete a pending tick job at once (before the next tick, at the end of input). */

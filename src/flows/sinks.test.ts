@@ -109,3 +109,15 @@ describe("ended-flow sinks", () => {
     expect(slowGot).toBe(s!.flows);
   });
 });
+
+test("flows ended by a tick's sweep reach the sinks at the end of that tick, not at the next one (a finished replay's clock stops)", () => {
+  const got = new Collect("store");
+  const engine = new FlowEngine({ sinks: [got], schedule: (fn) => fn() });
+  const t0 = 1_800_000_000;
+  engine.advance(t0);
+  engine.table.add(pkt("10.3.0.1", 1000, "10.3.0.2", 53, 17), t0 + 0.5, 80);
+  engine.advance(t0 + 1);
+  expect(got.ids).toEqual([]);
+  engine.advance(t0 + 62); // one tick whose sweep ends the idle flow; the clock then stops
+  expect(got.reasons).toEqual(["idle"]);
+});
