@@ -32,6 +32,12 @@ export interface LineChartProps {
   threshold?: number | undefined;
 }
 
+/** An axis label: the time of day, with the date (MM-DD) when the chart spans more than a day. */
+export function axisTime(sec: number, spanSec: number): string {
+  const iso = exactTime(sec);
+  return spanSec > 86_400 ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : iso.slice(11, 19);
+}
+
 /** Max of each bucket; a bucket with only nulls stays null. Keeps the last timestamp of a bucket. */
 export function downsample(t: number[], values: Series[], max: number): { t: number[]; values: Series[] } {
   const n = t.length;
@@ -120,8 +126,8 @@ export function LineChart(props: LineChartProps): JSX.Element {
       ) : ""}
       {n > 0 && (
         <g class="axis time">
-          <text x={PAD.l} y={h - 4} safe>{exactTime(t[0]!).slice(11, 19)}</text>
-          <text x={w - PAD.r} y={h - 4} text-anchor="end" safe>{exactTime(t[n - 1]!).slice(11, 19)}</text>
+          <text x={PAD.l} y={h - 4} safe>{axisTime(t[0]!, t[n - 1]! - t[0]!)}</text>
+          <text x={w - PAD.r} y={h - 4} text-anchor="end" safe>{axisTime(t[n - 1]!, t[n - 1]! - t[0]!)}</text>
         </g>
       )}
       {thr != null && thr > 0 && thr <= maxes[0]! && (

@@ -3,6 +3,7 @@ import {
   DASH, endpoint, exactBits, exactBytes, formatBits, formatBytes, formatCount, formatDuration, formatPercent,
   formatPps, formatRelative,
 } from "./format.ts";
+import { axisTime } from "./chart.tsx";
 
 describe("format", () => {
   test("bits per second, decimal SI", () => {
@@ -54,4 +55,10 @@ describe("format", () => {
     expect(endpoint("2001:db8::1", 443)).toBe("[2001:db8::1]:443");
     expect(endpoint("10.0.0.1", 0)).toBe("10.0.0.1");
   });
+});
+
+test("chart axis labels carry the date when the chart spans more than a day", () => {
+  const t = Date.UTC(2026, 11, 1, 3, 12, 5) / 1000;
+  expect(axisTime(t, 3600)).toBe("03:12:05");
+  expect(axisTime(t, 7 * 86_400)).toBe("12-01 03:12");
 });
