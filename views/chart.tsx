@@ -32,10 +32,10 @@ export interface LineChartProps {
   threshold?: number | undefined;
 }
 
-/** An axis label: the time of day, with the date (MM-DD) when the chart spans more than a day. */
+/** An axis label: the time of day, with the date (MM-DD) when the chart spans more than 6 h (24 h, 7 d). */
 export function axisTime(sec: number, spanSec: number): string {
   const iso = exactTime(sec);
-  return spanSec > 86_400 ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : iso.slice(11, 19);
+  return spanSec > 6 * 3600 ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : iso.slice(11, 19);
 }
 
 /** Max of each bucket; a bucket with only nulls stays null. Keeps the last timestamp of a bucket. */

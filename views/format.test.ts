@@ -57,8 +57,9 @@ describe("format", () => {
   });
 });
 
-test("chart axis labels carry the date when the chart spans more than a day", () => {
+test("chart axis labels carry the date when the chart spans more than 6 h", () => {
   const t = Date.UTC(2026, 11, 1, 3, 12, 5) / 1000;
   expect(axisTime(t, 3600)).toBe("03:12:05");
   expect(axisTime(t, 7 * 86_400)).toBe("12-01 03:12");
+  expect(axisTime(t, 86_400 - 60)).toBe("12-01 03:12");
 });
