@@ -5,6 +5,9 @@
  *
  * The work can run in slices (Selector.step): exports take their snapshot of matching flows in
  * steps of a bounded number of slots, so a query on the same thread never waits behind a whole pass.
+ * The page is then ordered by popping the heap worst first (also in steps): only its limit rows
+ * are ordered, never the `offset` better ones (an export page at offset 90,000 pops 10,000 pairs
+ * instead of sorting 100,000 in one go).
  *
  * Limit: offset + limit ≤ 1,000,000 (the heap is sized to it).
  */
@@ -59,6 +62,12 @@ class TopK {
     if (av !== bv) return this.desc ? av < bv : av > bv;
     return at > bt;
   }
+  /** v cannot enter: the heap is full and v is strictly worse than its root (no tie to break). */
+  rejects(v: number): boolean {
+    if (this.n < this.k) return this.k === 0;
+    const root = this.vals[0]!;
+    return this.desc ? v < root : v > root;
+  }
   push(v: number, ref: number, tie: number): void {
     if (this.k === 0) return;
     if (this.n < this.k) {
@@ -85,28 +94,33 @@ class TopK {
     }
     this.vals[j] = v; this.refs[j] = ref; this.tie[j] = tie;
   }
-  /** Heap positions, best first. */
-  private order(): number[] {
-    const idx = Array.from({ length: this.n }, (_, k) => k);
-    idx.sort((a, b) => (this.worse(this.vals[a]!, this.tie[a]!, this.vals[b]!, this.tie[b]!) ? 1 : -1));
-    return idx;
-  }
-  /** Refs best first. */
-  sorted(): number[] {
-    return this.order().map((k) => this.refs[k]!);
-  }
-  /** Refs and flow ids, best first. */
-  sortedWithIds(): { refs: Int32Array; ids: Float64Array } {
-    const order = this.order();
-    const refs = new Int32Array(order.length);
-    const ids = new Float64Array(order.length);
-    for (let k = 0; k < order.length; k++) {
-      refs[k] = this.refs[order[k]!]!;
-      ids[k] = this.tie[order[k]!]!;
+  /**
+   * Removes the worst kept pair (the root) and writes its ref and id to out[at]: popping the k
+   * kept pairs one by one yields them worst first, so a page of ranks offset.. is its first
+   * k - offset pops, in O(log k) each — the better `offset` pairs are never ordered.
+   */
+  popInto(refs: Int32Array, ids: Float64Array, at: number): void {
+    refs[at] = this.refs[0]!;
+    ids[at] = this.tie[0]!;
+    const n = --this.n;
+    if (n === 0) return;
+    const v = this.vals[n]!, ref = this.refs[n]!, tie = this.tie[n]!;
+    let j = 0;
+    for (;;) {
+      const l = 2 * j + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const w = r < n && this.worse(this.vals[r]!, this.tie[r]!, this.vals[l]!, this.tie[l]!) ? r : l;
+      if (!this.worse(this.vals[w]!, this.tie[w]!, v, tie)) break;
+      this.vals[j] = this.vals[w]!; this.refs[j] = this.refs[w]!; this.tie[j] = this.tie[w]!;
+      j = w;
     }
-    return { refs, ids };
+    this.vals[j] = v; this.refs[j] = ref; this.tie[j] = tie;
   }
 }
+
+/** Step budget (in scanned slots) one heap pop counts for: ~log2(k) sift levels against a scan's few ns per slot. */
+const POP_COST = 8;
 
 /** Reused match buffer (grown on demand): slots written by the compiled scan. */
 let matches = new Uint32Array(1 << 16);
@@ -120,9 +134,19 @@ function offer(top: TopK, scan: FlowScan, c: FlowColumns, from: number, to: numb
   const n = scan(c, from, to, matches, live);
   const key = q.sortBy;
   if (q.since === undefined && q.until === undefined) {
+    if (key === "bytes") {
+      // The default sort, specialised: no switch per match.
+      for (let m = 0; m < n; m++) {
+        const i = matches[m]!;
+        const v = c.totalBytes(i);
+        if (!top.rejects(v)) top.push(v, live ? i : -(i + 1), c.id(i));
+      }
+      return n;
+    }
     for (let m = 0; m < n; m++) {
       const i = matches[m]!;
-      top.push(sortValue(c, i, key), live ? i : -(i + 1), c.id(i));
+      const v = sortValue(c, i, key);
+      if (!top.rejects(v)) top.push(v, live ? i : -(i + 1), c.id(i));
     }
     return n;
   }
@@ -133,7 +157,8 @@ function offer(top: TopK, scan: FlowScan, c: FlowColumns, from: number, to: numb
     const i = matches[m]!;
     if (c.last(i) < since || c.first(i) > until) continue;
     kept++;
-    top.push(sortValue(c, i, key), live ? i : -(i + 1), c.id(i));
+    const v = sortValue(c, i, key);
+    if (!top.rejects(v)) top.push(v, live ? i : -(i + 1), c.id(i));
   }
   return kept;
 }
@@ -146,8 +171,11 @@ function offer(top: TopK, scan: FlowScan, c: FlowColumns, from: number, to: numb
 export class Selector {
   private readonly top: TopK;
   total = 0;
-  private phase: 0 | 1 | 2;
+  /** 0 live table, 1 ring, 2 ordering the page (popping the heap), 3 done. */
+  private phase: 0 | 1 | 2 | 3;
   private cursor = 0;
+  private refs: Int32Array | null = null;
+  private ids: Float64Array | null = null;
 
   constructor(private readonly table: FlowTable, private readonly recent: EndedRing, private readonly scan: FlowScan, private readonly q: FlowQuery) {
     this.top = new TopK(Math.min(q.offset + q.limit, 1_000_000), q.order === "desc");
@@ -155,10 +183,13 @@ export class Selector {
   }
 
   get done(): boolean {
-    return this.phase === 2;
+    return this.phase === 3;
   }
 
-  /** Scan up to `budget` more slots; returns true when the selection is complete. */
+  /**
+   * Scan up to `budget` more slots (then order the page: a heap pop counts as POP_COST slots);
+   * returns true when the selection is complete.
+   */
   step(budget = Infinity): boolean {
     while (budget > 0 && this.phase < 2) {
       const live = this.phase === 0;
@@ -173,18 +204,32 @@ export class Selector {
         this.cursor = 0;
       }
     }
-    return this.phase === 2;
+    if (this.phase === 2 && budget > 0) {
+      // The page is the worst n - offset kept pairs: pop them, filling the page from its end.
+      if (!this.refs) {
+        const m = Math.max(0, this.top.n - this.q.offset);
+        this.refs = new Int32Array(m);
+        this.ids = new Float64Array(m);
+        this.cursor = m;
+      }
+      const stop = Math.max(0, this.cursor - Math.ceil(budget / POP_COST));
+      while (this.cursor > stop) this.top.popInto(this.refs, this.ids!, --this.cursor);
+      if (this.cursor === 0) this.phase = 3;
+    }
+    return this.phase === 3;
   }
 
-  /** The page's refs (≥ 0 live slot, < 0 ring slot -(j + 1)) with their flow ids, after offset. */
+  /** The page's refs (≥ 0 live slot, < 0 ring slot -(j + 1)) with their flow ids, best first; once done. */
   pageRefs(): { refs: Int32Array; ids: Float64Array } {
-    const { refs, ids } = this.top.sortedWithIds();
-    return { refs: refs.subarray(this.q.offset), ids: ids.subarray(this.q.offset) };
+    if (this.phase !== 3) throw new Error("Selector.pageRefs before the selection is done");
+    return { refs: this.refs!, ids: this.ids! };
   }
 
   /** Records of the page, as the flows stand now. */
   records(): FlowRecord[] {
-    return this.top.sorted().slice(this.q.offset).map((r) => (r >= 0 ? toRecord(this.table.cols, r) : toRecord(this.recent.cols, -r - 1)));
+    const out: FlowRecord[] = [];
+    for (const r of this.pageRefs().refs) out.push(r >= 0 ? toRecord(this.table.cols, r) : toRecord(this.recent.cols, -r - 1));
+    return out;
   }
 }
 
