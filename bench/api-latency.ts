@@ -4,7 +4,13 @@
  * requests per scenario, concurrency 1 by default) against a real FlowmatrixServer replaying a generated
  * capture (2,000,000 packets, 1,000,000 flows, seed 3) at full speed with maxFlows 1,100,000.
  *
- *   bun bench/api-latency.ts [--requests 200] [--concurrency 1]
+ *   bun bench/api-latency.ts [--requests 200] [--concurrency 1] [--export-only | --no-export]
+ *                            [--exporters 0,10,50] [--load-requests 200] [--load-seconds 40]
+ *
+ * 3. The export-load case (bench/api-export-load.ts): the scan capture's 950 k flows in a server
+ * process of its own, `sort_by=bytes&limit=100` one at a time while 0, 10 and 50 clients export
+ * 10,000-row CSV pages in a loop; p50/p99, server RSS, export rows/s, CPU of the server thread
+ * and of the engine Worker. Target p99 ≤ 50 ms with 10 exporting clients, RSS < 1 GiB.
  *
  * The capture is generated once into bench/.cache/api-1m.pcap (about 0.9 GB, git-ignored) with
  * ../shared/tools/gen-pcap.mjs. Measurement starts after the replay has finished: a file
@@ -16,6 +22,7 @@
 import { opt, pct } from "./args.ts";
 import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { FlowmatrixServer } from "../src/server/app.ts";
+import { exportLoad } from "./api-export-load.ts";
 
 const REQUESTS = opt("requests", 200);
 const CONCURRENCY = opt("concurrency", 1);
@@ -75,60 +82,71 @@ async function table(url: string, scenarios: [string, string][]): Promise<void> 
   for (const r of rows) console.log(r.map((v, c) => (c === 0 ? v.padEnd(w[c]!) : v.padStart(w[c]!))).join("  "));
 }
 
-ensureCapture();
-
-// 1. The table full (1M flows), the replay finished: the cost of a request alone.
-{
-  const server = new FlowmatrixServer({
-    engine: { source: { kind: "file", path: PCAP, speed: "max", loop: false }, maxFlows: 1_100_000 },
-    port: 0,
-  });
-  const t0 = performance.now();
-  const url = await server.start();
-  try {
-    let h: Health;
-    for (;;) {
-      h = await health(url);
-      if (h.capture.state === "finished") break;
-      await Bun.sleep(250);
-    }
-    const replayS = (performance.now() - t0) / 1000;
-    console.log(`replay: ${h.capture.packets.toLocaleString()} packets in ${replayS.toFixed(1)} s; flows active ${h.flows.active.toLocaleString()}, ended ${h.flows.ended.toLocaleString()}, evicted ${h.flows.evicted}`);
-    console.log(`\n== table full, replay finished: ${REQUESTS} requests per scenario, concurrency ${CONCURRENCY}, loopback`);
-    await table(url, SCENARIOS);
-  } finally {
-    await server.stop();
-  }
+const argv = process.argv.slice(2);
+if (!argv.includes("--export-only")) await latencyCases();
+if (!argv.includes("--no-export")) {
+  const i = argv.indexOf("--exporters");
+  const counts = i >= 0 ? argv[i + 1]!.split(",").map(Number) : [0, 10, 50];
+  console.log("\n== export load (bench/api-export-load.ts)");
+  await exportLoad(counts, opt("load-requests", 200), opt("load-seconds", 40));
 }
 
-// 2. The same while the capture replays at full speed in a loop (the table stays at ~1M flows:
-// later passes hit the same keys). A file replay cannot drop packets; the cost of the API load
-// shows as replay throughput instead, measured with and without the load.
-{
-  const server = new FlowmatrixServer({
-    engine: { source: { kind: "file", path: PCAP, speed: "max", loop: true }, maxFlows: 1_100_000 },
-    port: 0,
-  });
-  const url = await server.start();
-  try {
-    while ((await health(url)).flows.active < 950_000) await Bun.sleep(250);
-    const rate = async (ms: number) => {
+async function latencyCases(): Promise<void> {
+  ensureCapture();
+
+  // 1. The table full (1M flows), the replay finished: the cost of a request alone.
+  {
+    const server = new FlowmatrixServer({
+      engine: { source: { kind: "file", path: PCAP, speed: "max", loop: false }, maxFlows: 1_100_000 },
+      port: 0,
+    });
+    const t0 = performance.now();
+    const url = await server.start();
+    try {
+      let h: Health;
+      for (;;) {
+        h = await health(url);
+        if (h.capture.state === "finished") break;
+        await Bun.sleep(250);
+      }
+      const replayS = (performance.now() - t0) / 1000;
+      console.log(`replay: ${h.capture.packets.toLocaleString()} packets in ${replayS.toFixed(1)} s; flows active ${h.flows.active.toLocaleString()}, ended ${h.flows.ended.toLocaleString()}, evicted ${h.flows.evicted}`);
+      console.log(`\n== table full, replay finished: ${REQUESTS} requests per scenario, concurrency ${CONCURRENCY}, loopback`);
+      await table(url, SCENARIOS);
+    } finally {
+      await server.stop();
+    }
+  }
+
+  // 2. The same while the capture replays at full speed in a loop (the table stays at ~1M flows:
+  // later passes hit the same keys). A file replay cannot drop packets; the cost of the API load
+  // shows as replay throughput instead, measured with and without the load.
+  {
+    const server = new FlowmatrixServer({
+      engine: { source: { kind: "file", path: PCAP, speed: "max", loop: true }, maxFlows: 1_100_000 },
+      port: 0,
+    });
+    const url = await server.start();
+    try {
+      while ((await health(url)).flows.active < 950_000) await Bun.sleep(250);
+      const rate = async (ms: number) => {
+        const a = await health(url);
+        const t = performance.now();
+        await Bun.sleep(ms);
+        const b = await health(url);
+        return (b.capture.packets - a.capture.packets) / ((performance.now() - t) / 1000);
+      };
+      const idle = await rate(3000);
       const a = await health(url);
       const t = performance.now();
-      await Bun.sleep(ms);
+      console.log(`\n== while replaying at full speed (loop): ${REQUESTS} requests per scenario, concurrency ${CONCURRENCY}`);
+      await table(url, SCENARIOS.slice(0, 2));
       const b = await health(url);
-      return (b.capture.packets - a.capture.packets) / ((performance.now() - t) / 1000);
-    };
-    const idle = await rate(3000);
-    const a = await health(url);
-    const t = performance.now();
-    console.log(`\n== while replaying at full speed (loop): ${REQUESTS} requests per scenario, concurrency ${CONCURRENCY}`);
-    await table(url, SCENARIOS.slice(0, 2));
-    const b = await health(url);
-    const loaded = (b.capture.packets - a.capture.packets) / ((performance.now() - t) / 1000);
-    console.log(`replay throughput: ${(idle / 1e6).toFixed(2)} Mpps without API load, ${(loaded / 1e6).toFixed(2)} Mpps under it; ` +
-      `capture drops ${b.capture.dropped} (a file replay is never dropped: the API slows the replay instead)`);
-  } finally {
-    await server.stop();
+      const loaded = (b.capture.packets - a.capture.packets) / ((performance.now() - t) / 1000);
+      console.log(`replay throughput: ${(idle / 1e6).toFixed(2)} Mpps without API load, ${(loaded / 1e6).toFixed(2)} Mpps under it; ` +
+        `capture drops ${b.capture.dropped} (a file replay is never dropped: the API slows the replay instead)`);
+    } finally {
+      await server.stop();
+    }
   }
 }

@@ -1,0 +1,249 @@
+/**
+ * Interactive queries under export load: p50/p99/max of `GET /api/v1/flows?sort_by=bytes&limit=100`
+ * (one request at a time) while 0, 10 and 50 clients export 10,000-row CSV pages in a loop, with
+ * the server's RSS, the CPU of each of its threads (the server thread vs the engine Worker) and the
+ * export throughput (CSV rows received per second, all exporters together).
+ *
+ *   bun bench/api-export-load.ts [--exporters 0,10,50] [--load-requests 200] [--load-seconds 40]
+ *
+ * Table: the scan capture (`gen-pcap.mjs --packets 1000000 --flows 950000 --seed 2`, cached in
+ * bench/.cache/ like `npm run bench`'s) replayed once at full speed into a server in its own
+ * process (bench/api-server.ts) with --max-flows 1,100,000 and an idle timeout of an hour, so the
+ * ~950 k flows stay in the table while the load runs (the replay is finished: the engine Worker
+ * does nothing but answer). Each exporter loops over `format=csv&state=all&sort_by=bytes&limit=10000`
+ * with offset 0, 10,000, …, 90,000 (a client paging through the top 100 k), reading every byte;
+ * a 429 is counted and its Retry-After honoured. The interactive requests start 2 s after the
+ * exporters and stop after --load-requests requests or --load-seconds seconds.
+ *
+ * RSS: VmRSS of the server process sampled every 100 ms over each load window (peak shown), and
+ * VmHWM (the process's peak since start, replay included) at the end. Thread CPU: utime + stime
+ * from /proc/PID/task/TID/stat over the window, in % of one core, by thread name ("bun" is the
+ * server thread: HTTP, JSON, CSV text; "Worker" is the engine Worker: queries, export slices;
+ * "HeapHelper" is the GC). The load generator runs in this process, on the same 2 cores: its CPU is
+ * what is left.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { opt, pct } from "./args.ts";
+import { captureSpecs, ensureCapture } from "./captures.ts";
+
+const CACHE = new URL("./.cache/", import.meta.url).pathname;
+const TOP100 = "/api/v1/flows?sort_by=bytes&limit=100";
+const EXPORT_ROWS = 10_000;
+const EXPORT_PAGES = 10;
+
+export interface LoadResult {
+  exporters: number;
+  requests: number;
+  p50: number;
+  p99: number;
+  max: number;
+  rssPeakMiB: number;
+  rowsPerSec: number;
+  exportsDone: number;
+  refused: number;
+  errors: number;
+  threads: Record<string, number>;
+}
+
+/** A server process from bench/api-server.ts: its URL and pid. */
+export interface ServerProc {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export async function startServerProc(config: unknown): Promise<ServerProc> {
+  const p = Bun.spawn([process.execPath, new URL("./api-server.ts", import.meta.url).pathname, JSON.stringify(config)], {
+    stdin: "pipe", stdout: "pipe", stderr: "inherit",
+  });
+  process.on("exit", () => p.kill("SIGKILL"));
+  const reader = p.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`bench server exited: ${await p.exited}`);
+    text += new TextDecoder().decode(value);
+  }
+  void (async () => { while (!(await reader.read()).done); })(); // drain the rest
+  return {
+    url: text.split("\n")[0]!.trim(),
+    pid: p.pid,
+    stop: async () => {
+      p.kill("SIGTERM");
+      const t = setTimeout(() => p.kill("SIGKILL"), 10_000);
+      await p.exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+const statusKiB = (pid: number, field: string): number => {
+  const m = readFileSync(`/proc/${pid}/status`, "utf8").match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));
+  return m ? Number(m[1]) : 0;
+};
+export const rssMiB = (pid: number) => statusKiB(pid, "VmRSS") / 1024;
+export const hwmMiB = (pid: number) => statusKiB(pid, "VmHWM") / 1024;
+
+/** CPU ticks (1/100 s) of every thread of `pid`, by tid, with its name. */
+function threadTicks(pid: number): Map<string, { name: string; ticks: number }> {
+  const out = new Map<string, { name: string; ticks: number }>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = s.slice(s.indexOf("(") + 1, s.lastIndexOf(")"));
+      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+      out.set(tid, { name: tid === String(pid) ? "bun (server thread)" : name, ticks: Number(f[11]) + Number(f[12]) });
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** % of one core per thread name between two threadTicks() readings `seconds` apart. */
+function threadCpu(a: Map<string, { name: string; ticks: number }>, b: Map<string, { name: string; ticks: number }>, seconds: number): Record<string, number> {
+  const by: Record<string, number> = {};
+  for (const [tid, t] of b) {
+    const d = t.ticks - (a.get(tid)?.ticks ?? 0);
+    by[t.name] = (by[t.name] ?? 0) + d;
+  }
+  for (const k of Object.keys(by)) by[k] = by[k]! / seconds; // ticks/s at 100 Hz = % of a core
+  return by;
+}
+
+/** Counts CSV rows as they arrive (newlines), across all exporters. */
+const counters = { lines: 0, exports: 0, refused: 0, errors: 0 };
+
+async function exporter(url: string, k: number, signal: AbortSignal): Promise<void> {
+  let page = k % EXPORT_PAGES;
+  while (!signal.aborted) {
+    const path = `/api/v1/flows?format=csv&state=all&sort_by=bytes&limit=${EXPORT_ROWS}&offset=${page * EXPORT_ROWS}`;
+    page = (page + 1) % EXPORT_PAGES;
+    try {
+      const res = await fetch(url + path, { signal });
+      if (res.status === 429) {
+        counters.refused++;
+        await res.arrayBuffer();
+        const wait = Number(res.headers.get("retry-after") ?? "1") * 1000;
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, wait);
+          signal.addEventListener("abort", () => { clearTimeout(t); r(); }, { once: true });
+        });
+        continue;
+      }
+      if (res.status !== 200 || !res.body) {
+        counters.errors++;
+        await res.arrayBuffer();
+        await Bun.sleep(100);
+        continue;
+      }
+      const reader = res.body.getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        let i = -1;
+        while ((i = value.indexOf(10, i + 1)) >= 0) counters.lines++;
+      }
+      counters.lines--; // the header line
+      counters.exports++;
+    } catch (e) {
+      if (!signal.aborted) {
+        counters.errors++;
+        console.error(`exporter ${k}: ${(e as Error).message}`);
+      }
+    }
+  }
+}
+
+/** One load window: `exporters` export loops, then interactive requests one at a time. */
+export async function loadWindow(srv: ServerProc, exporters: number, requests: number, seconds: number, path = TOP100): Promise<LoadResult> {
+  const ac = new AbortController();
+  const loops = Array.from({ length: exporters }, (_, k) => exporter(srv.url, k, ac.signal));
+  let rssPeak = 0;
+  const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, rssMiB(srv.pid)); }, 100);
+  await fetch(srv.url + path).then((r) => r.text()); // warm-up
+  if (exporters > 0) await Bun.sleep(2000);
+  const c0 = { ...counters };
+  const th0 = threadTicks(srv.pid);
+  const t0 = performance.now();
+  const times: number[] = [];
+  while (times.length < requests && performance.now() - t0 < seconds * 1000) {
+    const t = performance.now();
+    const res = await fetch(srv.url + path);
+    await res.text();
+    times.push(performance.now() - t);
+    if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}`);
+  }
+  const s = (performance.now() - t0) / 1000;
+  const threads = threadCpu(th0, threadTicks(srv.pid), s);
+  const c1 = { ...counters };
+  clearInterval(sampler);
+  rssPeak = Math.max(rssPeak, rssMiB(srv.pid));
+  ac.abort();
+  await Promise.all(loops);
+  times.sort((a, b) => a - b);
+  return {
+    exporters, requests: times.length,
+    p50: pct(times, 50), p99: pct(times, 99), max: times[times.length - 1]!,
+    rssPeakMiB: rssPeak, rowsPerSec: (c1.lines - c0.lines) / s,
+    exportsDone: c1.exports - c0.exports, refused: c1.refused - c0.refused, errors: c1.errors - c0.errors,
+    threads,
+  };
+}
+
+export function printLoad(results: LoadResult[]): void {
+  const names = [...new Set(results.flatMap((r) => Object.keys(r.threads)))]
+    .filter((n) => results.some((r) => (r.threads[n] ?? 0) >= 1));
+  const rows: string[][] = [["exporters", "requests", "p50 ms", "p99 ms", "max ms", "p99 ≤ 50", "RSS peak MiB", "export rows/s", "exports", "429s", ...names.map((n) => `CPU% ${n}`)]];
+  for (const r of results) {
+    rows.push([String(r.exporters), String(r.requests), r.p50.toFixed(1), r.p99.toFixed(1), r.max.toFixed(1), r.p99 <= 50 ? "yes" : "NO",
+      r.rssPeakMiB.toFixed(0), Math.round(r.rowsPerSec).toLocaleString(), String(r.exportsDone), String(r.refused),
+      ...names.map((n) => (r.threads[n] ?? 0).toFixed(0))]);
+  }
+  const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  for (const r of rows) console.log(r.map((v, c) => v.padStart(w[c]!)).join("  "));
+}
+
+type Health = { capture: { state: string; packets: number }; flows: { active: number; ended: number } };
+
+/** The export-load case: the scan capture's ~950 k flows, then one window per exporter count. */
+export async function exportLoad(exporterCounts: number[], requests: number, seconds: number): Promise<LoadResult[]> {
+  const scan = captureSpecs(false).find((s) => s.name === "scan")!;
+  const pcap = await ensureCapture(CACHE, scan, (l) => console.error(l));
+  const srv = await startServerProc({
+    engine: { source: { kind: "file", path: pcap, speed: "max", loop: false }, maxFlows: 1_100_000, idleTimeout: 3600 },
+    metricsIntervalMs: 5000,
+  });
+  try {
+    const t0 = performance.now();
+    let h: Health;
+    for (;;) {
+      h = (await (await fetch(`${srv.url}/api/v1/health`)).json()) as Health;
+      if (h.capture.state === "finished") break;
+      await Bun.sleep(250);
+    }
+    console.log(`table: ${h.flows.active.toLocaleString()} active + ${h.flows.ended.toLocaleString()} ended flows ` +
+      `(${h.capture.packets.toLocaleString()} packets replayed in ${((performance.now() - t0) / 1000).toFixed(1)} s); server RSS ${rssMiB(srv.pid).toFixed(0)} MiB`);
+    console.log(`\n== sort_by=bytes&limit=100 while N clients export ${EXPORT_ROWS.toLocaleString()}-row CSV pages in a loop (requests one at a time, ≤ ${requests} or ${seconds} s)`);
+    const results: LoadResult[] = [];
+    const la = () => loadavg().map((x) => x.toFixed(1)).join(" ");
+    console.log(`load average at start: ${la()} (a shared machine: compare rows of one run)`);
+    for (const n of exporterCounts) {
+      results.push(await loadWindow(srv, n, requests, seconds));
+      await Bun.sleep(1000);
+    }
+    printLoad(results);
+    console.log(`load average at end: ${la()}`);
+    console.log(`server VmHWM (peak since start, replay included): ${hwmMiB(srv.pid).toFixed(0)} MiB; target < 1024 MiB`);
+    return results;
+  } finally {
+    await srv.stop();
+  }
+}
+
+if (import.meta.main) {
+  const i = process.argv.indexOf("--exporters");
+  const counts = i >= 0 ? process.argv[i + 1]!.split(",").map(Number) : [0, 10, 50];
+  await exportLoad(counts, opt("load-requests", 200), opt("load-seconds", 40));
+}
