@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FlowColumns } from "../src/flows/columns.ts";
 import { FlowStore } from "../src/store/flow-store.ts";
+import { SEGMENT_INDEXES } from "../src/store/schema.ts";
 import { SyntheticFlows } from "../src/store/synthetic-flows.ts";
 import { opt } from "./args.ts";
 
@@ -69,9 +70,9 @@ console.log(`insert only (generation excluded): ${Math.round(rows / (secs - genM
 
 // where the bytes go: one full segment, by table and index (dbstat)
 const db = new Database(path, { readonly: true });
-const seg = db.query("SELECT n, rows FROM segments WHERE rows > 0 ORDER BY rows DESC LIMIT 1").get() as { n: number; rows: number };
-const names = [`flows_${seg.n}`, `flows_${seg.n}_src`, `flows_${seg.n}_dst`, `flows_${seg.n}_bytes`];
-const parts = db.query(`SELECT name, sum(pgsize) AS bytes FROM dbstat WHERE name IN (?, ?, ?, ?) GROUP BY name`).all(...names) as { name: string; bytes: number }[];
+const seg = db.query("SELECT n, rows FROM segments WHERE rows > 0 ORDER BY sealed DESC, rows DESC LIMIT 1").get() as { n: number; rows: number };
+const names = [`flows_${seg.n}`, ...SEGMENT_INDEXES.map(([name]) => `flows_${seg.n}_${name}`)];
+const parts = db.query(`SELECT name, sum(pgsize) AS bytes FROM dbstat WHERE name IN (${names.map(() => "?").join(", ")}) GROUP BY name`).all(...names) as { name: string; bytes: number }[];
 console.log(`segment flows_${seg.n}: ${seg.rows} flows; ` + parts.map((p) => `${p.name} ${(p.bytes / seg.rows).toFixed(1)} B/flow`).join(", "));
 console.log(`segments: ${(db.query("SELECT count(*) AS n FROM segments").get() as { n: number }).n}`);
 db.close();

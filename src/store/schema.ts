@@ -2,8 +2,9 @@
  * The store's schema and its migrations (PRAGMA user_version = number of migrations applied).
  *
  * Flows live in append-only segment tables `flows_<n>` (see segments.ts) listed in `segments`;
- * every segment has the same columns (SEGMENT_COLUMNS) and indexes (segmentIndexes). A migration
- * that changes the segment layout must alter every existing segment too.
+ * every segment has the same columns (SEGMENT_COLUMNS); a sealed one has the indexes
+ * (SEGMENT_INDEXES), the open one none. A migration that changes the segment columns must alter
+ * every existing segment too.
  *
  * Migrations run at start, each in its own transaction; a database newer than this code
  * (user_version > SCHEMA_VERSION) is refused (opened by nothing, reported as degraded).
@@ -35,8 +36,15 @@ export const SEGMENT_FIELDS = [
   "reason", "flags", "packets", "dst_packets", "bytes", "dst_bytes",
 ] as const;
 
-/** Secondary indexes of each segment (measured choice: see index.ts). */
-export const SEGMENT_INDEXES = ["src", "dst", "bytes"] as const;
+/**
+ * Secondary indexes of a segment, built when it is sealed (segments.ts): name suffix and columns
+ * (measured choice: see index.ts). `bytes_src` covers a `src` range with a `bytes` bound (count
+ * and order from the index alone) and serves sort by bytes. Segments sealed by an earlier version
+ * keep their `bytes` index instead; queries name no index, so both answer the same.
+ */
+export const SEGMENT_INDEXES: readonly (readonly [name: string, columns: string])[] = [
+  ["src", "src"], ["dst", "dst"], ["bytes_src", "bytes, src"],
+];
 
 /** Table name of segment `n` (an integer: the only thing ever put into SQL text besides fixed names). */
 export function segmentTable(n: number): string {
@@ -44,12 +52,15 @@ export function segmentTable(n: number): string {
   return `flows_${n}`;
 }
 
+/** The segment's table, without indexes (a segment takes inserts unindexed: see segments.ts). */
 export function createSegmentSql(n: number): string[] {
+  return [`CREATE TABLE IF NOT EXISTS ${segmentTable(n)} (${SEGMENT_COLUMNS})`];
+}
+
+/** The segment's secondary indexes (built at seal; a no-op for those that exist). */
+export function segmentIndexSql(n: number): string[] {
   const t = segmentTable(n);
-  return [
-    `CREATE TABLE IF NOT EXISTS ${t} (${SEGMENT_COLUMNS})`,
-    ...SEGMENT_INDEXES.map((c) => `CREATE INDEX IF NOT EXISTS ${t}_${c} ON ${t}(${c})`),
-  ];
+  return SEGMENT_INDEXES.map(([name, cols]) => `CREATE INDEX IF NOT EXISTS ${t}_${name} ON ${t}(${cols})`);
 }
 
 type Migration = (db: Database) => void;

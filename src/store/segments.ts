@@ -4,11 +4,18 @@
  * new one starts when the newest holds `maxRows` flows or a batch ends past the segment's hour.
  * Queries read only the segments whose time bounds meet the range; retention drops whole segments
  * (DROP TABLE: no per-row delete, no index churn).
+ *
+ * The open segment has no secondary index: inserts only append to the table (its rowid = flow id
+ * ascending), and the indexes are built in one sort when it is sealed (CREATE INDEX). Measured on
+ * 250 k-flow segments: 5.6 µs of CPU per flow with the three indexes kept up to date by the
+ * inserts (every commit rewrites the index pages it touched into the WAL), 2.1 µs with
+ * the table alone plus the build at seal. The cost: a query scans the open segment (≤ maxRows
+ * flows, ≤ 1 h) and the seal holds the Worker for the build (≈ 0.3 s of CPU at 250 k flows).
  */
 import type { Database, Statement } from "bun:sqlite";
 import type { FlowColumns } from "../flows/columns.ts";
 import { rowValues } from "./flow-rows.ts";
-import { createSegmentSql, segmentTable, SEGMENT_FIELDS } from "./schema.ts";
+import { createSegmentSql, segmentIndexSql, segmentTable, SEGMENT_FIELDS } from "./schema.ts";
 
 export interface Segment {
   n: number;
@@ -54,10 +61,13 @@ export class Segments {
       `INSERT OR IGNORE INTO ${segmentTable(s.n)} VALUES (${SEGMENT_FIELDS.map(() => "?").join(",")})`);
   }
 
-  /** Marks the newest segment full; the next insert starts a new one. */
+  /** Builds the newest segment's indexes and marks it full; the next insert starts a new one. */
   seal(): void {
     if (!this.current) return;
-    this.db.run("UPDATE segments SET sealed = 1 WHERE n = ?", [this.current.n]);
+    this.db.transaction(() => {
+      for (const sql of segmentIndexSql(this.current!.n)) this.db.run(sql);
+      this.db.run("UPDATE segments SET sealed = 1 WHERE n = ?", [this.current!.n]);
+    })();
     this.current = null;
     this.insert?.finalize();
     this.insert = null;
