@@ -6,11 +6,12 @@
  * UDP flood to `--flows` addresses in 127.64.0.0/10 (loopback only; bounded in time and count).
  * Run by `npm run bench` (bench/run.ts, skip with --skip-live) or alone:
  *
- *   bun bench/live-capture.ts [--rounds 5] [--seconds 10] [--rate 200000] [--flows 100000]
+ *   bun bench/live-capture.ts [--rounds 5] [--seconds 10] [--warm 10] [--rate 200000] [--flows 100000]
  *
  * One measurement, identical for both sides: start the capture (C: `limit live lo S FILTER`;
  * ours: `serve --interface lo --filter FILTER`, history store in a temp dir) and let it settle;
- * a warm-up flood of `--warm` seconds (the table fills to `--flows` flows, our JIT warms up); then
+ * a warm-up flood of `--warm` seconds (default 10: the table fills to `--flows` flows, and our JIT
+ * has compiled the hot paths — it still spends ~0.1 s on them in the first seconds); then
  * the measured flood of `--seconds` at the same rate to the same addresses. CPU is read from
  * /proc the same way for both processes — utime+stime of the whole process (/proc/PID/stat: every
  * thread; for ours the HTTP server, the engine Worker, JIT and GC threads and the store) — 1.5 s
@@ -462,7 +463,7 @@ if (import.meta.main) {
     options: {
       rounds: { type: "string", default: "5" },
       seconds: { type: "string", default: "10" },
-      warm: { type: "string", default: "3" },
+      warm: { type: "string", default: "10" },
       rate: { type: "string", default: "200000" },
       flows: { type: "string", default: "100000" },
       "idle-seconds": { type: "string", default: "10" },

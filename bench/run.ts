@@ -109,7 +109,7 @@ async function main(): Promise<number> {
   let liveResult: LiveResult | null = null;
   if (live) {
     liveResult = await benchLive({
-      rounds: values.quick ? 1 : Math.max(rounds, 3), seconds: values.quick ? 3 : 10, warmSeconds: values.quick ? 2 : 3,
+      rounds: values.quick ? 1 : Math.max(rounds, 3), seconds: values.quick ? 3 : 10, warmSeconds: values.quick ? 2 : 10,
       rate: 200_000, flows: 100_000, idleSeconds: values.quick ? 3 : 10, latencyProbes: values.quick ? 3 : 10, cacheDir: CACHE, log,
     });
     printLive(liveResult);
