@@ -429,10 +429,10 @@ export class NetflowDecoder {
       if (!Number.isNaN(base)) {
         // v9: ages against sysUpTime, as signed 32-bit differences (uptime wraps after 49.7 days).
         if (Number.isNaN(first) && !Number.isNaN(this.firstUp)) {
-          first = Number.isNaN(this.sysUptime) ? base + this.firstUp : this.exportMs - ((this.sysUptime - this.firstUp) | 0);
+          first = Number.isNaN(this.sysUptime) ? this.sinceInit(base, this.firstUp) : this.exportMs - ((this.sysUptime - this.firstUp) | 0);
         }
         if (Number.isNaN(last) && !Number.isNaN(this.lastUp)) {
-          last = Number.isNaN(this.sysUptime) ? base + this.lastUp : this.exportMs - ((this.sysUptime - this.lastUp) | 0);
+          last = Number.isNaN(this.sysUptime) ? this.sinceInit(base, this.lastUp) : this.exportMs - ((this.sysUptime - this.lastUp) | 0);
         }
       }
       if (Number.isNaN(first)) first = Number.isNaN(last) ? this.exportMs : last;
@@ -454,6 +454,17 @@ export class NetflowDecoder {
       f.rpackets *= rate;
     }
     this.emit(e, d);
+  }
+
+  /**
+   * IPFIX uptime field (u32 ms, wraps every 49.7 days) after systemInitTimeMilliseconds `base`: the
+   * wrap count is the one that puts the time at most one wrap before the export time (a flow
+   * cannot end after its export).
+   */
+  private sinceInit(base: number, up: number): number {
+    const t = base + up;
+    const behind = this.exportMs - t;
+    return behind >= 4294967296 ? t + Math.floor(behind / 4294967296) * 4294967296 : t;
   }
 
   private emit(e: ExporterState, d: DomainState): void {

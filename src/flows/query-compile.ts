@@ -11,9 +11,10 @@
  */
 import ipaddr from "ipaddr.js";
 import {
-  F_BYTES, F_FIRST, F_LAST, IPPROTO_TCP, KEY_WORDS, KW_PROTO, META_LIVE, PW_PROTO, PW_V6, PW_VLAN, PW_VLAN_SHIFT, REC_F64, REC_U32, U_FLAGS, U_PKTS, U_RATE, type FlowColumns,
+  F_BYTES, F_FIRST, F_LAST, IPPROTO_TCP, KEY_WORDS, KW_PROTO, META_LIVE, PW_ORIGIN_MASK, PW_ORIGIN_SHIFT, PW_PROTO, PW_V6, PW_VLAN, PW_VLAN_SHIFT, REC_F64, REC_U32, U_FLAGS, U_PKTS, U_RATE, type FlowColumns,
 } from "./columns.ts";
 import type { QueryNode } from "./query.ts";
+import { exporterHit, exporterMatcher } from "../collect/origins.ts";
 import { STATES, tcpState, type FlowState } from "./state.ts";
 
 export type FlowPredicate = (c: FlowColumns, i: number) => boolean;
@@ -134,6 +135,12 @@ function expr(n: QueryNode): string {
     case "vlan":
       return n.vlan === null ? `((${W9}&${PW_VLAN})===0)` : `((${W9}&${PW_VLAN})!==0&&(${W9}>>>${PW_VLAN_SHIFT})===${lit(n.vlan)})`;
     case "state": return stateExpr(n.state);
+    case "source": return `(((${W9}>>>${PW_ORIGIN_SHIFT})&${PW_ORIGIN_MASK})${n.source === "capture" ? "===" : "!=="}0)`;
+    case "exporter": {
+      // The origin → exporter table changes as exporters appear: the matcher is resolved when evaluated (collect/origins.ts).
+      const id = exporterMatcher(n.version, addrWords(n.addr), Number(n.prefix));
+      return `(X(${lit(id)},(${W9}>>>${PW_ORIGIN_SHIFT})&${PW_ORIGIN_MASK})===1)`;
+    }
     case "ip_version": return `((${W9}&${PW_V6})===${n.version === 6 ? PW_V6 : 0})`;
     case "cmp": {
       const value = CMP_VALUE[n.field], op = CMP_OP[n.op];
@@ -159,7 +166,7 @@ function cached<F>(cache: Map<string, F>, body: string, source: string): F {
     cache.set(body, hit);
     return hit;
   }
-  const fn = (new Function("T", `"use strict";return ${source};`) as (t: Uint8Array[]) => F)(stateHits);
+  const fn = (new Function("T", "X", `"use strict";return ${source};`) as (t: Uint8Array[], x: typeof exporterHit) => F)(stateHits, exporterHit);
   cache.set(body, fn);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
   return fn;

@@ -13,7 +13,8 @@
  * Fields: ip, src_ip, dst_ip (address or CIDR, IPv4/IPv6), port, src_port, dst_port (N, N-M, or a
  * comparison), protocol/proto (name or 0-255), vlan (0-4095 or none), state (see STATES),
  * ip_version (4|6), bytes, packets (sizes, see units.ts), duration (bare number = seconds),
- * bps (bits/s). "src" is the flow initiator. An empty query matches everything.
+ * bps (bits/s), source (capture | netflow), exporter (the NetFlow/IPFIX exporter's address or
+ * CIDR). "src" is the flow initiator. An empty query matches everything.
  *
  * Limits: keywords are case-insensitive (OR/or/Or); field names must not be quoted; a CIDR with
  * host bits set is reduced to its network ("10.1.2.3/8" = "10.0.0.0/8"); IPv4-mapped IPv6
@@ -42,12 +43,19 @@ export type QueryNode =
   | { kind: "vlan"; vlan: number | null }
   | { kind: "state"; state: FlowState }
   | { kind: "ip_version"; version: 4 | 6 }
+  /** Where the flow came from: our packet capture, or a NetFlow/IPFIX exporter (serve --collect-netflow). */
+  | { kind: "source"; source: FlowSource }
+  /** The NetFlow/IPFIX exporter's address or network (never matches captured flows). */
+  | { kind: "exporter"; version: 4 | 6; addr: string; prefix: number }
   | { kind: "cmp"; field: NumField; op: CmpOp; value: number };
 
 export const QUERY_FIELDS = [
   "ip", "src_ip", "dst_ip", "port", "src_port", "dst_port", "protocol", "proto", "vlan", "state",
-  "ip_version", "bytes", "packets", "duration", "bps",
+  "ip_version", "bytes", "packets", "duration", "bps", "source", "exporter",
 ] as const;
+/** Flow sources: our own packet capture, or records from NetFlow/IPFIX exporters. */
+export const FLOW_SOURCES = ["capture", "netflow"] as const;
+export type FlowSource = (typeof FLOW_SOURCES)[number];
 type Field = (typeof QUERY_FIELDS)[number];
 const COMPARABLE = new Set<string>(["port", "src_port", "dst_port", "bytes", "packets", "duration", "bps"]);
 
@@ -55,7 +63,7 @@ const COMPARABLE = new Set<string>(["port", "src_port", "dst_port", "bytes", "pa
 export const QUERY_PARAM_NAMES = [
   "ip", "src_ip", "dst_ip", "port", "src_port", "dst_port", "protocol", "proto", "vlan", "state",
   "ip_version", "min_bytes", "max_bytes", "min_packets", "max_packets", "min_duration", "max_duration",
-  "min_bps", "max_bps",
+  "min_bps", "max_bps", "source", "exporter",
 ] as const;
 
 export const MATCH_ALL: QueryNode = { kind: "all" };
@@ -134,6 +142,13 @@ function termNode(field: Field, op: CmpOp, value: string, fail: Fail): QueryNode
       if (!(STATES as readonly string[]).includes(s)) fail(0, `unknown state "${value}" (expected one of ${STATES.join(", ")})`);
       return { kind: "state", state: s as FlowState };
     }
+    case "source": {
+      const v = value.toLowerCase();
+      if (!(FLOW_SOURCES as readonly string[]).includes(v)) fail(0, `unknown source "${value}" (expected capture or netflow)`);
+      return { kind: "source", source: v as FlowSource };
+    }
+    case "exporter":
+      return { kind: "exporter", ...parseAddress(value, fail) };
     case "ip_version": {
       const v = value.toLowerCase().replace(/^(ipv|v)/, "");
       if (v !== "4" && v !== "6") fail(0, `"${value}" is not an IP version (expected 4 or 6)`);
@@ -364,6 +379,8 @@ function leafToString(n: QueryNode): string {
     case "vlan": return `vlan:${n.vlan === null ? "none" : n.vlan}`;
     case "state": return `state:${n.state}`;
     case "ip_version": return `ip_version:${n.version}`;
+    case "source": return `source:${n.source}`;
+    case "exporter": return `exporter:${n.addr}${n.prefix === (n.version === 4 ? 32 : 128) ? "" : `/${n.prefix}`}`;
     case "cmp": {
       const v = n.field === "duration" ? formatDurationMs(n.value) : formatSize(n.value);
       return `${n.field}${n.op === "=" ? ":" : n.op}${v}`;
