@@ -72,9 +72,10 @@ export function tableConversations(t: FlowTable): Map<string, Conv> {
     if (!c) out.set(key, (c = newConv()));
     c.flows++;
     c.packets[dir] += r.src_packets;
-    c.packets[1 - dir] += r.dst_packets;
+    const rev = dir === 0 ? 1 : 0;
+    c.packets[rev] += r.dst_packets;
     c.bytes[dir] += r.src_bytes;
-    c.bytes[1 - dir] += r.dst_bytes;
+    c.bytes[rev] += r.dst_bytes;
     c.first = Math.min(c.first, cols.first(i));
     c.last = Math.max(c.last, cols.last(i));
   });

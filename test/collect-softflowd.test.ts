@@ -94,7 +94,7 @@ describe("softflowd → collector, against our capture of the same file", () => 
         // reply are two of its flows) and we pair into one ports-0 flow per host pair.
         expect(table.created, what).toBe(version === 5 ? v4 : ours.size);
         if (version !== 5) expect(exported.flows, what).toBe(ours.size + icmpExtra(table));
-        if (extra.includes("-b")) expect(stats.records, what).toBe(exported.flows); // biflow: one record per flow
+        if ((extra as readonly string[]).includes("-b")) expect(stats.records, what).toBe(exported.flows); // biflow: one record per flow
         // Uptime-based times (v5, v9, IPFIX 21/22) are milliseconds modulo 2^32 (49.7 days): a capture
         // spanning more than that (ndpi__quic.pcap: a year) cannot be exported with its times.
         compare(ours, tableConversations(table), version === 5, LONG_SPAN.has(file) ? -1 : tolerance);
