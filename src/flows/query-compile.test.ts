@@ -7,6 +7,10 @@ import { compileQuery, compileScan, flowStateIndex } from "./query-compile.ts";
 import { parseQuery, paramsToQuery, queryToString, type QueryNode } from "./query.ts";
 import { ACK, FIN, flowState, RST, STATES, SYN } from "./state.ts";
 import { toRecord } from "./record.ts";
+import { FlowTable } from "./table.ts";
+import { DecodedPacket } from "../capture/packet.ts";
+import { CollectedFlow } from "../collect/flow-record.ts";
+import { ExporterRegistry } from "../collect/exporters.ts";
 
 function words(addr: string): number[] {
   const b = ipaddr.parse(addr).toByteArray();
@@ -288,5 +292,58 @@ describe("speed", () => {
     ];
     for (const r of results) console.log(`[speed] ${r.q}: predicate ${r.ms} ms, scan ${r.scanMs} ms over ${n} slots, ${r.hits} hits`);
     expect(results[0]!.hits).toBeGreaterThan(0);
+  });
+});
+
+describe("compileQuery: source and exporter (flows from our capture and from NetFlow/IPFIX exporters)", () => {
+  test("source:, exporter: (address, CIDR, IPv6), negation; scan agrees", () => {
+    const t = new FlowTable({ noExpire: true });
+    // slot 0: captured packet 10.0.0.1:1000 → 10.0.0.2:80
+    const p = new DecodedPacket();
+    p.src[0] = 0x0a000001; p.dst[0] = 0x0a000002; p.proto = 6; p.sport = 1000; p.dport = 80; p.tcpFlags = 2;
+    t.add(p, T, 60);
+    const reg = new ExporterRegistry();
+    const now = T;
+    const origins = [
+      reg.exporter("192.0.2.1").domain(0, now).origin,
+      reg.exporter("192.0.2.200").domain(7, now).origin,
+      reg.exporter("2001:db8::9").domain(0, now).origin,
+    ];
+    // slots 1..3: the same 5-tuple from three exporters (never merged with the captured flow or each other)
+    for (const o of origins) {
+      const f = new CollectedFlow();
+      f.src[0] = 0x0a000001; f.dst[0] = 0x0a000002; f.proto = 6; f.sport = 1000; f.dport = 80;
+      f.first = T; f.last = T + 1; f.packets = 3; f.bytes = 180;
+      t.addRecord(f, o);
+    }
+    expect(t.count).toBe(4);
+    const out = new Uint32Array(8);
+    const m = (q: string) => {
+      const f = compileQuery(parseQuery(q));
+      const hits: number[] = [];
+      for (let i = 0; i < t.hwm; i++) if (f(t.cols, i)) hits.push(i);
+      const n = compileScan(parseQuery(q))(t.cols, 0, t.hwm, out, true);
+      expect(Array.from(out.subarray(0, n))).toEqual(hits);
+      return hits;
+    };
+    expect(m("source:capture")).toEqual([0]);
+    expect(m("source:netflow")).toEqual([1, 2, 3]);
+    expect(m("-source:netflow")).toEqual([0]);
+    expect(m("exporter:192.0.2.1")).toEqual([1]);
+    expect(m("exporter:192.0.2.0/24")).toEqual([1, 2]);
+    expect(m("exporter:2001:db8::/32")).toEqual([3]);
+    expect(m("exporter:10.0.0.0/8")).toEqual([]);
+    expect(m("not exporter:192.0.2.1")).toEqual([0, 2, 3]);
+    expect(m("source:netflow -exporter:192.0.2.200 OR source:capture")).toEqual([0, 1, 3]);
+    expect(m(queryToString(parseQuery("!exporter:192.0.2.0/25 src_ip:10.0.0.1")))).toEqual([0, 2, 3]);
+    expect(m("ip:10.0.0.1 port:80")).toEqual([0, 1, 2, 3]);
+    // A new exporter appears after the query was compiled: the same compiled function sees it.
+    const f = compileQuery(parseQuery("exporter:192.0.2.0/24"));
+    const o4 = reg.exporter("192.0.2.50").domain(0, now).origin;
+    const g = new CollectedFlow();
+    g.src[0] = 0x0a000009; g.dst[0] = 0x0a000002; g.proto = 17; g.first = T; g.last = T; g.packets = 1; g.bytes = 60;
+    const slot = t.addRecord(g, o4);
+    expect(f(t.cols, slot)).toBe(true);
+    expect(toRecord(t.cols, slot)).toMatchObject({ src_ip: "10.0.0.9", packets: 1, bytes: 60 });
   });
 });

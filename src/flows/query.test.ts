@@ -71,6 +71,11 @@ describe("parseQuery: structure", () => {
     expect(parseQuery("state:established")).toEqual({ kind: "state", state: "established" });
     expect(parseQuery("ip_version:6")).toEqual({ kind: "ip_version", version: 6 });
     expect(parseQuery("ip_version:ipv4")).toEqual({ kind: "ip_version", version: 4 });
+    expect(parseQuery("source:netflow")).toEqual({ kind: "source", source: "netflow" });
+    expect(parseQuery("source:Capture")).toEqual({ kind: "source", source: "capture" });
+    expect(parseQuery("exporter:192.0.2.1")).toEqual({ kind: "exporter", version: 4, addr: "192.0.2.1", prefix: 32 });
+    expect(parseQuery("exporter:2001:db8::7/48")).toEqual({ kind: "exporter", version: 6, addr: "2001:db8::", prefix: 48 });
+    expect(parseQuery("-exporter:10.0.0.0/8")).toEqual({ kind: "not", item: { kind: "exporter", version: 4, addr: "10.0.0.0", prefix: 8 } });
   });
 
   test("numeric comparisons, both spellings, with units", () => {
@@ -106,6 +111,8 @@ describe("parseQuery: errors carry position and field", () => {
     ["port:2000-1000", 5, "port", /empty/],
     ["protocol:foo", 9, "protocol", /unknown protocol "foo"/],
     ["vlan:5000", 5, "vlan", /not a VLAN id/],
+    ["source:router", 7, "source", /unknown source "router" \(expected capture or netflow\)/],
+    ["exporter:router1", 9, "exporter", /"router1" is not an IPv4\/IPv6 address or CIDR/],
     ["state:open", 6, "state", /unknown state "open" \(expected one of attempted, /],
     ["bytes>lots", 6, "bytes", /"lots" is not a number/],
     ["duration>10x", 9, "duration", /not a duration/],
@@ -142,6 +149,7 @@ describe("queryToString round-trips", () => {
     "--port:1000-2000 src_port>1023 dst_port<1024",
     "bytes:>1M bytes>=2KiB packets<10 packets:1500 duration>10s duration<=90s duration>0.25 bps<500k bps>1.5G",
     "vlan:100 ip_version:6 state:established proto:icmpv6",
+    "source:netflow exporter:192.0.2.0/24 OR -source:capture !exporter:2001:db8::1",
     '(ip:"10.0.0.1" OR (ip:10.0.0.2 (port:1 OR port:2)))',
   ];
   for (const t of texts) {
