@@ -5,7 +5,8 @@
  * sink (a QueuedSink whose write waits 40 ms per batch, queue of 2) that must not slow the packet
  * loop: the same packets are processed in comparable time, the recently-ended list gets every
  * ended flow, and the batches the sink could not take are counted as dropped in status().sinks —
- * delivered + dropped = every ended flow.
+ * delivered + dropped = every ended flow. Export calls answer within their time budget (a Timeout
+ * for a snapshot that cannot be taken in time, its cursor dropped; a partial page otherwise).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -14,7 +15,7 @@ import { join } from "node:path";
 import { parseQuery } from "../flows/query.ts";
 import type { FlowQuery } from "../flows/flow-query.ts";
 import { QueuedSink } from "../flows/sinks.ts";
-import { EngineHost } from "./engine-host.ts";
+import { EngineHost, EXPORT_SLICE_ROWS, EXPORT_SLICE_SLOTS } from "./engine-host.ts";
 
 const GEN = new URL("../../../shared/tools/gen-pcap.mjs", import.meta.url).pathname;
 let dir: string;
@@ -105,6 +106,38 @@ describe("EngineHost on a full-speed file replay", () => {
     await h.stop();
     await done;
     expect(h.engine.stats().active_flows).toBe(0);
+  }, 60_000);
+
+  test("export calls answer within their budget: a Timeout for a snapshot, a partial page", async () => {
+    const h = new EngineHost({
+      engine: { source: { kind: "file", path: pcap, speed: "max", loop: false }, maxFlows: 400_000, idleTimeout: 3600 },
+      exportCallBudgetMs: 0,
+    });
+    await h.start();
+    expect(h.engine.table.hwm).toBeGreaterThan(EXPORT_SLICE_SLOTS); // a snapshot needs several slices
+    const all = q("", { state: "active", limit: 1_000_000 });
+    const open = Promise.resolve(h.handlers.exportOpen({ query: all }));
+    await Bun.sleep(2); // the budget is spent before the second slice
+    const err = await open.then(() => null, (e: Error) => e);
+    expect(err?.name).toBe("Timeout");
+    expect((await h.handlers.status({})).exports.open).toBe(0); // its cursor was dropped
+
+    // With time to take it, the snapshot completes; then a page answers after its first slice.
+    h.exportCallBudgetMs = 60_000;
+    const { cursor, total } = await h.handlers.exportOpen({ query: all });
+    expect(total).toBe(h.engine.table.count);
+    h.exportCallBudgetMs = 0;
+    const page = Promise.resolve(h.handlers.exportNext({ cursor, max: 5 * EXPORT_SLICE_ROWS }));
+    await Bun.sleep(2);
+    const p = await page;
+    expect(p.records.length).toBe(EXPORT_SLICE_ROWS);
+    expect(p.done).toBe(false);
+    h.exportCallBudgetMs = 60_000;
+    const rest = await h.handlers.exportNext({ cursor, max: 1_000_000 });
+    expect(rest.done).toBe(true);
+    const ids = new Set([...p.records, ...rest.records].map((r) => r.id));
+    expect(ids.size).toBe(total); // the partial page lost nothing and repeated nothing
+    await h.stop();
   }, 60_000);
 
   test("a slow ended-flow sink leaves the capture rate unchanged and counts its drops", async () => {

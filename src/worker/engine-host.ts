@@ -39,6 +39,8 @@ export interface EngineHostConfig {
   onFault?: (where: string, err: unknown) => void;
   /** Per-second summary interval, ms (default 1000). */
   tickMs?: number;
+  /** EXPORT_CALL_BUDGET_MS unless set. */
+  exportCallBudgetMs?: number;
 }
 
 /** Export snapshot work per slice (flow slots scanned) and page work per slice (rows built). */
@@ -46,6 +48,13 @@ export const EXPORT_SLICE_SLOTS = 32_768;
 export const EXPORT_SLICE_ROWS = 1_000;
 /** An export cursor not read for this long is closed (its client went away). */
 export const EXPORT_IDLE_MS = 60_000;
+/**
+ * An export call still at work after this long answers anyway, before the server gives up on the
+ * call (its call timeout is 10 s): exportNext with the rows built so far (the stream asks again),
+ * exportOpen with a Timeout error (the server answers 503) and its cursor dropped. So a Worker
+ * starved by a live capture never goes on taking snapshots for callers that are gone.
+ */
+export const EXPORT_CALL_BUDGET_MS = 8_000;
 
 /** A slice of bulk work: true when the job is complete; `fail` answers its caller when it throws. */
 interface BulkJob {
@@ -64,12 +73,15 @@ export class EngineHost {
   private readonly bulk: BulkJob[] = [];
   private bulkScheduled = false;
   private stopped = false;
+  /** How long an export call may work before it answers anyway (see EXPORT_CALL_BUDGET_MS). */
+  exportCallBudgetMs: number;
   private readonly ipfix: IpfixSink | null;
   /** --collect-netflow: decoded flow records go straight into the table (FlowTable.addRecord). */
   readonly collector: NetflowCollector | null;
 
   constructor(private readonly config: EngineHostConfig) {
     const c = config.engine;
+    this.exportCallBudgetMs = config.exportCallBudgetMs ?? EXPORT_CALL_BUDGET_MS;
     const schedule = (fn: () => void) => void setImmediate(fn);
     // --export-ipfix: the exporter runs here, beside the table (queued, sliced sends; see IpfixSink).
     this.ipfix = c.exportIpfix ? new IpfixSink(c.exportIpfix) : null;
@@ -173,14 +185,22 @@ export class EngineHost {
         const id = this.nextCursor++;
         const cur = new ExportCursor(e.table, e.recent, compileScan(query.query), query);
         this.exports.set(id, cur);
+        const t0 = Date.now(), budget = this.exportCallBudgetMs;
         return new Promise((resolve, reject) => {
           this.enqueue(() => {
             if (!this.exports.has(id)) {
               reject(new RangeError(`export cursor ${id} was closed before its snapshot was taken`));
               return true;
             }
-            if (!cur.step(EXPORT_SLICE_SLOTS)) return false;
-            resolve({ cursor: id, total: cur.size });
+            if (cur.step(EXPORT_SLICE_SLOTS)) {
+              resolve({ cursor: id, total: cur.size });
+              return true;
+            }
+            if (Date.now() - t0 <= budget) return false;
+            this.exports.delete(id);
+            const err = new Error(`the export's snapshot was not taken within ${budget} ms (the engine is busy); try again`);
+            err.name = "Timeout";
+            reject(err);
             return true;
           }, (err) => {
             this.exports.delete(id);
@@ -192,6 +212,7 @@ export class EngineHost {
         const cur = this.exports.get(cursor);
         if (!cur) throw new RangeError(`export cursor ${cursor} is closed or unknown`);
         const records: FlowRecord[] = [];
+        const t0 = Date.now(), budget = this.exportCallBudgetMs;
         return new Promise<ExportPage>((resolve, reject) => {
           this.enqueue(() => {
             if (this.exports.get(cursor) !== cur) {
@@ -199,7 +220,7 @@ export class EngineHost {
               return true;
             }
             for (const r of cur.next(Math.min(EXPORT_SLICE_ROWS, max - records.length))) records.push(r);
-            if (records.length < max && !cur.done) return false;
+            if (records.length < max && !cur.done && !(records.length > 0 && Date.now() - t0 > budget)) return false;
             if (cur.done) this.exports.delete(cursor);
             resolve({ records, done: cur.done });
             return true;
