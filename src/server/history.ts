@@ -1,11 +1,20 @@
 /**
  * History: the server's side of the embedded store (src/store, bun:sqlite in its own Worker).
  *
- * Feeds: ended flows arrive from the engine Worker through one MessagePort per engine Worker (a
- * PortSink there; the batch buffers are transferred, not copied) and go to StoreClient.insert,
- * which drops and counts when the store is behind; every engine tick adds the seconds of traffic
- * that completed since the previous one; every system sample adds its series; every alert raised
- * or cleared is logged. Reads (flows over time, traffic, metrics, alerts) go to the store Worker.
+ * Feeds: ended flows go from the engine Worker straight to the store Worker through one
+ * MessageChannel per engine Worker (a PortSink on one end, the store Worker on the other: the
+ * batch buffers are transferred, never copied, and the main thread never sees them); the store
+ * acknowledges a batch once written, so when it is behind the PortSink's bounds (`sinkBatches`,
+ * and SINK_MAX_AGE_MS of waiting) hold and the engine's sink drops and counts (health:
+ * sinks[].dropped_flows). Every engine tick
+ * adds the seconds of traffic that completed since the previous one; every system sample adds its
+ * series; every alert raised or cleared is logged. Reads (flows over time, traffic, metrics,
+ * alerts) go to the store Worker.
+ *
+ * Before, batches went PortSink → this thread → StoreClient.insert → store Worker: this thread
+ * acknowledged at once, so the sink's bound never held and the store client dropped beyond its
+ * own 32 batches (counted as store drops, with no bound on how old a queued batch could get).
+ * Rates and drops measured both ways: src/store/index.ts.
  *
  * Flow ids never repeat across restarts, a kill -9 included: start() reads the highest id stored
  * or reserved, the engine continues after it, and a reservation ID_BLOCK ids ahead of the engine
@@ -16,14 +25,12 @@
  * also starts after the reservation.
  *
  * Shutdown: the engine's final flush (every live flow, reason shutdown) arrives as a burst of
- * batches; the sink's bound (`sinkBatches`, default 128 batches of 8192 = 1 M flows) admits a full
- * table and those batches bypass the store client's in-flight bound, so none is dropped.
+ * batches that the PortSink never refuses; its close() then posts an end marker, and the store
+ * Worker's stop waits for that marker (at most 3 s) before it closes, so the flush is written.
  *
  * Shape shared by every component: a config, start(), stop().
  */
 import type { AlertEngine } from "../alerts/alert-engine.ts";
-import type { EndedBatch } from "../flows/sinks.ts";
-import { EndReason, FlowColumns } from "../flows/columns.ts";
 import { sampleSeries, type SystemMetricsCollector } from "../metrics/system-collector.ts";
 import { StoreClient } from "../store/store-client.ts";
 import type { StoreStatus } from "../store/flow-store.ts";
@@ -37,18 +44,27 @@ export interface HistoryConfig {
   path: string;
   retentionDays?: number;
   retentionBytes?: number;
-  /** Batches between the engine and this thread, unacknowledged, at most (default 128). */
+  /**
+   * Batches between the engine and the store Worker, unacknowledged (not yet written), at most
+   * (default 128 of up to 8192 flows ≈ 110 MiB: a burst of ~1 M ended flows while the store writes).
+   */
   sinkBatches?: number;
-  /** Insert batches posted to the store Worker and not yet written, at most (default 32). */
-  storeBatches?: number;
+  /** No batch waits for the store longer than this: beyond it the sink drops (default SINK_MAX_AGE_MS). */
+  sinkMaxAgeMs?: number;
 }
+
+/**
+ * What waits for the store is what a kill -9 loses: the sink refuses batches while the oldest one
+ * not yet written was handed over more than this long ago, so the queue holds about half a second
+ * of the store's own write rate (fast or slow disk alike) and a kill -9 loses under a second.
+ */
+export const SINK_MAX_AGE_MS = 500;
 
 /** Flow ids reserved ahead of the engine (see the header). */
 export const ID_BLOCK = 10_000_000;
 
 export class History {
   readonly store: StoreClient;
-  private readonly ports: MessagePort[] = [];
   private lastTrafficSec = 0;
   private readonly unsubscribe: (() => void)[] = [];
   private engine: EngineClient | null = null;
@@ -56,13 +72,10 @@ export class History {
   private genFirst = 1;
   private assigned = 0;
   private reserved = 0;
-  private maxSeenId = 0;
   private spawned = 0;
 
   constructor(readonly config: HistoryConfig) {
-    // 32 batches of up to 8192 flows (≈ 27 MiB) in flight absorb a burst of ~260 k ended flows (a
-    // full-speed replay evicting, an idle sweep) while the store writes; beyond that, drop and count.
-    this.store = new StoreClient({ path: config.path, retentionDays: config.retentionDays, retentionBytes: config.retentionBytes, maxInFlight: config.storeBatches ?? 32 });
+    this.store = new StoreClient({ path: config.path, retentionDays: config.retentionDays, retentionBytes: config.retentionBytes });
   }
 
   /** Opens the store; resolves with the first flow id the engine should use (and reserves ahead of it). */
@@ -86,21 +99,8 @@ export class History {
       this.reserve(this.genFirst - 1 + ID_BLOCK);
     }
     const ch = new MessageChannel();
-    const mine = ch.port2;
-    mine.onmessage = (ev: MessageEvent<EndedBatch>) => {
-      const b = ev.data;
-      let force = false;
-      if (b.count > 0) {
-        const c = FlowColumns.wrap(b.key, b.rec);
-        for (let i = 0; i < b.count; i++) if (c.id(i) > this.maxSeenId) this.maxSeenId = c.id(i);
-        // The final flush at shutdown comes as a burst: keep every batch (see the header).
-        force = c.endReason(b.count - 1) === EndReason.shutdown;
-      }
-      this.store.insert(b.key, b.rec, b.count, force);
-      mine.postMessage(0); // acknowledge: the engine may send the next batch
-    };
-    this.ports.push(mine);
-    return [{ name: "history", port: ch.port1, maxBatches: this.config.sinkBatches ?? 128 }];
+    this.store.attachSink(ch.port2);
+    return [{ name: "history", port: ch.port1, maxBatches: this.config.sinkBatches ?? 128, maxAgeMs: this.config.sinkMaxAgeMs ?? SINK_MAX_AGE_MS }];
   };
 
   private reserve(upTo: number): void {
@@ -138,9 +138,7 @@ export class History {
   /** Call after the engine stopped (its final flush has arrived): the next run continues after the ids used. */
   async stop(): Promise<void> {
     for (const u of this.unsubscribe.splice(0)) u();
-    const used = Math.max(this.assigned, this.maxSeenId, this.genFirst - 1);
-    await this.store.reserveFlowIds(used).catch(() => false);
-    await this.store.stop();
-    for (const p of this.ports.splice(0)) p.close();
+    // The store Worker raises this to the highest id its sink ports carried (the final flush included).
+    await this.store.stop({ reserveFlowIds: Math.max(this.assigned, this.genFirst - 1) });
   }
 }

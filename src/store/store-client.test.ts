@@ -6,6 +6,7 @@ import { toRecord } from "../flows/record.ts";
 import type { Alert } from "../alerts/alert.ts";
 import { FlowStore } from "./flow-store.ts";
 import { StoreClient } from "./store-client.ts";
+import { PortSink } from "../worker/port-sink.ts";
 import type { StoreHandlers, StoreResult } from "./store-protocol.ts";
 import { columnsOf } from "./synthetic-flows.ts";
 import { tempDir } from "./test-dir.ts";
@@ -117,6 +118,32 @@ describe("StoreClient with a real Worker", () => {
     store.stop();
     await expect(c.queryFlows({ query: MATCH_ALL, sortBy: "bytes", order: "desc", offset: 0, limit: 1 })).rejects.toThrow("store stopped");
     expect(c.insert(new Int32Array(KEY_WORDS), new ArrayBuffer(64), 1)).toBe(false);
+  });
+
+  test("a sink port: batches from a PortSink go straight to the Worker, acknowledged once written; stop waits for its end and lowers the reservation", async () => {
+    const { c, path } = await client();
+    const ch = new MessageChannel();
+    expect(c.attachSink(ch.port2)).toBe(true);
+    const sink = new PortSink({ name: "history", port: ch.port1, maxBatches: 2, maxAgeMs: 60_000 });
+    const cols = columnsOf(variedFlows(900, 21));
+    expect(sink.offer(batch(cols, 0, 300))).toBe(true);
+    expect(sink.offer(batch(cols, 300, 600))).toBe(true);
+    // two unacknowledged: the bound refuses a third until the store has written one
+    expect(sink.offer(batch(cols, 600, 900))).toBe(false);
+    for (let k = 0; k < 500 && (await c.status()).flows < 600; k++) await Bun.sleep(10);
+    for (let k = 0; k < 100 && !sink.offer(batch(cols, 600, 900)); k++) await Bun.sleep(10);
+    expect(c.written).toBe(0); // nothing went through the main thread
+    await c.reserveFlowIds(5000);
+    // the end marker comes from close(); stop() (posted on the other port) waits for it
+    const closed = sink.close();
+    await c.stop({ reserveFlowIds: 10 });
+    await closed;
+    const store = new FlowStore({ path, pruneIntervalMs: 0 });
+    store.start();
+    expect(store.queryFlows({ query: MATCH_ALL, sortBy: "bytes", order: "desc", offset: 0, limit: 0 }).total).toBe(900);
+    // lowered to the highest id the sink carried (900 > 10), not left at 5000
+    expect(store.maxFlowId()).toBe(900);
+    store.stop();
   });
 
   test("an invalid query is an error reply, not a dead Worker", async () => {

@@ -8,8 +8,11 @@
  *   (`dropped`): a slow disk never blocks the caller.
  * - `call(method, params)` (and the typed wrappers) answer through a promise with a timeout;
  *   the method map is StoreCalls (store-protocol.ts).
- * - `stop()` lets the Worker finish what was posted before it (inserts included), closes the
- *   database and ends the Worker.
+ * - `attachSink(port)` hands the Worker one end of a MessageChannel whose other end goes to an
+ *   engine Worker's PortSink: ended flows then go engine → store directly (see store-worker.ts);
+ *   the PortSink's bound, not `maxInFlight`, limits them, and its drops are the sink's.
+ * - `stop()` lets the Worker finish what was posted before it (inserts included) and what the
+ *   current sink port carries up to its end, closes the database and ends the Worker.
  * Limits: a Worker that dies is not restarted: pending calls are rejected, later calls reject at
  * once and inserts are dropped (counted); status() then reports degraded.
  */
@@ -132,6 +135,16 @@ export class StoreClient {
     return true;
   }
 
+  /** Transfers `port` to the Worker as a sink port (closed at once when the Worker is not running). */
+  attachSink(port: MessagePort): boolean {
+    if (!this.worker) {
+      port.close();
+      return false;
+    }
+    this.post({ type: "sink", port }, [port]);
+    return true;
+  }
+
   call<M extends StoreMethod>(method: M, params: StoreParams<M>): Promise<StoreResult<M>> {
     if (!this.worker) return Promise.reject(new StoreCallError(this.dead ?? "store not started", "Unavailable"));
     const id = this.nextId++;
@@ -189,8 +202,12 @@ export class StoreClient {
     return { ...s, dropped: s.dropped + this.dropped };
   }
 
-  /** Finishes the posted work, closes the database and ends the Worker. */
-  async stop(): Promise<void> {
+  /**
+   * Finishes the posted work (and the sink port's), closes the database and ends the Worker. With
+   * `reserveFlowIds`, the id reservation is lowered to it (or to the highest id the sink ports
+   * carried, when higher) just before the database closes.
+   */
+  async stop(opts: { reserveFlowIds?: number } = {}): Promise<void> {
     const w = this.worker;
     if (!w) return;
     await new Promise<void>((resolve) => {
@@ -199,7 +216,7 @@ export class StoreClient {
         clearTimeout(timer);
         resolve();
       };
-      this.post({ type: "stop" });
+      this.post({ type: "stop", ...(opts.reserveFlowIds !== undefined ? { reserveFlowIds: opts.reserveFlowIds } : {}) });
     });
     this.stopped = null;
     this.worker = null;

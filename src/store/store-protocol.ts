@@ -48,7 +48,18 @@ export type ToStoreWorker =
   | { [M in StoreMethod]: { type: "call"; id: number; method: M; params: StoreParams<M> } }[StoreMethod]
   /** Ended flows in the flow table's layout; both buffers are transferred. */
   | { type: "insert"; key: Int32Array; rec: ArrayBuffer; count: number }
-  | { type: "stop" };
+  /**
+   * A MessagePort whose other end is an engine Worker's PortSink: ended-flow batches arrive on it
+   * straight from the engine (no main-thread hop), each acknowledged once written; `null` ends it.
+   * A newer port replaces the earlier ones (a restarted engine Worker) for the wait at stop.
+   */
+  | { type: "sink"; port: MessagePort }
+  /**
+   * Waits for the current sink port's end (at most SINK_DRAIN_MS, and only when it has carried a
+   * batch), lowers the flow id reservation to max(`reserveFlowIds`, the highest id received) when
+   * given, closes the database.
+   */
+  | { type: "stop"; reserveFlowIds?: number };
 
 export type FromStoreWorker =
   | { type: "ready"; status: StoreStatus }
