@@ -2,29 +2,40 @@
  * API latency with ~1,000,000 flows in the table while a LIVE capture runs, and the capture drops
  * the API load causes. The server captures on `lo` (filter: udp to 127.64.0.0/10); a child process
  * (bench/udp-flood.ts) sends UDP datagrams over loopback to 1,000,000 distinct addresses in
- * 127.64.0.0/10 as fast as it can. Once ~1M flows are in the table, drops (pcap_stats) are read
+ * 127.64.0.0/10, paced at --rate datagrams/s (default 200,000; 0 = as fast as it can). Once ~1M
+ * flows are in the table, drops (pcap_stats) are read
  * over a window without API load, then over the window of the API requests (concurrency 1).
  *
- *   bun bench/api-live.ts [--requests 200] [--seconds 120]
+ *   bun bench/api-live.ts [--requests 200] [--seconds 180] [--exporters 10] [--rate 200000]
+ *
+ * Then the export load of bench/api-export-load.ts during the live capture: --exporters clients
+ * exporting 10,000-row CSV pages in a loop while the top-100 requests run, with the kernel drops
+ * over that window.
  *
  * Loopback only. Needs capture rights (root or cap_net_raw). Limits: the generator reaches a few
  * hundred kpps on this kind of machine; the table holds the flows for --idle 600 s.
  */
 import { opt, pct } from "./args.ts";
-import { FlowmatrixServer } from "../src/server/app.ts";
+import { loadWindow, startServerProc } from "./api-export-load.ts";
 
 const REQUESTS = opt("requests", 200);
-const SECONDS = opt("seconds", 120);
+const SECONDS = opt("seconds", 180);
+/** Flood rate, datagrams/s (0: as fast as the flood can send). */
+const RATE = opt("rate", 200_000);
+const EXPORTERS = (() => {
+  const i = process.argv.indexOf("--exporters");
+  return i >= 0 ? process.argv[i + 1]!.split(",").map(Number) : [10];
+})();
 
 type Health = { capture: { packets: number; dropped: number; received: number }; flows: { active: number } };
 
-const server = new FlowmatrixServer({
+// The server in a process of its own (bench/api-server.ts), as in the export-load case.
+const server = await startServerProc({
   engine: { source: { kind: "live", interface: "lo" }, filter: "udp and dst net 127.64.0.0/10", maxFlows: 1_100_000, idleTimeout: 600 },
-  port: 0,
 });
-const url = await server.start();
+const url = server.url;
 const health = async () => (await (await fetch(`${url}/api/v1/health`)).json()) as Health;
-const flood = Bun.spawn([process.execPath, new URL("./udp-flood.ts", import.meta.url).pathname, "--flows", "1000000", "--seconds", String(SECONDS)], {
+const flood = Bun.spawn([process.execPath, new URL("./udp-flood.ts", import.meta.url).pathname, "--flows", "1000000", "--seconds", String(SECONDS), "--rate", String(RATE)], {
   stdout: "pipe", stderr: "ignore",
 });
 try {
@@ -63,6 +74,15 @@ try {
     });
     times.sort((x, y) => x - y);
     console.log(`  ${name}: p50 ${pct(times, 50).toFixed(1)} ms, p99 ${pct(times, 99).toFixed(1)} ms, max ${times[times.length - 1]!.toFixed(1)} ms (target p99 ≤ 50 ms)`);
+  }
+  // The export load meanwhile: N clients export 10,000-row CSV pages in a loop (as in bench/api-export-load.ts).
+  for (const n of EXPORTERS) {
+    await window(`API + ${n} exporting clients`, async () => {
+      const r = await loadWindow(server, n, REQUESTS, 30);
+      console.log(`  top 100 by bytes: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms (${r.requests} requests); ` +
+        `export ${Math.round(r.rowsPerSec).toLocaleString()} rows/s, ${r.refused} 429s; server RSS peak ${r.rssPeakMiB.toFixed(0)} MiB; ` +
+        `CPU % server thread ${(r.threads["bun (server thread)"] ?? 0).toFixed(0)}, engine Worker ${(r.threads.Worker ?? 0).toFixed(0)}`);
+    });
   }
 } finally {
   flood.kill();
