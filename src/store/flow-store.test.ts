@@ -106,6 +106,39 @@ describe("FlowStore flows", () => {
     expect(last.records[0]!.src_ip).toBe("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
   });
 
+  test("a full segment gets its indexes one step at a time, then is sealed; the open one has none; a restart finishes a half-built one", () => {
+    const { store, dir } = newStore({ segmentRows: 1000 });
+    const path = join(dir, "sub", "history.db");
+    const gen = new SyntheticFlows(3, 1, T0, 0.01);
+    const c = new FlowColumns(1000);
+    const indexes = () => {
+      const db = new Database(path, { readonly: true });
+      const r = db.query("SELECT tbl_name AS t, count(*) AS n FROM sqlite_master WHERE type = 'index' AND tbl_name LIKE 'flows_%' GROUP BY tbl_name").all() as { t: string; n: number }[];
+      const sealed = db.query("SELECT n, sealed FROM segments ORDER BY n").all() as { n: number; sealed: number }[];
+      db.close();
+      return { idx: Object.fromEntries(r.map((x) => [x.t, x.n])), sealed: sealed.map((x) => x.sealed) };
+    };
+    gen.fill(c, 1000);
+    store.insertColumns(c, 1000);
+    expect(indexes()).toEqual({ idx: {}, sealed: [0] });
+    // the next batch starts segment 2; each insert then builds one index of segment 1
+    gen.fill(c, 400);
+    store.insertColumns(c, 400);
+    expect(indexes()).toEqual({ idx: { flows_1: 1 }, sealed: [0, 0] });
+    gen.fill(c, 400);
+    store.insertColumns(c, 400);
+    expect(indexes()).toEqual({ idx: { flows_1: 2 }, sealed: [0, 0] });
+    // a restart finishes segment 1 (no longer the newest) from the timer's step
+    store.stop();
+    const again = new FlowStore({ path, pruneIntervalMs: 0 });
+    cleanups.push(() => again.stop());
+    again.start();
+    while (again.indexStep());
+    expect(indexes()).toEqual({ idx: { flows_1: 3 }, sealed: [1, 0] });
+    expect(again.queryFlows({ ...all, limit: 0 }).total).toBe(1800);
+    expect(again.queryFlows({ query: MATCH_ALL, sortBy: "bytes", order: "desc", offset: 0, limit: 0 }).total).toBe(1800);
+  });
+
   test("time bounds select the flows overlapping [since, until]", () => {
     const { store } = newStore({ segmentRows: 400 });
     const specs = variedFlows(2000, 3);

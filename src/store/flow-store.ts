@@ -284,6 +284,7 @@ export class FlowStore {
       // Under a steady stream of inserts the Worker's timer may not get a turn: step retention here too.
       // Over the size limit, step at once (a burst must not outgrow it between two timer steps).
       if (this.pruneIntervalMs > 0 && (performance.now() - this.lastPrune >= this.pruneIntervalMs || this.overSize())) this.pruneStep();
+      else this.indexStep();
       return n;
     } catch (e) {
       this.dropped += count;
@@ -382,11 +383,18 @@ export class FlowStore {
     return (p.pageCount - p.freelist) * p.pageSize > this.retentionBytes * 0.9;
   }
 
-  /** One retention step (run by the timer, and after an insert when the timer is late). */
+  /** One retention step (run by the timer, and after an insert when the timer is late); then one index build step. */
   pruneStep(): PruneResult | null {
     this.lastPrune = performance.now();
-    return this.read("retention failed", null, (o) =>
+    const r = this.read("retention failed", null, (o) =>
       pruneStep(o.db, o.segs, o.series, o.alerts, { retentionDays: this.retentionDays, retentionBytes: this.retentionBytes }, this.now()));
+    this.indexStep();
+    return r;
+  }
+
+  /** Builds one index of a full segment (see Segments.indexStep); false when none was due. */
+  indexStep(): boolean {
+    return this.read("index build failed", false, (o) => o.segs.indexStep());
   }
 
   status(): StoreStatus {
