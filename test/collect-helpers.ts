@@ -84,24 +84,26 @@ export function tableConversations(t: FlowTable): Map<string, Conv> {
 
 /**
  * Run softflowd on `pcap` (times adjusted to the file's, -a; foreground, -d) exporting NetFlow
- * `version` (5, 9, 10) to the collector's port on 127.0.0.1, and wait until its datagrams have
- * arrived (softflowd has exited and the collector saw no datagram for 300 ms).
+ * `version` (5, 9, 10) to the collector's port on 127.0.0.1 (or to a port number: another
+ * collector), and wait until its datagrams have arrived (softflowd has exited and our collector
+ * saw no datagram for 100 ms).
  */
-export async function softflowd(collector: NetflowCollector, pcap: string, version: 5 | 9 | 10, extra: string[] = []): Promise<string> {
+export async function softflowd(collector: NetflowCollector | number, pcap: string, version: 5 | 9 | 10, extra: string[] = []): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "fm-softflowd-"));
+  const port = typeof collector === "number" ? collector : collector.port;
   try {
-    const before = collector.stats().packets;
+    const before = typeof collector === "number" ? 0 : collector.stats().packets;
     const proc = Bun.spawn(
       // The control socket's path is relative and short: softflowd 1.1.0 (Debian 12) with -r blocks
       // in accept() on its control socket, instead of reading the file, when that path is 13
       // characters or longer (e.g. /tmp/sf/d1/ctl); "c" in its own working directory never does.
-      ["softflowd", "-a", "-d", "-r", pcap, "-n", `127.0.0.1:${collector.port}`, "-v", String(version), "-p", "pid", "-c", "c", ...extra],
+      ["softflowd", "-a", "-d", "-r", pcap, "-n", `127.0.0.1:${port}`, "-v", String(version), "-p", "pid", "-c", "c", ...extra],
       { cwd: dir, stdin: "ignore", stdout: "pipe", stderr: "pipe" },
     );
     const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
     if ((await proc.exited) !== 0) throw new Error(`softflowd failed: ${stderr}`);
     let last = -1;
-    for (let n = 0; n < 100; n++) {
+    for (let n = 0; n < 100 && typeof collector !== "number"; n++) {
       await Bun.sleep(100);
       const now = collector.stats().packets;
       if (now === last && now > before) break;
