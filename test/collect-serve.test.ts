@@ -78,7 +78,7 @@ describe("serve --collect-netflow", () => {
     expect((await get<Flows>("/api/v1/flows?q=source:capture&state=all")).total).toBe(0);
     expect((await get<Flows>("/api/v1/flows?q=exporter:127.0.0.0/8&state=all&limit=1000")).total).toBe(ours.size);
     expect((await get<Flows>("/api/v1/flows?q=-exporter:127.0.0.1&state=all")).total).toBe(0);
-    expect((await get<Flows>("/api/v1/flows?source=netflow&exporter=127.0.0.1&state=all&limit=1000")).total).toBe(ours.size);
+    expect((await get<Flows>("/api/v1/flows?q=source:netflow%20exporter:127.0.0.1&state=all&limit=1000")).total).toBe(ours.size);
     const bad = await fetch(`${url}/api/v1/flows?q=source:router`);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { message: string }).message).toContain('unknown source "router"');

@@ -63,7 +63,7 @@ const COMPARABLE = new Set<string>(["port", "src_port", "dst_port", "bytes", "pa
 export const QUERY_PARAM_NAMES = [
   "ip", "src_ip", "dst_ip", "port", "src_port", "dst_port", "protocol", "proto", "vlan", "state",
   "ip_version", "min_bytes", "max_bytes", "min_packets", "max_packets", "min_duration", "max_duration",
-  "min_bps", "max_bps", "source", "exporter",
+  "min_bps", "max_bps",
 ] as const;
 
 export const MATCH_ALL: QueryNode = { kind: "all" };
