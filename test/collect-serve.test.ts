@@ -95,6 +95,45 @@ describe("serve --collect-netflow", () => {
     expect(metrics).toMatch(/flowmatrix_collector_last_seen_seconds\{exporter="127\.0\.0\.1"\} \d+/);
   }, 60_000);
 
+  test("an engine Worker restart binds the collector's port again", async () => {
+    const probe = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+    const port = probe.port;
+    probe.close();
+    const proc = Bun.spawn([process.execPath, MAIN, "serve", "--no-store", "--port", "0", "--quiet", "--collect-netflow", `127.0.0.1:${port}`], {
+      stdout: "pipe", stderr: "pipe", env: { ...process.env, FLOWMATRIX_TEST_ENGINE_FAULT: "flows-exits" },
+    });
+    procs.push(proc);
+    const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+    let text = "";
+    while (!/dashboard at http/.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`serve exited: ${text}`);
+      text += new TextDecoder().decode(value);
+    }
+    const url = /dashboard at (http:\/\/\S+?)\/ /.exec(text)![1]!;
+    expect((await fetch(`${url}/api/v1/flows`)).status).toBe(503); // the first Worker exits
+    let h: Health & { engine: { restarts: number } } = { engine: { restarts: 0 } } as never;
+    for (let n = 0; n < 100 && !(h.engine.restarts === 1 && h.collector?.state === "active"); n++) {
+      await Bun.sleep(100);
+      h = (await (await fetch(`${url}/api/v1/health`)).json()) as typeof h;
+    }
+    expect(h.collector).toMatchObject({ state: "active", listen: `127.0.0.1:${port}` });
+    const dir = mkdtempSync(join(tmpdir(), "fm-sf-"));
+    try {
+      const sf = Bun.spawn(["softflowd", "-a", "-d", "-r", `${PCAPS}zeek__wikipedia.pcap`, "-n", `127.0.0.1:${port}`, "-v", "9", "-p", "pid", "-c", "c"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+      expect(await sf.exited).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    for (let n = 0; n < 50 && (h.collector?.records ?? 0) < 57; n++) {
+      await Bun.sleep(100);
+      h = (await (await fetch(`${url}/api/v1/health`)).json()) as typeof h;
+    }
+    expect(h.collector!.records).toBe(57);
+    proc.kill("SIGTERM");
+    await proc.exited;
+  }, 60_000);
+
   test("a collector port in use exits 2 with one line, before serving", async () => {
     const holder = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
     try {
