@@ -4,7 +4,8 @@
 // - libpcap (runtime: Debian package libpcap0.8) — via apt-get when running as root
 // - for tests (--test): Debian chromium (browser tests), iproute2 (network namespaces), tcpdump,
 //   tshark (the oracle the decoder tests compare crafted captures with), nfdump (nfcapd + nfdump:
-//   the IPFIX collector the export tests send to)
+//   the IPFIX collector the export tests send to, and nfreplay, an exporter the collector tests
+//   receive from), softflowd (a NetFlow v5/v9/IPFIX exporter the collector tests receive from)
 // Node 20 runs this file; it uses only Node's standard library.
 import { execSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -38,6 +39,7 @@ if (forTests) {
   if (spawnSync("sh", ["-c", "command -v tcpdump"]).status !== 0) missing.push("tcpdump");
   if (spawnSync("sh", ["-c", "command -v tshark"]).status !== 0) missing.push("tshark");
   if (spawnSync("sh", ["-c", "command -v nfcapd"]).status !== 0) missing.push("nfdump");
+  if (!existsSync("/usr/sbin/softflowd") && spawnSync("sh", ["-c", "command -v softflowd"]).status !== 0) missing.push("softflowd");
 }
 if (missing.length > 0) {
   const cmd = `apt-get update && apt-get install -y ${missing.join(" ")}`;

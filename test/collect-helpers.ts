@@ -7,7 +7,7 @@
  * ICMPv6 ports are left out (softflowd puts type/code in the destination port, our capture the
  * echo id in both, collected flows keep none: see README "NetFlow/IPFIX collector").
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decode } from "../src/capture/decode.ts";
@@ -16,6 +16,9 @@ import { DecodedPacket, DecodeResult } from "../src/capture/packet.ts";
 import { addrText, toRecord } from "../src/flows/record.ts";
 import type { FlowTable } from "../src/flows/table.ts";
 import type { NetflowCollector } from "../src/collect/collector.ts";
+
+/** Debian installs softflowd in /usr/sbin, which a user's PATH may leave out. */
+export const SOFTFLOWD = existsSync("/usr/sbin/softflowd") ? "/usr/sbin/softflowd" : "softflowd";
 
 export interface Conv {
   /** Packets and bytes per direction: [0] from the lower endpoint, [1] from the higher. */
@@ -97,7 +100,7 @@ export async function softflowd(collector: NetflowCollector | number, pcap: stri
       // The control socket's path is relative and short: softflowd 1.1.0 (Debian 12) with -r blocks
       // in accept() on its control socket, instead of reading the file, when that path is 13
       // characters or longer (e.g. /tmp/sf/d1/ctl); "c" in its own working directory never does.
-      ["softflowd", "-a", "-d", "-r", pcap, "-n", `127.0.0.1:${port}`, "-v", String(version), "-p", "pid", "-c", "c", ...extra],
+      [SOFTFLOWD, "-a", "-d", "-r", pcap, "-n", `127.0.0.1:${port}`, "-v", String(version), "-p", "pid", "-c", "c", ...extra],
       { cwd: dir, stdin: "ignore", stdout: "pipe", stderr: "pipe" },
     );
     const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PCAPS } from "./shared-paths.ts";
-import { captureConversations } from "./collect-helpers.ts";
+import { captureConversations, SOFTFLOWD } from "./collect-helpers.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 const procs: ReturnType<typeof Bun.spawn>[] = [];
@@ -21,7 +21,7 @@ interface Health {
   status: string;
   capture: { source: string; state: string };
   collector: {
-    listen: string; packets: number; records: number; errors: number; error_reasons: Record<string, number>;
+    listen: string; state: string; packets: number; records: number; errors: number; error_reasons: Record<string, number>;
     exporters: { address: string; versions: number[]; packets: number; records: number; errors: number; last_seen: number; sampling_rate: number }[];
   } | null;
 }
@@ -54,7 +54,7 @@ describe("serve --collect-netflow", () => {
     expect(port).toBeGreaterThan(0);
     const dir = mkdtempSync(join(tmpdir(), "fm-sf-"));
     try {
-      const sf = Bun.spawn(["softflowd", "-a", "-d", "-r", `${PCAPS}zeek__wikipedia.pcap`, "-n", `127.0.0.1:${port}`, "-v", "10", "-p", "pid", "-c", "c"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+      const sf = Bun.spawn([SOFTFLOWD, "-a", "-d", "-r", `${PCAPS}zeek__wikipedia.pcap`, "-n", `127.0.0.1:${port}`, "-v", "10", "-p", "pid", "-c", "c"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
       expect(await sf.exited).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -120,7 +120,7 @@ describe("serve --collect-netflow", () => {
     expect(h.collector).toMatchObject({ state: "active", listen: `127.0.0.1:${port}` });
     const dir = mkdtempSync(join(tmpdir(), "fm-sf-"));
     try {
-      const sf = Bun.spawn(["softflowd", "-a", "-d", "-r", `${PCAPS}zeek__wikipedia.pcap`, "-n", `127.0.0.1:${port}`, "-v", "9", "-p", "pid", "-c", "c"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+      const sf = Bun.spawn([SOFTFLOWD, "-a", "-d", "-r", `${PCAPS}zeek__wikipedia.pcap`, "-n", `127.0.0.1:${port}`, "-v", "9", "-p", "pid", "-c", "c"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
       expect(await sf.exited).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
