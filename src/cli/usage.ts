@@ -16,7 +16,7 @@ Usage:
                    [--allowed-origins ORIGINS] [--server-names NAMES]
                    [--tls-cert FILE --tls-key FILE] [--log-format text|json]
                    [--log-level debug|info|warn|error] [--export-ipfix HOST:PORT]
-                   [--ipfix-domain N]
+                   [--ipfix-domain N] [--collect-netflow [HOST:]PORT]
   flowmatrix flows --read FILE [--format json|ndjson|csv|table|summary] [--filter BPF]
                    [--idle-timeout S] [--active-timeout S] [--no-expire] [--max-flows N]
                    [--data-dir DIR] [--export-ipfix HOST:PORT] [--ipfix-domain N]
