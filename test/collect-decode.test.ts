@@ -215,6 +215,25 @@ describe("IPFIX", () => {
   });
 });
 
+describe("memory bounds against spoofed floods", () => {
+  test("exporters, domains per exporter and templates per domain are capped and counted", () => {
+    const table = new FlowTable({});
+    const collector = new NetflowCollector({ host: "127.0.0.1", port: 0, onFlow: (f, o) => table.addRecord(f, o), limits: { maxExporters: 2, maxDomains: 1, maxTemplates: 1 } });
+    const a = v9Record(new Bytes(), { src: "10.8.0.1", dst: "10.8.0.2", sport: 1, dport: 2, packets: 1, bytes: 40, first: 99_000, last: 99_000 });
+    collector.feed(v9([V9_TEMPLATE, set(256, a)]), "192.0.2.10", 2055, NOW);
+    collector.feed(v9([V9_TEMPLATE, set(256, a)]), "192.0.2.11", 2055, NOW);
+    collector.feed(v9([V9_TEMPLATE, set(256, a)]), "192.0.2.12", 2055, NOW); // third exporter: refused
+    collector.feed(v9([V9_TEMPLATE, set(256, a)], { sourceId: 5 }), "192.0.2.10", 2055, NOW); // second domain
+    const second = set(0, new Bytes().u16(257).u16(2).u16(8).u16(4).u16(12).u16(4));
+    collector.feed(v9([second]), "192.0.2.10", 2055, NOW); // second template in the domain
+    const s = collector.stats();
+    expect(s.exporters.map((e) => e.address)).toEqual(["192.0.2.10", "192.0.2.11"]);
+    expect(s.exporters_refused).toBe(1);
+    expect(s.error_reasons).toEqual({ domain_limit: 1, template_limit: 1 });
+    expect(s.records).toBe(2);
+  });
+});
+
 describe("fuzz: truncated, flipped and random datagrams never throw and are counted", () => {
   test("bounded loop", () => {
     const { collector } = setup();

@@ -12,7 +12,7 @@
  * Shape shared by every component: a config, start() (binds; rejects when the address cannot be
  * bound), stop().
  */
-import { COLLECT_ERRORS, ExporterRegistry, type ExporterStats } from "./exporters.ts";
+import { COLLECT_ERRORS, ExporterRegistry, type ExporterRegistryConfig, type ExporterStats } from "./exporters.ts";
 import { NetflowDecoder } from "./decode.ts";
 import type { CollectedFlow } from "./flow-record.ts";
 
@@ -37,6 +37,8 @@ export interface CollectorConfig extends CollectorListen {
   onFlow: (f: CollectedFlow, origin: number) => void;
   /** Seconds a template lives without being announced again (default 1800). */
   templateTimeout?: number;
+  /** Memory bounds (exporters, domains per exporter, templates per domain; see exporters.ts). */
+  limits?: Pick<ExporterRegistryConfig, "maxExporters" | "maxDomains" | "maxTemplates">;
 }
 
 export interface CollectorStats {
@@ -51,6 +53,8 @@ export interface CollectorStats {
   error_reasons: Record<string, number>;
   /** Exporter/domain pairs that took over the origin of the least recently seen one (more than 63 at once). */
   origins_reused: number;
+  /** Datagrams from new exporters refused because 1024 exporters were known already. */
+  exporters_refused: number;
   exporters: ExporterStats[];
 }
 
@@ -65,7 +69,7 @@ export class NetflowCollector {
   private boundPort: number;
 
   constructor(private readonly config: CollectorConfig) {
-    this.registry = new ExporterRegistry({ templateTimeout: config.templateTimeout });
+    this.registry = new ExporterRegistry({ templateTimeout: config.templateTimeout, ...config.limits });
     this.decoder = new NetflowDecoder(this.registry, (f, _e, d) => config.onFlow(f, d.origin));
     this.boundPort = config.port;
   }
@@ -131,7 +135,7 @@ export class NetflowCollector {
     const host = this.config.host.includes(":") ? `[${this.config.host}]` : this.config.host;
     return {
       listen: `${host}:${this.boundPort}`, state: this.state, error: this.error, packets, records, errors,
-      error_reasons: reasons, origins_reused: this.registry.originsReused, exporters,
+      error_reasons: reasons, origins_reused: this.registry.originsReused, exporters_refused: this.registry.refused, exporters,
     };
   }
 }

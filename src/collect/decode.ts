@@ -133,6 +133,7 @@ export class NetflowDecoder {
   /** Decode one datagram from `address`:`port`, received at wall-clock `now` (seconds). */
   datagram(b: Uint8Array, address: string, port: number, now: number): void {
     const e = this.registry.exporter(address);
+    if (e === null) return; // beyond the exporter limit: counted by the registry
     e.packets++;
     e.lastSeen = now;
     if (b.length < 4) return e.error("short_header");
@@ -154,6 +155,7 @@ export class NetflowDecoder {
     const exportMs = u32(b, 8) * 1000 + Math.floor(u32(b, 12) / 1e6);
     const seq = u32(b, 16);
     const d = e.domain((b[20]! << 8) | b[21]!, now);
+    if (d === null) return e.error("domain_limit");
     const si = u16(b, 22) & 0x3fff;
     d.sampling = si > 1 ? si : 1;
     this.sequence(d, seq, count);
@@ -187,6 +189,7 @@ export class NetflowDecoder {
     this.exportMs = u32(b, 8) * 1000;
     const seq = u32(b, 12);
     const d = e.domain(u32(b, 16), now);
+    if (d === null) return e.error("domain_limit");
     if (!Number.isNaN(d.nextSeq)) {
       const gap = (seq - d.nextSeq) >>> 0;
       if (gap > 0 && gap < 0x10000) d.lost += gap;
@@ -217,6 +220,7 @@ export class NetflowDecoder {
     this.exportMs = u32(b, 4) * 1000;
     const seq = u32(b, 8);
     const d = e.domain(u32(b, 12), now);
+    if (d === null) return e.error("domain_limit");
     this.dataRecords = 0;
     let p = 16;
     while (p < len) {
@@ -311,7 +315,9 @@ export class NetflowDecoder {
         minLen += len === VARLEN ? 1 : len;
       }
       if (minLen === 0) return e.error("bad_template");
-      d.templates.set(port * 65536 + tid, { id: tid, kinds, lens, minLen, options, seen: now });
+      const key = port * 65536 + tid;
+      if (d.templates.size >= this.registry.maxTemplates && !d.templates.has(key)) return e.error("template_limit");
+      d.templates.set(key, { id: tid, kinds, lens, minLen, options, seen: now });
     }
   }
 

@@ -10,6 +10,10 @@
  * templates. Each (address, domain) pair gets a flow origin (origins.ts) that keeps its flows apart
  * in the table; records of one pair are paired into bidirectional flows.
  *
+ * Bounds: at most 1024 exporters, 64 domains per exporter and 1024 templates per domain are kept
+ * (datagrams beyond are refused and counted: `refused`, `domain_limit`, `template_limit`), so a
+ * flood of spoofed sources cannot grow memory without end.
+ *
  * Expiry: a template not refreshed for `templateTimeout` seconds (default 1800: 3 × the common 10 min
  * refresh, RFC 7011 §8.4 leaves the value to the collector) is forgotten — data for it then counts as
  * `unknown_template`. An exporter silent for `exporterTimeout` (default 3600 s) loses its templates
@@ -20,7 +24,7 @@ import { MAX_ORIGINS, setOrigin } from "./origins.ts";
 /** Reasons a datagram, set or record was refused (counted per exporter and in total). */
 export const COLLECT_ERRORS = [
   "short_header", "bad_version", "bad_length", "bad_set_length", "bad_set_id", "bad_template",
-  "unknown_template", "template_expired", "bad_record", "no_time_base",
+  "unknown_template", "template_expired", "bad_record", "no_time_base", "domain_limit", "template_limit",
 ] as const;
 export type CollectError = (typeof COLLECT_ERRORS)[number];
 
@@ -100,9 +104,11 @@ export class ExporterState {
     private readonly registry: ExporterRegistry,
   ) {}
 
-  domain(id: number, now: number): DomainState {
+  /** The domain's state, created on first sight; null beyond the registry's domains-per-exporter limit. */
+  domain(id: number, now: number): DomainState | null {
     let d = this.domains.get(id);
     if (!d) {
+      if (this.domains.size >= this.registry.maxDomains) return null;
       d = { id, origin: 0, sampling: 1, systemInitMs: NaN, templates: new Map(), nextSeq: NaN, lost: 0, lastSeen: now };
       this.domains.set(id, d);
       d.origin = this.registry.assignOrigin(this, d);
@@ -157,6 +163,10 @@ export function addressWords(text: string): { ipVersion: 4 | 6; words: Int32Arra
 export interface ExporterRegistryConfig {
   templateTimeout?: number;
   exporterTimeout?: number;
+  /** Memory bounds against a flood of spoofed sources: exporters (default 1024), domains per exporter (64), templates per domain (1024). */
+  maxExporters?: number;
+  maxDomains?: number;
+  maxTemplates?: number;
 }
 
 export class ExporterRegistry {
@@ -169,14 +179,28 @@ export class ExporterRegistry {
   originsReused = 0;
   private readonly byOrigin: (DomainState | null)[] = new Array<DomainState | null>(MAX_ORIGINS + 1).fill(null);
 
+  readonly maxExporters: number;
+  readonly maxDomains: number;
+  readonly maxTemplates: number;
+  /** Datagrams from new exporters refused because maxExporters were known already. */
+  refused = 0;
+
   constructor(config: ExporterRegistryConfig = {}) {
     this.templateTimeout = config.templateTimeout ?? 1800;
     this.exporterTimeout = config.exporterTimeout ?? 3600;
+    this.maxExporters = config.maxExporters ?? 1024;
+    this.maxDomains = config.maxDomains ?? 64;
+    this.maxTemplates = config.maxTemplates ?? 1024;
   }
 
-  exporter(address: string): ExporterState {
+  /** The exporter's state, created on first sight; null beyond maxExporters (the datagram is refused and counted). */
+  exporter(address: string): ExporterState | null {
     let e = this.exporters.get(address);
     if (!e) {
+      if (this.exporters.size >= this.maxExporters) {
+        this.refused++;
+        return null;
+      }
       const a = addressWords(address);
       e = new ExporterState(a.address, a.ipVersion, a.words, this);
       this.exporters.set(address, e);

@@ -305,9 +305,9 @@ describe("compileQuery: source and exporter (flows from our capture and from Net
     const reg = new ExporterRegistry();
     const now = T;
     const origins = [
-      reg.exporter("192.0.2.1").domain(0, now).origin,
-      reg.exporter("192.0.2.200").domain(7, now).origin,
-      reg.exporter("2001:db8::9").domain(0, now).origin,
+      reg.exporter("192.0.2.1")!.domain(0, now)!.origin,
+      reg.exporter("192.0.2.200")!.domain(7, now)!.origin,
+      reg.exporter("2001:db8::9")!.domain(0, now)!.origin,
     ];
     // slots 1..3: the same 5-tuple from three exporters (never merged with the captured flow or each other)
     for (const o of origins) {
@@ -339,7 +339,7 @@ describe("compileQuery: source and exporter (flows from our capture and from Net
     expect(m("ip:10.0.0.1 port:80")).toEqual([0, 1, 2, 3]);
     // A new exporter appears after the query was compiled: the same compiled function sees it.
     const f = compileQuery(parseQuery("exporter:192.0.2.0/24"));
-    const o4 = reg.exporter("192.0.2.50").domain(0, now).origin;
+    const o4 = reg.exporter("192.0.2.50")!.domain(0, now)!.origin;
     const g = new CollectedFlow();
     g.src[0] = 0x0a000009; g.dst[0] = 0x0a000002; g.proto = 17; g.first = T; g.last = T; g.packets = 1; g.bytes = 60;
     const slot = t.addRecord(g, o4);
