@@ -90,3 +90,19 @@ export function exporterHit(id: number, tag: number): number {
   }
   return m.hits[tag]!;
 }
+
+/** A flow record's origin fields (for records, CSV and the API): from `FlowColumns.origin(i)`, in this thread. */
+export function originFields(tag: number): { source: "capture" | "netflow"; exporter: string | null; exporter_domain: number | null } {
+  if (tag === 0) return { source: "capture", exporter: null, exporter_domain: null };
+  return { source: "netflow", exporter: originExporter(tag), exporter_domain: originDomain(tag) };
+}
+
+/** The origins bound now (for a thread without a collector, e.g. the history store's, to resolve ended-flow batches). */
+export function originSnapshot(): { origin: number; exporter: string; domain: number }[] {
+  const out: { origin: number; exporter: string; domain: number }[] = [];
+  for (let t = 1; t <= MAX_ORIGINS; t++) {
+    const l = labels[t];
+    if (l) out.push({ origin: t, exporter: l, domain: domains[t]! });
+  }
+  return out;
+}
