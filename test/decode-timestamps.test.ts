@@ -110,8 +110,8 @@ describe("the flows CLI", () => {
   test("reads the capture to its end: exit 0, whole JSON, untimed packets counted", () => {
     const r = cli();
     expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: "" });
-    const doc = JSON.parse(r.out) as { flows: FlowRecord[]; stats: { packets: number; ip_packets: number; untimed_packets: number } };
-    expect([doc.stats.packets, doc.stats.ip_packets, doc.stats.untimed_packets]).toEqual([10, 10, 6]);
+    const doc = JSON.parse(r.out) as { flows: FlowRecord[]; stats: { packets: number; ip_packets: number; untimed_packets: number; bad_timestamps: number } };
+    expect([doc.stats.packets, doc.stats.ip_packets, doc.stats.untimed_packets, doc.stats.bad_timestamps]).toEqual([10, 10, 6, 6]);
     expect(doc.flows.every((f) => validIso(f.first_seen) && validIso(f.last_seen))).toBe(true);
   });
   test("with --filter (libpcap reads the file): exit 0, whole JSON", () => {

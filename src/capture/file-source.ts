@@ -82,6 +82,10 @@ export class FileSource implements PacketSource {
   get untimed(): number {
     return this.counters.untimed;
   }
+  /** Records whose time was outside a JavaScript Date's range (also counted in untimed). */
+  get badTimestamps(): number {
+    return this.counters.badTimestamps;
+  }
   /** Records whose header was unusable (skipped, or the one that stopped the read). */
   get malformedRecords(): number {
     return this.counters.malformedRecords;

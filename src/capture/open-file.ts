@@ -13,7 +13,10 @@ export interface FileReadInfo {
   reader: "flowmatrix" | "libpcap";
   format: string;
   records: number;
+  /** Records without a usable time (pcapng Simple Packet Blocks, times out of range): they take the previous record's. */
   untimed_packets: number;
+  /** Of those, records whose time was outside what a JavaScript Date holds (±8.64e12 s). */
+  bad_timestamps: number;
   truncated: boolean;
   truncated_reason: string | null;
 }
@@ -34,6 +37,7 @@ export async function openFileSource(path: string, filter?: string): Promise<Who
         format: "libpcap",
         records: src.stats().packets,
         untimed_packets: 0,
+        bad_timestamps: 0,
         truncated: false,
         truncated_reason: null,
       }),
@@ -48,6 +52,7 @@ export async function openFileSource(path: string, filter?: string): Promise<Who
       format: src.format,
       records: src.records,
       untimed_packets: src.untimed,
+      bad_timestamps: src.badTimestamps,
       truncated: src.truncated,
       truncated_reason: src.truncated ? src.message : null,
     }),
