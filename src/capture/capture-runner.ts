@@ -29,7 +29,13 @@ import { ReplaySource, type ReplayPosition } from "./replay-source.ts";
 /** Where packets come from: a live interface, a capture file replayed, or nothing (serve --no-capture). */
 export type CaptureSourceConfig =
   | { kind: "none" }
-  | { kind: "live"; interface: string }
+  | {
+      kind: "live"; interface: string;
+      /** Bytes libpcap captures per packet (serve --snaplen; default: what the decoder keeps, 256). */
+      snaplen?: number;
+      /** Kernel capture buffer, MiB (serve --buffer-size; default 32). */
+      bufferSizeMiB?: number;
+    }
   | {
       kind: "file"; path: string; speed: number | "max"; loop: boolean;
       /** Longest wait between two packets of a paced replay, in seconds (serve --max-gap). */
@@ -200,7 +206,7 @@ export class CaptureRunner {
       };
       if (c.source.kind === "none") return;
       const src: PacketSource = c.source.kind === "live"
-        ? new LiveSource({ interface: c.source.interface, filter: c.filter, onOpen })
+        ? new LiveSource({ interface: c.source.interface, filter: c.filter, onOpen, snaplen: c.source.snaplen, bufferSizeMiB: c.source.bufferSizeMiB })
         : new ReplaySource({ path: c.source.path, speed: c.source.speed, loop: c.source.loop, filter: c.filter, maxGap: c.source.maxGap });
       this.source = src;
       const started = Date.now();

@@ -97,7 +97,7 @@ export function serverFromConfig(loaded: LoadedConfig): { server: FlowmatrixServ
     ? { kind: "none" }
     : values.read
       ? { kind: "file", path: values.read, speed, loop: values.loop === true, maxGap: values["max-gap"]! }
-      : { kind: "live", interface: values.interface ?? defaultInterface() };
+      : { kind: "live", interface: values.interface ?? defaultInterface(), snaplen: values.snaplen, bufferSizeMiB: values["buffer-size"] };
   const server = new FlowmatrixServer({
     engine: {
       source, filter: values.filter, maxFlows: values["max-flows"], idleTimeout: values["idle-timeout"],

@@ -29,6 +29,8 @@ export const SERVE = defineVerb({
     speed: { type: "string", default: "1", value: "N|max", doc: "replay speed: a multiple of real time, or max" },
     loop: { type: "boolean", doc: "replay the file again and again" },
     "max-gap": { type: "string", default: "5", value: "SECONDS", doc: "longest wait between two packets of a paced replay" },
+    snaplen: { type: "string", default: "256", value: "BYTES", doc: "bytes captured per packet on a live interface (the decoder reads at most 256)" },
+    "buffer-size": { type: "string", default: "32", value: "MIB", doc: "kernel capture buffer of a live interface, MiB (raise it if health shows drops)" },
     filter: { type: "string", short: "f", value: "BPF", doc: "BPF capture filter (tcpdump syntax)" },
     host: { type: "string", default: "127.0.0.1", value: "ADDR", doc: "address the HTTP server listens on" },
     port: { type: "string", short: "p", default: "3000", value: "PORT", doc: "HTTP port (0: any free port)" },

@@ -6,7 +6,8 @@ export const USAGE = `flowmatrix ${VERSION} — real-time network traffic monito
 
 Usage:
   flowmatrix serve [--interface IF | --read FILE [--speed N|max] [--loop] [--max-gap S]]
-                   [--filter BPF] [--host 127.0.0.1] [--port 3000] [--max-flows N]
+                   [--filter BPF] [--snaplen 256] [--buffer-size 32] [--host 127.0.0.1]
+                   [--port 3000] [--max-flows N]
                    [--idle-timeout S] [--transport ws|sse] [--quiet] [--alert-bps 100M]
                    [--alert-host-bps 50M] [--alert-flow-bps 50M] [--alert-cpu 80]
                    [--alert-memory 90] [--alert-scan-attempts 20]

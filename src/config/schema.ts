@@ -155,6 +155,16 @@ const FLAG_PARSERS = {
   speed,
   loop: bool,
   "max-gap": positive(" of seconds"),
+  snaplen: (text: string) => {
+    const n = numberAtLeast(64, true)(text);
+    if (n > 262_144) throw new Error(`must be at most 262144, got "${text}"`);
+    return n;
+  },
+  "buffer-size": (text: string) => {
+    const n = numberAtLeast(1, true)(text);
+    if (n > 4096) throw new Error(`must be at most 4096 (MiB), got "${text}"`);
+    return n;
+  },
   filter: nonEmpty,
   host: nonEmpty,
   port,
