@@ -321,3 +321,10 @@ describe("round trip: our IPFIX exporter (flows --read --export-ipfix) into the 
     }, 60_000);
   }
 });
+
+test("--collect-netflow with a bare port listens on loopback only; an address is taken as given", async () => {
+  const { parseListen } = await import("../src/collect/collector.ts");
+  expect(parseListen("2055")).toEqual({ host: "127.0.0.1", port: 2055 });
+  expect(parseListen("0.0.0.0:2055")).toEqual({ host: "0.0.0.0", port: 2055 });
+  expect(parseListen("[::]:4739")).toEqual({ host: "::", port: 4739 });
+});

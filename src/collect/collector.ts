@@ -25,7 +25,8 @@ export interface CollectorListen {
 export function parseListen(text: string): CollectorListen {
   const m = /^(\d+)$/.exec(text) ?? /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:\s[\]]+):(\d+)$/.exec(text);
   if (!m) throw new RangeError(`must be [HOST:]PORT (or [IPv6]:PORT), got "${text}"`);
-  const host = m.length === 2 ? "0.0.0.0" : m[1]!;
+  // A bare port listens on loopback only, like the HTTP server: routers elsewhere need an explicit address (0.0.0.0:PORT).
+  const host = m.length === 2 ? "127.0.0.1" : m[1]!;
   const portText = m.length === 2 ? m[1]! : m[2]!;
   const port = Number(portText);
   if (!(port >= 0 && port <= 65535) || portText.length > 5) throw new RangeError(`port must be 0-65535, got "${portText}"`);
