@@ -219,6 +219,10 @@ export function quicClientPacket(b: Uint8Array, off: number, len: number, stream
   return { status, stream };
 }
 
+/** The unprotected header and packet number of the last Initial `openInitial` opened (for tests). */
+let openedHeader: Buffer | null = null;
+let openedPn = -1;
+
 /** Removes header protection and opens one Initial; returns the plaintext frames or null. */
 function openInitial(b: Uint8Array, start: number, pnOff: number, pktEnd: number, keys: InitialKeys): Uint8Array | null {
   if (pnOff + 4 + 16 > pktEnd) return null;
@@ -244,6 +248,8 @@ function openInitial(b: Uint8Array, start: number, pnOff: number, pktEnd: number
     gcm.setAuthTag(b.subarray(ctEnd, pktEnd));
     const out = gcm.update(b.subarray(pnOff + pnLen, ctEnd));
     gcm.final();
+    openedHeader = header;
+    openedPn = pn;
     return out;
   } catch {
     return null; // authentication failed: not a client Initial under these keys
@@ -317,17 +323,29 @@ export function gquicChlo(b: Uint8Array, off: number, end: number, info: HelloIn
   }
   return false;
 }
-/** @internal debugging aid for tests: frame types of an opened Initial. */
-export function _openFirstInitial(b: Uint8Array, off: number, len: number): Uint8Array | null {
+/**
+ * @internal test aid: opens the first packet of `b[off, off+len)` as an Initial with the client keys
+ * of its DCID (or `keys`, e.g. server keys), returning the unprotected header, the packet number and
+ * the plaintext frames; null when it cannot be opened.
+ */
+export function _openFirstInitial(b: Uint8Array, off: number, len: number, keys?: InitialKeys): { header: Buffer; pn: number; frames: Uint8Array } | null {
   const end = off + len;
+  if (len < 7) return null;
   const version = ((b[off + 1]! << 24) | (b[off + 2]! << 16) | (b[off + 3]! << 8) | b[off + 4]!) >>> 0;
   let q = off + 5;
   const dl = b[q]!;
+  if (dl > 20 || q + 1 + dl >= end) return null;
   const dcid = b.subarray(q + 1, q + 1 + dl);
   q += 1 + dl;
   q += 1 + b[q]!;
-  const tl = varint(b, q, end); q += varintLen + tl;
-  const plen = varint(b, q, end); q += varintLen;
-  const keys = clientInitialKeys(version, dcid);
-  return keys ? openInitial(b, off, q, q + plen, keys) : null;
+  const tl = varint(b, q, end);
+  if (tl < 0) return null;
+  q += varintLen + tl;
+  const plen = varint(b, q, end);
+  if (plen < 0 || q + varintLen + plen > end) return null;
+  q += varintLen;
+  const k = keys ?? clientInitialKeys(version, dcid);
+  if (k === null) return null;
+  const frames = openInitial(b, off, q, q + plen, k); // sets openedHeader/openedPn when it opens
+  return frames !== null && openedHeader !== null ? { header: openedHeader, pn: openedPn, frames } : null;
 }
