@@ -8,8 +8,7 @@
  * Everything that can fail at start (flags, the file, the BPF filter, libpcap) is checked before
  * the first byte goes to stdout, so an error leaves stdout empty.
  */
-import { FileSource } from "../capture/file-source.ts";
-import { applyFilter, bufText, cstr, errbuf, libpcap, PCAP } from "../capture/libpcap.ts";
+import { preflightFile } from "../capture/preflight.ts";
 import { openFileSource } from "../capture/open-file.ts";
 import type { PacketSink } from "../capture/packet.ts";
 import { PcapError } from "../capture/pcap-error.ts";
@@ -63,8 +62,7 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
     ...flowsTableConfig(values),
   });
   // Open and check before writing anything: the file and its header, or libpcap + the filter.
-  if (filter === undefined) new FileSource({ path }).probe();
-  else probeLibpcap(path, filter);
+  preflightFile(path, filter);
   const source = await openFileSource(path, filter);
 
   const out = io.out ?? new OutputWriter(1);
@@ -175,19 +173,6 @@ export function flowsTableConfig(values: OptionValues<typeof FLOWS.options>) {
     rates: false,
     sweepEvery: 10,
   };
-}
-
-/** Opens the file with libpcap and compiles the filter, then closes it: throws the PcapError the read would. */
-function probeLibpcap(path: string, filter: string): void {
-  const s = libpcap().symbols;
-  const err = errbuf();
-  const handle = s.pcap_open_offline_with_tstamp_precision(cstr(path), PCAP.TSTAMP_PRECISION_NANO, err);
-  if (!handle) throw new PcapError(`cannot read ${path}: ${bufText(err)}`);
-  try {
-    applyFilter(handle, filter);
-  } finally {
-    s.pcap_close(handle);
-  }
 }
 
 function summaryLine(s: ReturnType<FlowEngine["stats"]> & Record<string, unknown>): string {
