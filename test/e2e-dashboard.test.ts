@@ -146,7 +146,7 @@ describe("dashboard over WebSocket", () => {
     expect(page.url()).toContain(`q=ip:${host}`);
     await waitFor(() => page.locator("#flows-table tbody.flow").count(), 5000, "flow rows");
     const rows = await page.locator("#flows-table tr.flow-row").evaluateAll((trs) =>
-      trs.map((tr) => `${tr.querySelector("[data-col=src]")?.textContent} ${tr.querySelector("[data-col=dst]")?.textContent}`));
+      trs.map((tr) => `${tr.querySelector("[data-col=src] .ep")?.textContent} ${tr.querySelector("[data-col=dst] .ep")?.textContent}`));
     for (const r of rows) expect(r).toContain(host);
     expect(await page.locator("nav.tabs a[aria-current=page]").innerText()).toBe("Flows");
     await page.close();
@@ -201,8 +201,8 @@ describe("dashboard over WebSocket", () => {
     const table = await page.locator("#flows-table tbody.flow").evaluateAll((tbs) => tbs.map((tb) => ({
       id: tb.getAttribute("data-flow-id"),
       proto: tb.querySelector("[data-col=proto] span:last-child")?.textContent?.trim(),
-      src: tb.querySelector("[data-col=src]")?.textContent?.trim(),
-      dst: tb.querySelector("[data-col=dst]")?.textContent?.trim(),
+      src: tb.querySelector("[data-col=src] .ep")?.textContent?.trim(),
+      dst: tb.querySelector("[data-col=dst] .ep")?.textContent?.trim(),
     })));
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("#flows-table a.export")]);
     expect(download.suggestedFilename()).toBe("flows.csv");

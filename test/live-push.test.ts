@@ -17,7 +17,7 @@ import { PCAPS, waitFor } from "./e2e-helpers.ts";
 
 setDefaultTimeout(60_000);
 
-const TICK_IDS = ["bandwidth-chart", "counters", "protocol-mix", "top-talkers", "alerts", "header-status"];
+const TICK_IDS = ["bandwidth-chart", "counters", "protocol-mix", "top-talkers", "top-apps", "alerts", "header-status"];
 const SNAPSHOT_IDS = [...TICK_IDS, "health-indicators"];
 
 let server: FlowmatrixServer;

@@ -26,7 +26,7 @@ describe("flows page", () => {
     expect(all).toContain("flows-table");
     expect(all).toContain("flows-error");
     expect(d.$$("thead th").map((th) => th.textContent!.replace("⇅", "").trim())).toEqual(
-      ["Protocol", "Source", "Destination", "Bytes", "Packets", "Rate", "Duration", "State"]);
+      ["Protocol", "Source", "Destination", "Bytes", "Packets", "Rate", "Duration", "State", "App"]);
   });
 
   test("details row holds the 5-tuple, per-direction counts and flags, times, reasons", async () => {

@@ -12,13 +12,20 @@
  * the API takes, so every link here (sort, paging, search, CSV) carries it; choosing a range
  * swaps #main (the whole page, search form included). The /flows/table fragment re-sends
  * TimeRange out of band so its links follow a new search.
- * Limits: IPv6 sort keys are approximate (first 48 bits); CSV export carries q/sort/range, not paging.
+ * Annotations (issue 11/12): next to each address its country flag (or special-range badge) and
+ * passive-DNS name; an App column (the application, port-guessed ones marked "?", and the server
+ * name under it); the row details list Community ID, application and how it was decided, server
+ * name, names, countries, ASNs and AS names of both ends, and the origin (capture or a NetFlow
+ * exporter). The address itself is in `.ep` (what the CSV has).
+ * Limits: IPv6 sort keys are approximate (first 48 bits); CSV export carries q/sort/range, not paging;
+ * the App column sorts this page only, on the first letters of the name.
  */
 import ipaddr from "ipaddr.js";
 import { STATES } from "../src/flows/state.ts";
+import { AppBadge, Geo, GeoAttribution, Name } from "./annotations.tsx";
 import { FLOWS_TABLE_HS } from "./behaviors.ts";
 import {
-  endpoint, exactBits, exactBytes, exactCount, exactDuration, exactTime, formatBits, formatBytes, formatCount,
+  asText, cleanText, endpoint, exactBits, exactBytes, exactCount, exactDuration, exactTime, formatBits, formatBytes, formatCount,
   formatDuration, formatRelative,
 } from "./format.ts";
 import type { FlowSortKey, FlowsParams, FlowsView, FlowView, QueryError, TimeWindow } from "./types.ts";
@@ -57,6 +64,18 @@ export function ipSortKey(ip: string): number {
   }
 }
 
+/** Sort key of a short name (client sort): its first 6 letters in base 37, unknown last. */
+export function textSortKey(s: string | null | undefined): number {
+  if (!s) return 37 ** 6;
+  let v = 0;
+  for (let i = 0; i < 6; i++) {
+    const c = s.charCodeAt(i);
+    const d = c >= 97 && c <= 122 ? c - 96 : c >= 65 && c <= 90 ? c - 64 : c >= 48 && c <= 57 ? 27 + c - 48 : i < s.length ? 36 : 0;
+    v = v * 37 + d;
+  }
+  return v;
+}
+
 export const COLUMNS: Column[] = [
   { key: "proto", sortBy: "protocol", label: "Protocol", num: false, sortValue: (f) => f.proto_num },
   { key: "src", sortBy: "src_ip", label: "Source", num: false, sortValue: (f) => ipSortKey(f.src_ip) * 65536 + f.src_port },
@@ -66,6 +85,7 @@ export const COLUMNS: Column[] = [
   { key: "bps", sortBy: "bps", label: "Rate", num: true, sortValue: (f) => f.bps },
   { key: "duration", sortBy: "duration", label: "Duration", num: true, sortValue: (f) => f.duration_ms },
   { key: "state", label: "State", num: false, sortValue: (f) => STATES.indexOf(f.state) },
+  { key: "app", label: "App", num: false, sortValue: (f) => textSortKey(f.app) },
 ];
 
 function tableLink(p: Partial<FlowsParams>): Record<string, string> {
@@ -145,11 +165,41 @@ function Dir({ label, packets, bytes, flags }: { label: string; packets: number;
   );
 }
 
-/** The hidden details row (full 5-tuple, VLAN, per-direction counts and flags, times, reasons). */
+/** One end in the details: `name (address)`, country or range, AS number and name. */
+function EndInfo({ label, ip, name, country, asn, asName }: {
+  label: string; ip: string; name: string | null | undefined; country: string | null | undefined;
+  asn: number | null | undefined; asName: string | null | undefined;
+}): JSX.Element {
+  const as = asText(asn, asName, 253);
+  return (
+    <>
+      <dt safe>{label}</dt>
+      <dd class="end-info">
+        <span class="end-host" safe>{name ? `${cleanText(name, 253, "tail")} (${ip})` : ip}</span>
+        {country ? <>{", "}<Geo country={country} />{" "}<span class="country-text" safe>{cleanText(country, 16)}</span></> : ""}
+        {as ? <>{", "}<span class="as-text" safe>{as}</span></> : ""}
+      </dd>
+    </>
+  );
+}
+
+function originText(f: FlowView): string {
+  if (f.source === "netflow") {
+    const dom = f.exporter_domain != null ? `, observation domain ${f.exporter_domain}` : "";
+    return `NetFlow/IPFIX exporter ${cleanText(f.exporter ?? "unknown", 64)}${dom}`;
+  }
+  return f.source === "capture" ? "packet capture" : "unknown";
+}
+
+/**
+ * The hidden details row (full 5-tuple, VLAN, per-direction counts and flags, times, reasons,
+ * and the issue 11/12 fields when the record has them).
+ */
 export function FlowDetails({ flow: f, now }: { flow: FlowView; now: number }): JSX.Element {
   const src = endpoint(f.src_ip, f.src_port);
   const dst = endpoint(f.dst_ip, f.dst_port);
   const reasons = f.suspicious.join(", ");
+  const appText = f.app ? `${cleanText(f.app, 32)} (${f.app_source === "port" ? "guessed from the port" : "from the payload"})` : "unknown";
   return (
     <tr class="flow-details" id={`flow-${f.id}-details`} hidden>
       <td colspan={String(COLUMNS.length)}>
@@ -170,9 +220,29 @@ export function FlowDetails({ flow: f, now }: { flow: FlowView; now: number }): 
           <dd title={exactDuration(f.duration_ms)} safe>{formatDuration(f.duration_ms)}</dd>
           <dt>Suspicious</dt>
           <dd class={reasons ? "level-error" : undefined} safe>{reasons || "no"}</dd>
+          {f.community_id !== undefined ? <><dt>Community ID</dt><dd><code safe>{cleanText(f.community_id ?? "none", 64)}</code></dd></> : ""}
+          {f.app !== undefined ? <><dt>Application</dt><dd class="app-info" safe>{appText}</dd></> : ""}
+          {f.server_name !== undefined ? <><dt>Server name</dt><dd class="server-name" safe>{f.server_name ? cleanText(f.server_name, 253, "tail") : "none"}</dd></> : ""}
+          {f.src_name !== undefined || f.src_country !== undefined || f.src_asn !== undefined
+            ? <EndInfo label="Source host" ip={f.src_ip} name={f.src_name} country={f.src_country} asn={f.src_asn} asName={f.src_as_name} /> : ""}
+          {f.dst_name !== undefined || f.dst_country !== undefined || f.dst_asn !== undefined
+            ? <EndInfo label="Destination host" ip={f.dst_ip} name={f.dst_name} country={f.dst_country} asn={f.dst_asn} asName={f.dst_as_name} /> : ""}
+          {f.source !== undefined ? <><dt>Origin</dt><dd class="origin" safe>{originText(f)}</dd></> : ""}
         </dl>
+        {f.src_as_name || f.dst_as_name ? <GeoAttribution /> : ""}
       </td>
     </tr>
+  );
+}
+
+/** An address cell: flag or range badge, the endpoint (`.ep`), the passive-DNS name under it. */
+function EndCell({ ip, port, name, country }: { ip: string; port: number; name: string | null | undefined; country: string | null | undefined }): JSX.Element {
+  return (
+    <>
+      {country ? <><Geo country={country} />{" "}</> : ""}
+      <span class="ep" safe>{endpoint(ip, port)}</span>
+      {name ? <Name name={name} /> : ""}
+    </>
   );
 }
 
@@ -191,13 +261,17 @@ export function FlowRow({ flow: f, now }: { flow: FlowView; now: number }): JSX.
           {sus ? <span class="warn-mark" aria-label="suspicious">⚠</span> : ""}
           <span safe>{f.proto}</span>
         </td>
-        <td {...cell("src")} safe>{endpoint(f.src_ip, f.src_port)}</td>
-        <td {...cell("dst")} safe>{endpoint(f.dst_ip, f.dst_port)}</td>
+        <td {...cell("src")}><EndCell ip={f.src_ip} port={f.src_port} name={f.src_name} country={f.src_country} /></td>
+        <td {...cell("dst")}><EndCell ip={f.dst_ip} port={f.dst_port} name={f.dst_name} country={f.dst_country} /></td>
         <td class="num" {...cell("bytes")} title={exactBytes(f.bytes)} safe>{formatBytes(f.bytes)}</td>
         <td class="num" {...cell("packets")} title={exactCount(f.packets)} safe>{formatCount(f.packets)}</td>
         <td class="num" {...cell("bps")} title={exactBits(f.bps)} safe>{rate}</td>
         <td class="num" {...cell("duration")} title={exactDuration(f.duration_ms)} safe>{formatDuration(f.duration_ms)}</td>
         <td {...cell("state")} safe>{String(f.state)}</td>
+        <td {...cell("app")}>
+          <AppBadge app={f.app} source={f.app_source} />
+          {f.server_name ? <Name name={f.server_name} cls="server-name" /> : ""}
+        </td>
       </tr>
       <FlowDetails flow={f} now={now} />
     </tbody>

@@ -126,3 +126,42 @@ export function endpoint(ip: string, port: number): string {
   if (!port) return ip;
   return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
+
+/** Longest name shown in a cell (the full name, at most NAME_TITLE_MAX, goes to title=). */
+export const NAME_SHOW_MAX = 48;
+/** Longest name carried at all (a DNS name is at most 253 characters). */
+export const NAME_TITLE_MAX = 253;
+
+// C0/C1 controls, bidi embeddings/overrides/isolates, line/paragraph separators, BOM.
+const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/**
+ * A name from a packet, a DNS answer or a database, made fit to show: control and bidi-override
+ * characters become "?", and at most `max` characters are kept ("…" marks the cut). Names
+ * (`keep: "tail"`) keep their end, where a domain's meaningful part is; other text keeps its start.
+ * The result still needs HTML escaping (`safe`).
+ */
+export function cleanText(s: string | null | undefined, max = NAME_TITLE_MAX, keep: "head" | "tail" = "head"): string {
+  if (s == null) return "";
+  let t = String(s);
+  // Cut before cleaning so a 10 MB string costs no more than its kept part.
+  if (t.length > max * 2 + 8) t = keep === "tail" ? t.slice(-(max * 2)) : t.slice(0, max * 2);
+  t = t.replace(UNSAFE_CHARS, "?");
+  const chars = [...t];
+  if (chars.length <= max) return t;
+  return keep === "tail" ? `…${chars.slice(-(max - 1)).join("")}` : `${chars.slice(0, max - 1).join("")}…`;
+}
+
+/** "DE" → 🇩🇪 (regional indicator symbols); null for anything but two ASCII letters. */
+export function flagEmoji(code: string | null | undefined): string | null {
+  if (typeof code !== "string" || !/^[A-Za-z]{2}$/.test(code)) return null;
+  const u = code.toUpperCase();
+  return String.fromCodePoint(0x1f1e6 + u.charCodeAt(0) - 65, 0x1f1e6 + u.charCodeAt(1) - 65);
+}
+
+/** "AS15169 Google LLC", "AS15169", or "" when unknown. */
+export function asText(asn: number | null | undefined, name: string | null | undefined, max = NAME_SHOW_MAX): string {
+  const n = typeof asn === "number" && Number.isFinite(asn) && asn >= 0 ? `AS${Math.floor(asn)}` : "";
+  const nm = cleanText(name, max);
+  return [n, nm].filter(Boolean).join(" ");
+}

@@ -6,6 +6,9 @@
  *                       range), else this run's memory rings
  *   #alerts-history     AlertHistory: every raise and clear, newest first (refreshes every 30 s
  *                       from /health/alerts), each with a link to its flows
+ *   #collector          CollectorPanel (with --collect-netflow): listen address, state, totals,
+ *                       and per exporter packets, records, errors (reasons on hover), records
+ *                       lost, sampling rate, last seen; rendered with the page (not pushed)
  * Levels: ok (green), warning (amber: CPU > 80 %, memory > 90 %, flow table > 90 % or evicting),
  * error (red: any kernel/interface drop → "Packet capture degraded - check interface"),
  * critical (interface down → "System offline"). Thresholds are constants here, not config.
@@ -14,7 +17,8 @@ import { LineChart } from "./chart.tsx";
 import {
   exactBytes, exactCount, exactTime, formatBits, formatBytes, formatCount, formatPercent, formatPps, formatRelative,
 } from "./format.ts";
-import type { AlertHistoryEvent, AlertHistoryJson, HealthJson, HistoryRange, MetricsHistoryJson } from "./types.ts";
+import type { AlertHistoryEvent, AlertHistoryJson, CollectorView, HealthJson, HistoryRange, MetricsHistoryJson } from "./types.ts";
+import { cleanText } from "./format.ts";
 import { MEMORY_HISTORY_RANGES } from "./types.ts";
 import { flowsPageHref, historyHref, ROUTES } from "./urls.ts";
 
@@ -276,6 +280,67 @@ export function AlertHistory({ history: h, now, oob }: AlertHistoryProps): JSX.E
   );
 }
 
+/** "bad_template 3, truncated 1" (largest first), or "" without errors. */
+function reasonsText(r: Record<string, number>): string {
+  return Object.entries(r).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${cleanText(k, 40)} ${exactCount(n)}`).join(", ");
+}
+
+export interface CollectorPanelProps {
+  collector: CollectorView;
+  /** epoch ms for "last seen" (tests pin it) */
+  now?: number;
+}
+
+/** id="collector": the NetFlow/IPFIX collector and the exporters it hears from. */
+export function CollectorPanel({ collector: c, now }: CollectorPanelProps): JSX.Element {
+  const t = now ?? Date.now();
+  const level: Level = c.state === "failed" ? "error" : c.errors > 0 ? "warning" : "ok";
+  const reasons = reasonsText(c.error_reasons);
+  const exporters = [...c.exporters].sort((a, b) => b.last_seen - a.last_seen);
+  return (
+    <section id="collector" class={`panel collector level-${level}`} data-state={c.state}>
+      <div class="panel-head">
+        <h2>NetFlow/IPFIX collector</h2>
+        <span class="source" safe>{`${cleanText(c.listen, 64)} · ${cleanText(c.state, 16)}`}</span>
+      </div>
+      {c.error ? <p class="banner level-error" role="alert" safe>{cleanText(c.error, 200)}</p> : ""}
+      <p class="collector-totals">
+        <span safe>{`${exactCount(c.packets)} datagrams, ${exactCount(c.records)} records, ${exactCount(c.errors)} errors`}</span>
+        {reasons ? <span class="reasons-text" safe>{` (${reasons})`}</span> : ""}
+      </p>
+      {exporters.length === 0 ? (
+        <p class="empty">No exporter heard from yet</p>
+      ) : (
+        <table class="exporters">
+          <thead>
+            <tr><th scope="col">Exporter</th><th scope="col">Version</th><th scope="col">Packets</th><th scope="col">Records</th><th scope="col">Errors</th><th scope="col">Lost</th><th scope="col">Sampling</th><th scope="col">Last seen</th></tr>
+          </thead>
+          <tbody>
+            {exporters.map((e) => {
+              const er = reasonsText(e.error_reasons);
+              const ms = e.last_seen * 1000;
+              return (
+                <tr class={e.errors > 0 ? "exporter level-warning" : "exporter"} data-exporter={cleanText(e.address, 64)}>
+                  <td class="address" safe>{cleanText(e.address, 64)}</td>
+                  <td safe>{e.versions.map((v) => (v === 10 ? "IPFIX" : `v${v}`)).join(", ")}</td>
+                  <td class="num" safe>{exactCount(e.packets)}</td>
+                  <td class="num" safe>{exactCount(e.records)}</td>
+                  <td class="num errors" title={er || undefined} safe>{exactCount(e.errors)}</td>
+                  <td class="num" safe>{exactCount(e.lost)}</td>
+                  <td class="num sampling" title={e.sampling_rate > 1 ? `1 in ${e.sampling_rate} packets: counts scaled by ${e.sampling_rate}` : "not sampled"}
+                    safe>{e.sampling_rate > 1 ? `1:${exactCount(e.sampling_rate)}` : "none"}</td>
+                  <td><time datetime={exactTime(e.last_seen)} title={exactTime(e.last_seen)} safe>{formatRelative(ms / 1000, t)}</time></td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
 export interface HealthPageProps {
   health: HealthJson;
   history: MetricsHistoryJson;
@@ -290,6 +355,7 @@ export function HealthPage(p: HealthPageProps): JSX.Element {
   return (
     <div class="page health-page">
       <HealthIndicators health={p.health} />
+      {p.health.collector ? <CollectorPanel collector={p.health.collector} now={p.now} /> : ""}
       <HealthHistory history={p.history} range={p.range} ranges={p.ranges} />
       {p.alerts ? <AlertHistory history={p.alerts} now={p.now} /> : ""}
     </div>

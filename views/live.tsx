@@ -5,6 +5,8 @@
  *                     and refresh themselves every 15 s, so pushes do not overwrite them)
  *   #counters         Counters          #protocol-mix  ProtocolMix
  *   #top-talkers      TopTalkers        #alerts        AlertsList
+ *   #top-apps         TopApps (bytes per application over the last 60 summaries; each row links
+ *                     to /flows?q=app:NAME; port-guessed bytes marked)
  *   #health-indicators HealthIndicators (from health.tsx, also shown here)
  * The 15 min / 1 h charts come from the history store when there is one (so they are filled
  * after a restart; `source` "history", gaps where nothing was recorded), else from the engine's
@@ -16,10 +18,12 @@ import {
   endpoint, exactBits, exactBytes, exactCount, exactTime, formatBits, formatBytes, formatCount, formatPps,
   formatRelative,
 } from "./format.ts";
+import { AsNote, Geo, GeoAttribution, Name } from "./annotations.tsx";
+import { cleanText } from "./format.ts";
 import { HealthIndicators } from "./health.tsx";
-import type { Alert, AlertsJson, BandwidthJson, ChartRange, CountersView, HealthJson, Talker } from "./types.ts";
+import type { Alert, AlertsJson, AppUsage, BandwidthJson, ChartRange, CountersView, HealthJson, TalkerInfo } from "./types.ts";
 import { CHART_RANGES } from "./types.ts";
-import { ALERTS_HISTORY_HREF, bandwidthHref, flowsPageHref, hostFlowsHref } from "./urls.ts";
+import { ALERTS_HISTORY_HREF, appFlowsHref, bandwidthHref, flowsPageHref, hostFlowsHref } from "./urls.ts";
 
 const RANGE_LABEL: Record<ChartRange, string> = { "60s": "60 s", "15m": "15 min", "1h": "1 h" };
 
@@ -139,12 +143,18 @@ export function ProtocolMix({ by_protocol, oob }: ProtocolMixProps): JSX.Element
 }
 
 export interface TopTalkersProps {
-  talkers: Talker[];
+  /** Talker rows; name / country / AS when the engine annotated them. */
+  talkers: TalkerInfo[];
   oob?: boolean;
 }
 
-/** Each host links to /flows?q=ip:<host> (an htmx swap into #main, a normal link without JS). */
+/**
+ * Each host links to /flows?q=ip:<host> (an htmx swap into #main, a normal link without JS).
+ * With a passive-DNS name the cell reads `name (address)` (the link is the address); a country
+ * flag or special-range badge comes first, the AS after.
+ */
 export function TopTalkers({ talkers, oob }: TopTalkersProps): JSX.Element {
+  const withAs = talkers.some((t) => t.as_name);
   return (
     <section id="top-talkers" class="panel talkers" hx-swap-oob={oob ? "true" : undefined}>
       <h2>Top talkers</h2>
@@ -158,9 +168,13 @@ export function TopTalkers({ talkers, oob }: TopTalkersProps): JSX.Element {
           <tbody>
             {talkers.map((t) => (
               <tr>
-                <td>
+                <td class="host">
+                  <Geo country={t.country ?? t.special} />{t.country || t.special ? " " : ""}
+                  {t.name ? <><Name name={t.name} />{" ("}</> : ""}
                   <a href={hostFlowsHref(t.host)} hx-get={hostFlowsHref(t.host)} hx-target="#main" hx-push-url="true"
                     safe>{t.host}</a>
+                  {t.name ? ")" : ""}
+                  {t.asn != null || t.as_name ? <>{" "}<AsNote asn={t.asn} name={t.as_name} /></> : ""}
                 </td>
                 <td class="num" title={exactBits(t.bps)} safe>{formatBits(t.bps)}</td>
                 <td class="num" title={exactBytes(t.bytes)} safe>{formatBytes(t.bytes)}</td>
@@ -168,6 +182,66 @@ export function TopTalkers({ talkers, oob }: TopTalkersProps): JSX.Element {
                 <td class="num" safe>{formatCount(t.flows)}</td>
               </tr>
             ))}
+          </tbody>
+        </table>
+      )}
+      {withAs ? <GeoAttribution /> : ""}
+    </section>
+  );
+}
+
+export interface TopAppsProps {
+  /** TickSummary.apps: the top 10 by bytes over the last 60 s. */
+  apps: AppUsage[];
+  oob?: boolean;
+}
+
+/**
+ * id="top-apps": bytes per application over the last 60 s, a bar per row (share of the panel's
+ * total), the current rate, and how the app was known: from the payload, or guessed from a
+ * well-known port ("port" badge; a mix shows the guessed share). Each name links to
+ * /flows?q=app:NAME (an htmx swap into #main).
+ */
+export function TopApps({ apps, oob }: TopAppsProps): JSX.Element {
+  const total = apps.reduce((a, x) => a + (Number.isFinite(x.bytes) && x.bytes > 0 ? x.bytes : 0), 0);
+  return (
+    <section id="top-apps" class="panel top-apps" hx-swap-oob={oob ? "true" : undefined}>
+      <h2>Top applications <span class="window">60 s</span></h2>
+      {total === 0 ? (
+        <p class="empty">No application traffic in the last 60 s</p>
+      ) : (
+        <table>
+          <thead>
+            <tr><th scope="col">Application</th><th scope="col">Share</th><th scope="col">Bytes</th><th scope="col">Rate</th></tr>
+          </thead>
+          <tbody>
+            {apps.map((a) => {
+              const name = cleanText(a.app, 32);
+              const pct = total > 0 ? (Math.max(0, a.bytes) / total) * 100 : 0;
+              const portShare = a.bytes > 0 ? a.port_bytes / a.bytes : 0;
+              const source = portShare >= 0.999 ? "port" : portShare <= 0.001 ? "payload" : "mixed";
+              const how = source === "port" ? "guessed from the port"
+                : source === "payload" ? "identified from the payload"
+                : `${(portShare * 100).toFixed(0)} % of the bytes guessed from the port`;
+              const href = appFlowsHref(a.app);
+              return (
+                <tr data-app={name} data-app-source={source} title={`${name}: ${how}`}>
+                  <td class="app-name">
+                    {a.app === "unknown"
+                      ? <span class="app app-unknown" safe>{name}</span>
+                      : <a href={href} hx-get={href} hx-target="#main" hx-push-url="true" safe>{name}</a>}
+                    {source === "port" ? <span class="app-src port" safe>{" port"}</span>
+                      : source === "mixed" ? <span class="app-src mixed" safe>{` ${(portShare * 100).toFixed(0)} % port`}</span> : ""}
+                  </td>
+                  <td class="share">
+                    <span class="bar" aria-hidden="true"><span style={`width:${pct.toFixed(1)}%`}></span></span>
+                    <span class="pct" safe>{`${pct.toFixed(pct < 10 ? 1 : 0)} %`}</span>
+                  </td>
+                  <td class="num" title={exactBytes(a.bytes)} safe>{formatBytes(a.bytes)}</td>
+                  <td class="num" title={exactBits(a.bps)} safe>{formatBits(a.bps)}</td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       )}
@@ -233,7 +307,9 @@ export function AlertsList({ alerts, now, oob }: AlertsListProps): JSX.Element {
 export interface LivePageProps {
   bandwidth: BandwidthJson;
   counters: CountersView;
-  talkers: Talker[];
+  talkers: TalkerInfo[];
+  /** Top applications (TickSummary.apps); absent = the empty panel. */
+  apps?: AppUsage[];
   alerts: AlertsJson;
   health: HealthJson | null;
   range?: ChartRange;
@@ -255,6 +331,7 @@ export function LivePage(p: LivePageProps): JSX.Element {
         </section>
         <Counters counters={p.counters} />
         <TopTalkers talkers={p.talkers} />
+        <TopApps apps={p.apps ?? []} />
       </div>
       <div class="col-side">
         <AlertsList alerts={p.alerts} now={p.now} />

@@ -14,6 +14,9 @@ export function flow(over: Partial<FlowView> = {}): FlowView {
     first_seen: new Date(NOW - 134000).toISOString(), last_seen: new Date(NOW).toISOString(),
     duration_ms: 134000, tcp_flags: "FSPA", src_tcp_flags: "SPA", dst_tcp_flags: "FSPA", state: "established",
     bps: 12400000, active: true, end_reason: null, suspicious: [],
+    community_id: "1:LQU9qZlK+B5F3KDmev6m5PMibrg=", app: "tls", app_source: "payload", server_name: "example.com",
+    src_name: null, dst_name: "example.com", src_country: "private", dst_country: "US", src_asn: null, dst_asn: 15133,
+    src_as_name: null, dst_as_name: "EDGECAST", source: "capture", exporter: null, exporter_domain: null,
     ...over,
   };
 }

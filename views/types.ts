@@ -11,8 +11,31 @@ import type { SortKey } from "../src/flows/select.ts";
 export type Tab = "live" | "flows" | "health";
 export type Transport = "ws" | "sse";
 
+/**
+ * Fields of issue 11 (app, names, country, AS) and issue 12 (Community ID, origin) on a record.
+ * Optional in the views: a record from before they existed (or a trimmed alert flow) still renders.
+ * `src_country`/`dst_country`: an ISO 3166-1 alpha-2 code, or a special-range label ("private", …).
+ */
+export interface FlowExtraFields {
+  community_id: string | null;
+  app: string | null;
+  app_source: "payload" | "port" | null;
+  server_name: string | null;
+  src_name: string | null;
+  dst_name: string | null;
+  src_country: string | null;
+  dst_country: string | null;
+  src_asn: number | null;
+  dst_asn: number | null;
+  src_as_name: string | null;
+  dst_as_name: string | null;
+  source: "capture" | "netflow" | null;
+  exporter: string | null;
+  exporter_domain: number | null;
+}
+
 /** A flow as the views get it: FlowRecord plus the reasons it was flagged (empty if none). */
-export interface FlowView extends FlowRecord {
+export interface FlowView extends Omit<FlowRecord, keyof FlowExtraFields>, Partial<FlowExtraFields> {
   /** e.g. high_rate, scan, rejected, cleartext_credentials */
   suspicious: string[];
 }
@@ -44,6 +67,34 @@ export interface HealthJson {
   version: string;
   /** A file replay's position in its file (header); absent or null for a live capture. */
   replay?: ReplayView | null;
+  /** The NetFlow/IPFIX collector (--collect-netflow); absent or null without one. */
+  collector?: CollectorView | null;
+}
+
+/** One exporter the collector heard from (src/collect/exporters.ts ExporterStats, the fields shown). */
+export interface ExporterView {
+  address: string;
+  versions: number[];
+  packets: number;
+  records: number;
+  errors: number;
+  error_reasons: Record<string, number>;
+  lost: number;
+  sampling_rate: number;
+  /** seconds since the epoch */
+  last_seen: number;
+}
+
+/** The collector section of health (src/collect/collector.ts CollectorStats, the fields shown). */
+export interface CollectorView {
+  listen: string;
+  state: string;
+  error: string | null;
+  packets: number;
+  records: number;
+  errors: number;
+  error_reasons: Record<string, number>;
+  exporters: ExporterView[];
 }
 
 /** Where a replay stands in its file, as the header shows it ("replay 37 % · loop 2"). */
@@ -63,9 +114,10 @@ export interface ReplayView {
   done: boolean;
 }
 
-/** One row of GET /api/v1/talkers (the engine's Talker). */
+/** One row of GET /api/v1/talkers (the engine's Talker); the Live panel's rows carry name / country / AS too. */
 import type { Talker } from "../src/flows/talkers.ts";
-export type { Talker };
+import type { AppUsage, TalkerInfo } from "../src/worker/protocol.ts";
+export type { AppUsage, Talker, TalkerInfo };
 export interface TalkersJson {
   talkers: Talker[];
 }

@@ -71,6 +71,11 @@ export function hostFlowsHref(host: string): string {
   return flowsPageHref({ q: `ip:${host}` });
 }
 
+/** /flows?q=app:<name> — the flows of one application. */
+export function appFlowsHref(app: string): string {
+  return flowsPageHref({ q: `app:${app}` });
+}
+
 export function bandwidthHref(range: ChartRange): string {
   return `${ROUTES.liveBandwidth}?range=${range}`;
 }

@@ -34,7 +34,7 @@ describe("xss: hostile strings are escaped", () => {
     expect(d.document.title).toBe(`${EVIL} · Flowmatrix`);
     expect((d.$("input[name=q]") as HTMLInputElement).value).toBe(EVIL);
     expect(d.$("tr.flow-row")!.getAttribute("title")).toBe(`Suspicious: ${EVIL}, ${IMG}`);
-    expect(d.$("td[data-col=src]")!.textContent).toBe(`${IMG}:51234`);
+    expect(d.$("td[data-col=src] .ep")!.textContent).toBe(`${IMG}:51234`);
     expect(d.$("td[data-col=proto]")!.textContent).toContain(EVIL);
     expect(d.$("td[data-col=state]")!.textContent).toBe(EVIL);
     expect(d.$(".flow-details")!.textContent).toContain(`${EVIL}, ${IMG}`);

@@ -2,9 +2,9 @@
  * Live push: WebSocket /ws and Server-Sent Events /sse carry out-of-band HTML fragments
  * (`hx-swap-oob="true"` + a stable id) that htmx swaps into the page by id.
  *
- * - On connect: a snapshot of every live part (chart, counters, protocol mix, talkers, alerts,
+ * - On connect: a snapshot of every live part (chart, counters, protocol mix, talkers, top applications, alerts,
  *   health indicators, header status), so a reconnecting page resyncs at once.
- * - Each engine tick (1 s): chart, counters, protocol mix, talkers, alerts, header status.
+ * - Each engine tick (1 s): chart, counters, protocol mix, talkers, top applications, alerts, header status.
  * - Each system metrics sample (5 s by default): health indicators + header status.
  *
  * Fan-out: ONE render per tick, then `server.publish("live", html)` (Bun pub/sub) for WebSocket
@@ -30,7 +30,7 @@ import { Elysia } from "elysia";
 import type { TickSummary } from "../worker/protocol.ts";
 import type { HealthJson } from "../../views/types.ts";
 import { HeaderStatus } from "../../views/layout.tsx";
-import { AlertsList, BandwidthChart, Counters, ProtocolMix, TopTalkers } from "../../views/live.tsx";
+import { AlertsList, BandwidthChart, Counters, ProtocolMix, TopApps, TopTalkers } from "../../views/live.tsx";
 import { HealthIndicators } from "../../views/health.tsx";
 import type { ServerContext } from "./context.ts";
 import { alertsJson, countersFromTick, currentHealth, highBandwidth, liveBandwidth, refreshHealth } from "./page-data.ts";
@@ -137,6 +137,7 @@ export class LiveHub {
       Counters({ counters: countersFromTick(tick), oob: true }),
       ProtocolMix({ by_protocol: bw.by_protocol, oob: true }),
       TopTalkers({ talkers: tick?.talkers ?? [], oob: true }),
+      TopApps({ apps: tick?.apps ?? [], oob: true }),
       AlertsList({ alerts, oob: true }),
       HeaderStatus({ health: refreshHealth(this.health, this.ctx), oob: true }),
     ].join("") as string;

@@ -166,6 +166,16 @@ export function toHealthJson(r: HealthReport): HealthJson {
     },
     uptime_s: r.uptime_s,
     version: r.version,
+    collector: r.collector
+      ? {
+        listen: r.collector.listen, state: r.collector.state, error: r.collector.error, packets: r.collector.packets,
+        records: r.collector.records, errors: r.collector.errors, error_reasons: { ...r.collector.error_reasons },
+        exporters: r.collector.exporters.map((e) => ({
+          address: e.address, versions: [...e.versions], packets: e.packets, records: e.records, errors: e.errors,
+          error_reasons: { ...e.error_reasons }, lost: e.lost, sampling_rate: e.sampling_rate, last_seen: e.last_seen,
+        })),
+      }
+      : null,
   };
 }
 

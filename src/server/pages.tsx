@@ -86,7 +86,7 @@ export function pageRoutes(ctx: ServerContext) {
       const bandwidth = liveBandwidth(tick);
       const body = (
         <LivePage bandwidth={bandwidth} counters={countersFromTick(tick)} talkers={tick?.talkers ?? []}
-          alerts={alerts} health={health} high_bandwidth={highBandwidth(alerts)} />
+          apps={tick?.apps ?? []} alerts={alerts} health={health} high_bandwidth={highBandwidth(alerts)} />
       );
       return page(ctx, { req: request, url, title: "Live", active: "live", health, children: body });
     })

@@ -44,6 +44,31 @@ export interface SeriesPayload {
   series: Record<string, (number | null)[]>;
 }
 
+/**
+ * One row of the Live "Top applications" panel: bytes of one application over the last 60
+ * summaries, split by how the app was decided (payload inspection, or the well-known-port guess).
+ */
+export interface AppUsage {
+  /** Application name (src/l7/apps.ts), or "unknown" for flows with neither a payload match nor a listed port. */
+  app: string;
+  bytes: number;
+  payload_bytes: number;
+  port_bytes: number;
+  /** bits/s over the latest tick. */
+  bps: number;
+}
+
+/** A top talker annotated by the engine: passive-DNS name, country or special range, AS. */
+export interface TalkerInfo extends Talker {
+  name?: string | null;
+  /** ISO 3166-1 alpha-2 (upper case), or null. */
+  country?: string | null;
+  /** Special-purpose range label (private, loopback, link-local, …), or null for a global address. */
+  special?: string | null;
+  asn?: number | null;
+  as_name?: string | null;
+}
+
 /** Sent once per wall-clock second. */
 export interface TickSummary {
   wall: number;
@@ -57,7 +82,10 @@ export interface TickSummary {
   active_flows: number;
   /** Per-second totals for the last 60 s. */
   last60: SeriesPayload;
-  talkers: Talker[];
+  /** Top 10 hosts over 60 s, annotated with name / country / AS when the inspector and GeoLookup run. */
+  talkers: TalkerInfo[];
+  /** Top 10 applications by bytes over the last 60 summaries (empty without the inspector). */
+  apps?: AppUsage[];
   /** Flows with the highest current rate (for high-rate alerts). */
   top_flows: FlowRecord[];
   /** Sources that look like scans (many unanswered SYNs / ports / hosts). */
