@@ -7,6 +7,7 @@
  * Each query runs `runs` times through FlowStore.queryFlows (records and exact total) over the
  * last 24 h; prints p50 / p99 / max in ms and the matches.
  */
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseQuery } from "../src/flows/query.ts";
 import type { SortKey } from "../src/flows/select.ts";
@@ -19,7 +20,7 @@ const runs = opt("runs", 50);
 const store = new FlowStore({ path: join(dir, "history.db"), pruneIntervalMs: 0, retentionDays: 3650, retentionBytes: 64 * 1024 ** 3 });
 store.start();
 const st = store.status();
-console.log(`${st.flows.toLocaleString()} flows, ${(st.bytes / 1e6).toFixed(0)} MB, oldest ${st.oldest}`);
+console.log(`${st.flows.toLocaleString()} flows, ${(st.bytes / 1e6).toFixed(0)} MB, oldest ${st.oldest}; load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
 
 const now = Date.now() / 1000;
 const cases: [string, string, SortKey, number?][] = [
@@ -46,6 +47,7 @@ for (const [label, q, sortBy, n] of cases) {
   console.log(`${label}: p50 ${pct(times, 50).toFixed(1)} ms, p99 ${pct(times, 99).toFixed(1)} ms, max ${times.at(-1)!.toFixed(1)} ms ` +
     `(${times.length} runs, ${total.toLocaleString()} matches)`);
 }
+console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
 const t0 = performance.now();
 const id = Math.floor(store.maxFlowId() / 3);
 const f = store.findFlow(id);
