@@ -39,6 +39,7 @@ const { values } = parseArgs({
     timeout: { type: "string", default: "900" },
     "skip-live": { type: "boolean", default: false },
     "skip-store": { type: "boolean", default: false },
+    "skip-interop": { type: "boolean", default: false },
     "store-rows": { type: "string", default: "1000000" },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -48,6 +49,7 @@ if (values.help) {
   console.log("usage: bun bench/run.ts [--quick] [--rounds N] [--only mixed,mixed-snap128,scan]\n" +
     "                    [--formats summary,json,ndjson,csv,table] [--sink pipe|null|file] [--timeout SEC]\n" +
     "                    [--skip-live]   (--only live: the live-capture part alone; see bench/live-capture.ts)\n" +
+    "                    [--skip-interop]   (flow interop: collector records/s, IPFIX exporter's cost on the capture rate)\n" +
     "                    [--skip-store] [--store-rows N]   (history store: sink rate, 24 h query p99, bytes/flow; N rows, default 1,000,000, 10,000,000 for the issue's figure)");
   process.exit(0);
 }
@@ -114,6 +116,7 @@ async function main(): Promise<number> {
     });
     printLive(liveResult);
   }
+  if (!values["skip-interop"]) await benchInterop(files[0]);
   if (!values["skip-store"]) await benchStore(Number(values["store-rows"]));
   env.loadavgEnd = loadavg().map((x) => Number(x.toFixed(2)));
 
@@ -123,6 +126,17 @@ async function main(): Promise<number> {
   console.log(`\nload average at the end: ${env.loadavgEnd.join(" ")}\nresults: ${out}`);
   const broken = results.some((r) => r.c.error || r.formats.some((f) => f.ours.error || f.packetsAgree === false));
   return broken || (liveResult?.errors.length ?? 0) > 0 ? 1 : 0;
+}
+
+/** Flow interop (issue 12): the collector's records/s on one core, and the IPFIX exporter's cost on the capture rate. */
+async function benchInterop(capture: string | undefined): Promise<void> {
+  console.log("\nFlow interop (--skip-interop leaves this out)");
+  const run = async (args: string[]) => {
+    const p = Bun.spawn([bun, ...args], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
+    if ((await p.exited) !== 0) console.log(`(${args.join(" ")} failed)`);
+  };
+  await run(["bench/collect-throughput.ts", "--rounds", "3"]);
+  if (capture) await run(["bench/ipfix-capture-cost.ts", "--pcap", capture, "--rounds", "3"]);
 }
 
 /** History store benches (bench/store-*.ts), output passed through: sink rate via serve, insert + bytes/flow, 24 h query p99. */
