@@ -76,7 +76,7 @@ describe("pages escape hostile text", () => {
     const { html } = await get("/flows?q=ip:10.66.0.1");
     const d = assertInert(html);
     expect(d.$$("#flows-table tbody.flow").length).toBe(4);
-    expect(d.$("#flows-table td[data-col=src]")!.textContent).toMatch(/^10\.66\.0\.[12]:\d+$/);
+    expect(d.$("#flows-table td[data-col=src] .ep")!.textContent).toMatch(/^10\.66\.0\.[12]:\d+$/);
   });
 
   test("file path with HTML in the header (every page, the htmx fragment and the live push)", async () => {

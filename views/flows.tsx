@@ -199,6 +199,7 @@ export function FlowDetails({ flow: f, now }: { flow: FlowView; now: number }): 
   const src = endpoint(f.src_ip, f.src_port);
   const dst = endpoint(f.dst_ip, f.dst_port);
   const reasons = f.suspicious.join(", ");
+  const serverText: string = f.server_name ? cleanText(f.server_name, 253, "tail") : "none";
   const appText = f.app ? `${cleanText(f.app, 32)} (${f.app_source === "port" ? "guessed from the port" : "from the payload"})` : "unknown";
   return (
     <tr class="flow-details" id={`flow-${f.id}-details`} hidden>
@@ -222,7 +223,7 @@ export function FlowDetails({ flow: f, now }: { flow: FlowView; now: number }): 
           <dd class={reasons ? "level-error" : undefined} safe>{reasons || "no"}</dd>
           {f.community_id !== undefined ? <><dt>Community ID</dt><dd><code safe>{cleanText(f.community_id ?? "none", 64)}</code></dd></> : ""}
           {f.app !== undefined ? <><dt>Application</dt><dd class="app-info" safe>{appText}</dd></> : ""}
-          {f.server_name !== undefined ? <><dt>Server name</dt><dd class="server-name" safe>{f.server_name ? cleanText(f.server_name, 253, "tail") : "none"}</dd></> : ""}
+          {f.server_name !== undefined ? <><dt>Server name</dt><dd class="server-name" safe>{serverText}</dd></> : ""}
           {f.src_name !== undefined || f.src_country !== undefined || f.src_asn !== undefined
             ? <EndInfo label="Source host" ip={f.src_ip} name={f.src_name} country={f.src_country} asn={f.src_asn} asName={f.src_as_name} /> : ""}
           {f.dst_name !== undefined || f.dst_country !== undefined || f.dst_asn !== undefined

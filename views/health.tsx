@@ -320,6 +320,7 @@ export function CollectorPanel({ collector: c, now }: CollectorPanelProps): JSX.
             {exporters.map((e) => {
               const er = reasonsText(e.error_reasons);
               const ms = e.last_seen * 1000;
+              const sampling: string = e.sampling_rate > 1 ? `1:${exactCount(e.sampling_rate)}` : "none";
               return (
                 <tr class={e.errors > 0 ? "exporter level-warning" : "exporter"} data-exporter={cleanText(e.address, 64)}>
                   <td class="address" safe>{cleanText(e.address, 64)}</td>
@@ -329,7 +330,7 @@ export function CollectorPanel({ collector: c, now }: CollectorPanelProps): JSX.
                   <td class="num errors" title={er || undefined} safe>{exactCount(e.errors)}</td>
                   <td class="num" safe>{exactCount(e.lost)}</td>
                   <td class="num sampling" title={e.sampling_rate > 1 ? `1 in ${e.sampling_rate} packets: counts scaled by ${e.sampling_rate}` : "not sampled"}
-                    safe>{e.sampling_rate > 1 ? `1:${exactCount(e.sampling_rate)}` : "none"}</td>
+                    safe>{sampling}</td>
                   <td><time datetime={exactTime(e.last_seen)} title={exactTime(e.last_seen)} safe>{formatRelative(ms / 1000, t)}</time></td>
                 </tr>
               );

@@ -190,6 +190,9 @@ export function TopTalkers({ talkers, oob }: TopTalkersProps): JSX.Element {
   );
 }
 
+/** An app name the grammar takes as `app:NAME` (the engine's names are all of this form). */
+const APP_TOKEN = /^[A-Za-z0-9_.-]{1,32}$/;
+
 export interface TopAppsProps {
   /** TickSummary.apps: the top 10 by bytes over the last 60 s. */
   apps: AppUsage[];
@@ -227,10 +230,10 @@ export function TopApps({ apps, oob }: TopAppsProps): JSX.Element {
               return (
                 <tr data-app={name} data-app-source={source} title={`${name}: ${how}`}>
                   <td class="app-name">
-                    {a.app === "unknown"
+                    {a.app === "unknown" || !APP_TOKEN.test(a.app)
                       ? <span class="app app-unknown" safe>{name}</span>
                       : <a href={href} hx-get={href} hx-target="#main" hx-push-url="true" safe>{name}</a>}
-                    {source === "port" ? <span class="app-src port" safe>{" port"}</span>
+                    {source === "port" ? <span class="app-src port"> port</span>
                       : source === "mixed" ? <span class="app-src mixed" safe>{` ${(portShare * 100).toFixed(0)} % port`}</span> : ""}
                   </td>
                   <td class="share">
