@@ -56,7 +56,7 @@ describe("Top applications panel", () => {
     const d = parse(await (<TopApps apps={apps} />));
     const rows = d.$$("#top-apps tbody tr");
     expect(rows.map((r) => r.getAttribute("data-app"))).toEqual(["tls", "dns", "ssh", "unknown"]);
-    expect(rows.map((r) => r.getAttribute("data-app-source"))).toEqual(["payload", "mixed", "port", "port"]);
+    expect(rows.map((r) => r.getAttribute("data-app-source"))).toEqual(["payload", "mixed", "port", "none"]);
     const a = d.$("#top-apps tr[data-app=tls] a")!;
     expect(a.getAttribute("href")).toBe("/flows?q=app:tls");
     expect(a.getAttribute("hx-get")).toBe("/flows?q=app:tls");
@@ -68,6 +68,7 @@ describe("Top applications panel", () => {
     expect(d.$("tr[data-app=tls] .app-src")).toBeNull();
     // "unknown" is not a grammar value: no link
     expect(d.$("tr[data-app=unknown] a")).toBeNull();
+    expect(d.$("tr[data-app=unknown] .app-src")).toBeNull();
     // shares of the panel total, bytes and the current rate
     expect(d.$("tr[data-app=tls] .pct")!.textContent).toBe("57 %");
     expect(d.$("tr[data-app=tls] .bar span")!.getAttribute("style")).toBe("width:57.1%");

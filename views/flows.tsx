@@ -118,7 +118,7 @@ export function SearchForm({ params }: SearchFormProps): JSX.Element {
       <button type="submit">Search</button>
       <details id="query-help" class="query-help">
         <summary>Query syntax</summary>
-        <p><code>field:value</code> terms; a space means AND, also <code>OR</code>, <code>-term</code> (NOT), parentheses and <code>&gt; &gt;= &lt; &lt;=</code>. Fields: ip, src_ip, dst_ip, port, src_port, dst_port, protocol, vlan, state, ip_version, bytes, packets, duration, bps. Examples:</p>
+        <p><code>field:value</code> terms; a space means AND, also <code>OR</code>, <code>-term</code> (NOT), parentheses and <code>&gt; &gt;= &lt; &lt;=</code>. Fields: ip, src_ip, dst_ip, port, src_port, dst_port, protocol, vlan, state, ip_version, bytes, packets, duration, bps, app, name (glob over server and passive-DNS names), country, asn, community_id, source, exporter. Examples:</p>
         <ul>{QUERY_EXAMPLES.map((e) => <li><code safe>{e}</code></li>)}</ul>
       </details>
     </form>

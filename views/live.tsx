@@ -222,8 +222,10 @@ export function TopApps({ apps, oob }: TopAppsProps): JSX.Element {
               const name = cleanText(a.app, 32);
               const pct = total > 0 ? (Math.max(0, a.bytes) / total) * 100 : 0;
               const portShare = a.bytes > 0 ? a.port_bytes / a.bytes : 0;
-              const source = portShare >= 0.999 ? "port" : portShare <= 0.001 ? "payload" : "mixed";
-              const how = source === "port" ? "guessed from the port"
+              // "unknown" bytes have no source (neither a payload match nor a listed port)
+              const source = a.app === "unknown" ? "none" : portShare >= 0.999 ? "port" : portShare <= 0.001 ? "payload" : "mixed";
+              const how = source === "none" ? "neither a payload match nor a listed port"
+                : source === "port" ? "guessed from the port"
                 : source === "payload" ? "identified from the payload"
                 : `${(portShare * 100).toFixed(0)} % of the bytes guessed from the port`;
               const href = appFlowsHref(a.app);
