@@ -16,6 +16,7 @@ import { formatTableHeader, formatTableRow } from "../src/cli/table-format.ts";
 import { openFileSource } from "../src/capture/open-file.ts";
 import { csvHeader, csvLine } from "../src/flows/csv.ts";
 import { FlowEngine } from "../src/flows/engine.ts";
+import { FlowAnnotator } from "../src/l7/annotate.ts";
 import { toRecord, type FlowRecord } from "../src/flows/record.ts";
 import { PCAPS, TOOLS } from "./shared-paths.ts";
 
@@ -31,11 +32,15 @@ async function reference(argv: string[], format: string): Promise<string> {
   const v = parsed.values;
   const engine = new FlowEngine(flowsTableConfig(v));
   const records: FlowRecord[] = [];
+  // The CLI's annotator (app, names, country, AS) on the reference engine too; released after the reader.
+  const annotator = new FlowAnnotator(engine, { ring: false });
   engine.onEnded((c, i) => void records.push(toRecord(c, i)));
+  annotator.attach();
   const filter = v.filter !== undefined && v.filter.trim() !== "" ? v.filter : undefined;
   const src = await openFileSource(v.read!, filter);
   src.readSync(engine);
   engine.finish();
+  annotator.detach();
   if (format === "json") return '{"flows":[' + records.map((r, k) => (k === 0 ? "\n" : ",\n") + JSON.stringify(r)).join("") + '\n],"stats":';
   if (format === "ndjson") return records.map((r) => JSON.stringify(r) + "\n").join("");
   if (format === "csv") return csvHeader() + records.map((r) => csvLine(r)).join("");

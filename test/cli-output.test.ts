@@ -75,6 +75,7 @@ test("csvLine gives what csv-stringify gives, quoting included", () => {
     dst_ip: "2001:db8::2", dst_port: 2, packets: 3, bytes: 1.5e21, src_packets: 2, src_bytes: 100, dst_packets: 1, dst_bytes: 50,
     first_seen: "2024-01-01T00:00:00.000Z", last_seen: "2024-01-01T00:00:01.000Z", duration_ms: 1000, tcp_flags: "line\nbreak\r\nhere",
     src_tcp_flags: "cr\rhere", dst_tcp_flags: "", state: "established", bps: 0.25, active: false, end_reason: null,
+    community_id: "1:abc", app: null, app_source: null, server_name: null, src_name: null, dst_name: null, src_country: null, dst_country: null, src_asn: null, dst_asn: null, src_as_name: null, dst_as_name: null, source: "capture", exporter: null, exporter_domain: null,
   };
   for (const suspicious of [[], ["scan"], ["high_rate", "scan,x"]]) {
     expect(csvLine(r, suspicious)).toBe(csvRows([{ ...r, suspicious }]));

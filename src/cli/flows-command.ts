@@ -28,6 +28,7 @@ import { join } from "node:path";
 import type { EndedFlowSink } from "../flows/sinks.ts";
 import { FlowStore } from "../store/flow-store.ts";
 import { DB_FILE } from "../store/data-dir.ts";
+import { FlowAnnotator } from "../l7/annotate.ts";
 
 export interface FlowsIo {
   /** Where the output goes (default: a writer on fd 1). */
@@ -61,6 +62,9 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
     firstFlowId: store ? store.maxFlowId() + 1 : 1,
     ...flowsTableConfig(values),
   });
+  // Application protocol, server names, passive DNS, country and AS (src/l7): the inspector is the
+  // engine's packet hook; rows read the extras through the resolver it sets.
+  const annotator = openAnnotator(engine, values["geoip-db"], values["asn-db"]);
   // Open and check before writing anything: the file and its header, or libpcap + the filter.
   preflightFile(path, filter);
   const source = await openFileSource(path, filter);
@@ -84,6 +88,9 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
     engine.onEnded((cols, i) => out.row(row, cols, i));
   }
 
+  // Readers first (the rows above, the store and exporter batches), then the inspector's release.
+  annotator.attach();
+
   const progress = (io.progress ?? process.stderr.isTTY === true) ? new ProgressSink(engine, path) : undefined;
   const sink: PacketSink = progress ?? engine;
   let readError: string | null = null;
@@ -99,6 +106,7 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
     progress?.finish();
   }
   engine.finish();
+  annotator.detach();
   await ipfix?.close();
   const storeNote = store ? storedLine(store) : null;
   const seconds = (performance.now() - t0) / 1000;
@@ -116,6 +124,15 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   if (storeNote !== null) note(storeNote);
   if (ipfix) note(ipfixLine(ipfix));
   return 0;
+}
+
+/** The FlowAnnotator of `flows` (a database named by a flag that cannot be read is a usage error). */
+function openAnnotator(engine: FlowEngine, geoipDb: string | undefined, asnDb: string | undefined): FlowAnnotator {
+  try {
+    return new FlowAnnotator(engine, { geoipDb, asnDb, ring: false });
+  } catch (e) {
+    throw new UsageError(`${geoipDb !== undefined ? `--geoip-db ${geoipDb}` : ""}${asnDb !== undefined ? ` --asn-db ${asnDb}` : ""}: ${(e as Error).message}`.trim());
+  }
 }
 
 /** The IPFIX exporter of `flows --export-ipfix` (synchronous sends: nothing is dropped for want of a turn). */

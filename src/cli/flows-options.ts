@@ -19,6 +19,8 @@ export const FLOWS = defineVerb({
     "data-dir": { type: "string", value: "DIR", doc: "also store every flow in the history database in DIR (as serve --data-dir; ids continue after the stored ones)" },
     "export-ipfix": { type: "string", value: "HOST:PORT", doc: "also send every flow as IPFIX (RFC 7011 biflow records) over UDP to this collector" },
     "ipfix-domain": { type: "string", default: "1", value: "N", doc: "IPFIX observation domain id" },
+    "geoip-db": { type: "string", value: "FILE", doc: "country database (MMDB, e.g. GeoLite2-Country) for src_country/dst_country [default: the bundled NRO-based database]" },
+    "asn-db": { type: "string", value: "FILE", doc: "AS database (MMDB, e.g. GeoLite2-ASN) for src_asn/dst_asn [default: the bundled RouteViews/DB-IP tables]" },
   },
 });
 

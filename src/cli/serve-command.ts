@@ -103,6 +103,8 @@ export function serverFromConfig(loaded: LoadedConfig): { server: FlowmatrixServ
       source, filter: values.filter, maxFlows: values["max-flows"], idleTimeout: values["idle-timeout"],
       exportIpfix: values["export-ipfix"] ? { ...parseHostPort(values["export-ipfix"]), domainId: values["ipfix-domain"] ?? 1 } : undefined,
       collect,
+      geoipDb: values["geoip-db"],
+      asnDb: values["asn-db"],
     },
     host: values.host,
     port: values.port,

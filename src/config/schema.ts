@@ -183,6 +183,8 @@ const FLAG_PARSERS = {
     if (n > 0xffffffff) throw new Error(`must be at most 4294967295, got "${text}"`);
     return n;
   },
+  "geoip-db": nonEmpty,
+  "asn-db": nonEmpty,
   quiet: bool,
   config: nonEmpty,
   "auth-token-file": nonEmpty,

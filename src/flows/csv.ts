@@ -13,6 +13,9 @@ export const CSV_COLUMNS = [
   "packets", "bytes", "src_packets", "src_bytes", "dst_packets", "dst_bytes",
   "first_seen", "last_seen", "duration_ms", "tcp_flags", "src_tcp_flags", "dst_tcp_flags", "state",
   "bps", "active", "end_reason", "suspicious",
+  // Appended (issues 11, 12): existing columns keep their places.
+  "community_id", "app", "app_source", "server_name", "src_name", "dst_name", "src_country", "dst_country",
+  "src_asn", "dst_asn", "src_as_name", "dst_as_name", "source", "exporter", "exporter_domain",
 ] as const;
 
 export function csvHeader(): string {

@@ -7,6 +7,7 @@
  * there), so nothing is lost silently.
  */
 import { FlowColumns } from "./columns.ts";
+import { FlowSide, NO_EXTRAS, type FlowExtras } from "./extras.ts";
 
 export class EndedRing {
   readonly cols: FlowColumns;
@@ -15,6 +16,10 @@ export class EndedRing {
   total = 0;
   /** Flows overwritten because the ring was full. */
   overwritten = 0;
+
+  /** The extras of each kept flow (app, names, country, AS), when the engine has them (keepExtras). */
+  side: FlowSide | null = null;
+  private extrasOf: ((src: FlowColumns, i: number) => FlowExtras) | null = null;
 
   constructor(capacity = 100_000) {
     this.capacity = Math.max(1, capacity);
@@ -26,7 +31,18 @@ export class EndedRing {
     const j = this.total % this.capacity;
     if (this.total >= this.capacity) this.overwritten++;
     this.cols.copyFrom(src, i, j);
+    if (this.extrasOf !== null) this.side!.put(j, this.extrasOf(src, i));
     this.total++;
+  }
+
+  /** Keep each pushed flow's extras beside it (read with extrasAt). */
+  keepExtras(fn: (src: FlowColumns, i: number) => FlowExtras): void {
+    this.side ??= new FlowSide(this.capacity);
+    this.extrasOf = fn;
+  }
+
+  extrasAt(j: number): FlowExtras {
+    return this.side === null ? NO_EXTRAS : this.side.get(j);
   }
 
   get size(): number {

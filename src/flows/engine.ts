@@ -14,6 +14,7 @@ import { decode, decodeEthIpv4 } from "../capture/decode.ts";
 import { FragmentTracker } from "../capture/fragments.ts";
 import { DecodedPacket, DecodeResult, MALFORMED_NAMES, type PacketSink } from "../capture/packet.ts";
 import type { FlowColumns } from "./columns.ts";
+import type { FlowExtras } from "./extras.ts";
 import { EndedRing } from "./ended.ts";
 import { EndReason } from "./columns.ts";
 import { EndedFlowBatcher, type EndedFlowSink, type SinkStats } from "./sinks.ts";
@@ -146,6 +147,16 @@ export class FlowEngine implements PacketSink {
   /** Install the per-packet flow hook (it needs the table, so it is made after the engine). */
   setHook(hook: FlowPacketHook | null): void {
     this.hook = hook;
+  }
+
+  /**
+   * Keep each ended flow's extras (app, names, country, AS: flows/extras.ts) with it in the
+   * recently-ended list (when `ring`) and in the batches the sinks receive. `fn` runs while the
+   * ended slot is intact, before any onEnded listener.
+   */
+  keepExtras(fn: (cols: FlowColumns, i: number) => FlowExtras, ring = true): void {
+    if (ring) this.recent.keepExtras(fn);
+    this.batcher?.keepExtras(fn);
   }
 
   /** Subscribe to the ended-flow stream (the seam for stores and exporters). */

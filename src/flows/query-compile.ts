@@ -15,6 +15,7 @@ import {
 } from "./columns.ts";
 import type { QueryNode } from "./query.ts";
 import { exporterHit, exporterMatcher } from "../collect/origins.ts";
+import { extraHit, extraMatcher } from "./extras.ts";
 import { STATES, tcpState, type FlowState } from "./state.ts";
 
 export type FlowPredicate = (c: FlowColumns, i: number) => boolean;
@@ -142,6 +143,13 @@ function expr(n: QueryNode): string {
       return `(X(${lit(id)},(${W9}>>>${PW_ORIGIN_SHIFT})&${PW_ORIGIN_MASK})===1)`;
     }
     case "ip_version": return `((${W9}&${PW_V6})===${n.version === 6 ? PW_V6 : 0})`;
+    // Extras (app, names, country, AS: flows/extras.ts) are read through this thread's resolver by slot;
+    // the term's value stays in the matcher table (only its id reaches the generated source).
+    case "app": return `(E(${lit(extraMatcher({ kind: "app", app: n.app }))},c,i)===1)`;
+    case "name": return `(E(${lit(extraMatcher({ kind: "name", glob: n.glob }))},c,i)===1)`;
+    case "country": return `(E(${lit(extraMatcher({ kind: "country", country: n.country }))},c,i)===1)`;
+    case "asn": return `(E(${lit(extraMatcher({ kind: "asn", asn: n.asn }))},c,i)===1)`;
+    case "community_id": return `(E(${lit(extraMatcher({ kind: "community_id", id: n.id }))},c,i)===1)`;
     case "cmp": {
       const value = CMP_VALUE[n.field], op = CMP_OP[n.op];
       if (!value || !op) throw new TypeError(`invalid query AST comparison ${String(n.field)} ${String(n.op)}`);
@@ -166,7 +174,7 @@ function cached<F>(cache: Map<string, F>, body: string, source: string): F {
     cache.set(body, hit);
     return hit;
   }
-  const fn = (new Function("T", "X", `"use strict";return ${source};`) as (t: Uint8Array[], x: typeof exporterHit) => F)(stateHits, exporterHit);
+  const fn = (new Function("T", "X", "E", `"use strict";return ${source};`) as (t: Uint8Array[], x: typeof exporterHit, e: typeof extraHit) => F)(stateHits, exporterHit, extraHit);
   cache.set(body, fn);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
   return fn;

@@ -14,7 +14,11 @@
  * comparison), protocol/proto (name or 0-255), vlan (0-4095 or none), state (see STATES),
  * ip_version (4|6), bytes, packets (sizes, see units.ts), duration (bare number = seconds),
  * bps (bits/s), source (capture | netflow), exporter (the NetFlow/IPFIX exporter's address or
- * CIDR). "src" is the flow initiator. An empty query matches everything.
+ * CIDR), app (application protocol name), name (glob over server_name and the passive-DNS names of
+ * both ends: `*` any run, `?` one character, case-insensitive), country (ISO code of either end, or
+ * a special-range label such as private), asn (either end's AS number, `15169` or `AS15169`),
+ * community_id (`1:…`, Community ID v1 seed 0). "src" is the flow initiator. An empty query
+ * matches everything.
  *
  * Limits: keywords are case-insensitive (OR/or/Or); field names must not be quoted; a CIDR with
  * host bits set is reduced to its network ("10.1.2.3/8" = "10.0.0.0/8"); IPv4-mapped IPv6
@@ -24,6 +28,18 @@ import ipaddr from "ipaddr.js";
 import { QueryError } from "./query-error.ts";
 import { protoName, protoNumber } from "./protocols.ts";
 import { STATES, type FlowState } from "./state.ts";
+import { APP_NAMES } from "../l7/apps.ts";
+
+/** Special-range labels `country:` accepts (src/l7/geo.ts specialRange). */
+export const SPECIAL_LABELS = [
+  "private", "loopback", "link-local", "cgnat", "ula", "multicast", "unspecified", "broadcast", "benchmarking",
+  "reserved", "teredo", "6to4", "nat64", "documentation",
+] as const;
+
+/** A value as query text: quoted when it holds whitespace, parentheses, quotes or backslashes. */
+function quoteValue(v: string): string {
+  return /[\s()"\\]/.test(v) || v === "" ? `"${v.replace(/["\\]/g, "\\$&")}"` : v;
+}
 import { formatDurationMs, formatSize, parseDurationMs, parseRate, parseSize } from "./units.ts";
 
 export type IpField = "ip" | "src_ip" | "dst_ip";
@@ -47,11 +63,20 @@ export type QueryNode =
   | { kind: "source"; source: FlowSource }
   /** The NetFlow/IPFIX exporter's address or network (never matches captured flows). */
   | { kind: "exporter"; version: 4 | 6; addr: string; prefix: number }
-  | { kind: "cmp"; field: NumField; op: CmpOp; value: number };
+  | { kind: "cmp"; field: NumField; op: CmpOp; value: number }
+  /** Application protocol (src/l7 apps.ts names). */
+  | { kind: "app"; app: string }
+  /** Glob (lower case) over server_name, src_name and dst_name. */
+  | { kind: "name"; glob: string }
+  /** ISO code (upper case) or special-range label (lower case) of either end. */
+  | { kind: "country"; country: string }
+  | { kind: "asn"; asn: number }
+  | { kind: "community_id"; id: string };
 
 export const QUERY_FIELDS = [
   "ip", "src_ip", "dst_ip", "port", "src_port", "dst_port", "protocol", "proto", "vlan", "state",
-  "ip_version", "bytes", "packets", "duration", "bps", "source", "exporter",
+  "ip_version", "bytes", "packets", "duration", "bps", "source", "exporter", "app", "name", "country",
+  "asn", "community_id",
 ] as const;
 /** Flow sources: our own packet capture, or records from NetFlow/IPFIX exporters. */
 export const FLOW_SOURCES = ["capture", "netflow"] as const;
@@ -63,7 +88,7 @@ const COMPARABLE = new Set<string>(["port", "src_port", "dst_port", "bytes", "pa
 export const QUERY_PARAM_NAMES = [
   "ip", "src_ip", "dst_ip", "port", "src_port", "dst_port", "protocol", "proto", "vlan", "state",
   "ip_version", "min_bytes", "max_bytes", "min_packets", "max_packets", "min_duration", "max_duration",
-  "min_bps", "max_bps",
+  "min_bps", "max_bps", "app", "name", "country", "asn", "community_id", "source", "exporter",
 ] as const;
 
 export const MATCH_ALL: QueryNode = { kind: "all" };
@@ -149,6 +174,30 @@ function termNode(field: Field, op: CmpOp, value: string, fail: Fail): QueryNode
     }
     case "exporter":
       return { kind: "exporter", ...parseAddress(value, fail) };
+    case "app": {
+      const v = value.toLowerCase();
+      if (!(APP_NAMES as readonly string[]).includes(v) || v === "") fail(0, `unknown app "${value}" (expected one of ${APP_NAMES.slice(1).join(", ")})`);
+      return { kind: "app", app: v };
+    }
+    case "name": {
+      if (value.length > 253) fail(0, "a name pattern is at most 253 characters");
+      return { kind: "name", glob: value.toLowerCase() };
+    }
+    case "country": {
+      if (/^[A-Za-z]{2}$/.test(value)) return { kind: "country", country: value.toUpperCase() };
+      const v = value.toLowerCase();
+      if (!(SPECIAL_LABELS as readonly string[]).includes(v)) fail(0, `"${value}" is not a country (expected an ISO code such as DE, or one of ${SPECIAL_LABELS.join(", ")})`);
+      return { kind: "country", country: v };
+    }
+    case "asn": {
+      const m = /^(?:as)?(\d{1,10})$/i.exec(value);
+      if (!m || Number(m[1]) > 0xffffffff) fail(0, `"${value}" is not an AS number (e.g. 15169 or AS15169)`);
+      return { kind: "asn", asn: Number(m![1]) };
+    }
+    case "community_id": {
+      if (!/^1:[A-Za-z0-9+/]{27}=$/.test(value)) fail(0, `"${value}" is not a Community ID (1: and 28 base64 characters)`);
+      return { kind: "community_id", id: value };
+    }
     case "ip_version": {
       const v = value.toLowerCase().replace(/^(ipv|v)/, "");
       if (v !== "4" && v !== "6") fail(0, `"${value}" is not an IP version (expected 4 or 6)`);
@@ -381,6 +430,11 @@ function leafToString(n: QueryNode): string {
     case "ip_version": return `ip_version:${n.version}`;
     case "source": return `source:${n.source}`;
     case "exporter": return `exporter:${n.addr}${n.prefix === (n.version === 4 ? 32 : 128) ? "" : `/${n.prefix}`}`;
+    case "app": return `app:${n.app}`;
+    case "name": return `name:${quoteValue(n.glob)}`;
+    case "country": return `country:${n.country}`;
+    case "asn": return `asn:${n.asn}`;
+    case "community_id": return `community_id:${n.id}`;
     case "cmp": {
       const v = n.field === "duration" ? formatDurationMs(n.value) : formatSize(n.value);
       return `${n.field}${n.op === "=" ? ":" : n.op}${v}`;

@@ -6,6 +6,9 @@ import ipaddr from "ipaddr.js";
 import { END_REASON_NAMES, type FlowColumns } from "./columns.ts";
 import { flagLetters, flowState, type FlowState } from "./state.ts";
 import { protoName } from "./protocols.ts";
+import { communityId } from "./community-id.ts";
+import { extrasOf, type FlowExtras } from "./extras.ts";
+import { originFields } from "../collect/origins.ts";
 
 export interface FlowRecord {
   id: number;
@@ -36,6 +39,27 @@ export interface FlowRecord {
   active: boolean;
   /** why the flow ended: idle, active_timeout, tcp_close, evicted, end_of_capture; null while active. */
   end_reason: string | null;
+  /** Community ID v1, seed 0 (community-id.ts). */
+  community_id: string;
+  /** Application protocol (src/l7): from the payload, or the port as a labelled fallback. */
+  app: string | null;
+  app_source: "payload" | "port" | null;
+  /** TLS/QUIC SNI, HTTP Host, DNS query name. */
+  server_name: string | null;
+  /** Passive-DNS names of the two ends. */
+  src_name: string | null;
+  dst_name: string | null;
+  /** ISO country code, or the special-range label (private, loopback, …). */
+  src_country: string | null;
+  dst_country: string | null;
+  src_asn: number | null;
+  dst_asn: number | null;
+  src_as_name: string | null;
+  dst_as_name: string | null;
+  /** capture, or netflow (a NetFlow/IPFIX exporter's record). */
+  source: "capture" | "netflow";
+  exporter: string | null;
+  exporter_domain: number | null;
 }
 
 /** Address at word offset `off` of `key` as text (IPv6 in RFC 5952 form). */
@@ -62,7 +86,8 @@ export function isoTime(sec: number): string {
   return new Date(ms).toISOString();
 }
 
-export function toRecord(c: FlowColumns, i: number): FlowRecord {
+/** The record of slot i; its extras (app, names, country, AS) from this thread's resolver unless given. */
+export function toRecord(c: FlowColumns, i: number, x: FlowExtras = extrasOf(c, i)): FlowRecord {
   const v6 = c.ipVersion(i) === 6;
   const vlan = c.vlan(i);
   const f0 = c.dirFlags(i, 0);
@@ -95,5 +120,18 @@ export function toRecord(c: FlowColumns, i: number): FlowRecord {
     bps: c.bps(i),
     active: reason === 0,
     end_reason: reason === 0 ? null : END_REASON_NAMES[reason]!,
+    community_id: communityId(c, i),
+    app: x.app,
+    app_source: x.app_source,
+    server_name: x.server_name,
+    src_name: x.src_name,
+    dst_name: x.dst_name,
+    src_country: x.src_country,
+    dst_country: x.dst_country,
+    src_asn: x.src_asn,
+    dst_asn: x.dst_asn,
+    src_as_name: x.src_as_name,
+    dst_as_name: x.dst_as_name,
+    ...originFields(c.origin(i)),
   };
 }

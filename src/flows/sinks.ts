@@ -18,6 +18,7 @@
  * plus one copy per additional sink; nothing when no sink is configured.
  */
 import { FlowColumns, KEY_WORDS, REC_F64 } from "./columns.ts";
+import { FlowSide, type FlowExtras, type FlowSideData } from "./extras.ts";
 
 export interface EndedBatch {
   count: number;
@@ -25,6 +26,8 @@ export interface EndedBatch {
   key: Int32Array;
   /** count × 64 bytes of records (same rule). */
   rec: ArrayBuffer;
+  /** The flows' extras (app, names, country, AS: extras.ts), when the engine runs an annotator. */
+  side?: FlowSideData;
 }
 
 export interface EndedFlowSink {
@@ -62,9 +65,19 @@ export class EndedFlowBatcher {
     return this.sinks.length > 0;
   }
 
+  private side: FlowSide | null = null;
+  private extrasOf: ((src: FlowColumns, i: number) => FlowExtras) | null = null;
+
+  /** Carry each flow's extras in the batch (EndedBatch.side). */
+  keepExtras(fn: (src: FlowColumns, i: number) => FlowExtras): void {
+    this.side ??= new FlowSide(this.batchFlows);
+    this.extrasOf = fn;
+  }
+
   /** The ended-flow listener: copy slot i of `src` (still intact while listeners run). */
   push(src: FlowColumns, i: number): void {
     this.cols.copyFrom(src, i, this.count);
+    if (this.extrasOf !== null) this.side!.put(this.count, this.extrasOf(src, i));
     if (++this.count === this.batchFlows) this.flush();
   }
 
@@ -75,6 +88,8 @@ export class EndedFlowBatcher {
     const full = this.cols;
     this.cols = new FlowColumns(this.batchFlows);
     this.count = 0;
+    // Plain data (copied: the side arrays are reused for the next batch); strings are shared, never changed.
+    const side = this.side !== null ? this.side.data(n) : undefined;
     for (let s = 0; s < this.sinks.length; s++) {
       // The last sink takes the original buffers; the others get exact-size copies.
       const own = s === this.sinks.length - 1;
@@ -83,7 +98,7 @@ export class EndedFlowBatcher {
       const st = this.stats[s]!;
       let ok = false;
       try {
-        ok = this.sinks[s]!.offer({ count: n, key, rec });
+        ok = this.sinks[s]!.offer(side === undefined ? { count: n, key, rec } : { count: n, key, rec, side: own ? side : { count: n, asn: side.asn.slice(), strs: side.strs } });
       } catch {
         st.errors++;
       }

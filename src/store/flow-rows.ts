@@ -9,6 +9,8 @@ import { END_REASON_NAMES, type FlowColumns } from "../flows/columns.ts";
 import { flowStateIndex } from "../flows/query-compile.ts";
 import type { FlowRecord } from "../flows/record.ts";
 import { protoName } from "../flows/protocols.ts";
+import { NO_EXTRAS } from "../flows/extras.ts";
+import { communityIdOfRecord } from "../flows/community-id.ts";
 import { flagLetters, STATES } from "../flows/state.ts";
 
 /** Value bound to src/dst: an IPv4 key word (signed int32) or 16 bytes of IPv6. */
@@ -105,5 +107,10 @@ export function rowToRecord(r: StoredRow): FlowRecord {
     bps: 0,
     active: false,
     end_reason: reason === 0 ? null : (END_REASON_NAMES[reason] ?? String(reason)),
+    community_id: communityIdOfRecord({ proto_num: proto, src_ip: addrFromValue(src), dst_ip: addrFromValue(dst), src_port: sport, dst_port: dport }),
+    ...NO_EXTRAS,
+    source: "capture",
+    exporter: null,
+    exporter_domain: null,
   };
 }

@@ -135,6 +135,12 @@ function build(n: QueryNode, p: SqlParam[]): string {
     case "ip_version":
       if (n.version !== 4 && n.version !== 6) throw new TypeError(`invalid query AST version ${String(n.version)}`);
       return n.version === 4 ? "typeof(src) = 'integer'" : "typeof(src) = 'blob'";
+    // The store does not keep origins or extras yet: every stored flow reads back as captured, with
+    // app, names, country and AS null (flow-rows.ts rowToRecord), so these terms are constants here
+    // that agree with the stored records (never a TypeError → 500). community_id cannot be evaluated
+    // in SQL without a stored column: it matches no stored flow (documented in the README).
+    case "source": return n.source === "capture" ? "1" : "0";
+    case "exporter": case "app": case "name": case "country": case "asn": case "community_id": return "0";
     case "cmp": {
       const op = SQL_OP[n.op];
       const v = num(n.value);

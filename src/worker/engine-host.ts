@@ -23,6 +23,7 @@ import { selectFlows } from "../flows/select.ts";
 import type { EndedFlowSink } from "../flows/sinks.ts";
 import { IpfixSink } from "../export/ipfix-sink.ts";
 import { NetflowCollector } from "../collect/collector.ts";
+import { FlowAnnotator } from "../l7/annotate.ts";
 import type { CallMessage, EngineHandlers, ExportPage } from "./calls.ts";
 import type { EngineConfig, TickSummary } from "./protocol.ts";
 import { bandwidth, TickSummaryBuilder } from "./tick-summary.ts";
@@ -78,6 +79,7 @@ export class EngineHost {
   private readonly ipfix: IpfixSink | null;
   /** --collect-netflow: decoded flow records go straight into the table (FlowTable.addRecord). */
   readonly collector: NetflowCollector | null;
+  readonly annotator: FlowAnnotator;
 
   constructor(private readonly config: EngineHostConfig) {
     const c = config.engine;
@@ -91,6 +93,9 @@ export class EngineHost {
       maxFlows: c.maxFlows, idleTimeout: c.idleTimeout, activeTimeout: c.activeTimeout, recentEnded: c.recentEnded,
       firstFlowId: c.firstFlowId, talkers: true, schedule, sinks,
     });
+    // App, server names, passive DNS, country and AS (src/l7): the inspector is the packet hook,
+    // records and queries read the extras through the resolver; released after the readers.
+    this.annotator = new FlowAnnotator(this.engine, { geoipDb: c.geoipDb, asnDb: c.asnDb });
     this.collector = c.collect
       ? new NetflowCollector({
         ...c.collect,
@@ -106,8 +111,10 @@ export class EngineHost {
       onStart: config.onStart, onFatal: config.onFatal, onFault: config.onFault,
       onFinished: () => this.engine.advance(Math.min(this.engine.now + 1, Date.now() / 1000)), // never ahead of the wall clock
     });
-    this.summary = new TickSummaryBuilder(this.engine, schedule);
+    // Top applications and annotated talkers in the per-second summary (tick-summary.ts).
+    this.summary = new TickSummaryBuilder(this.engine, schedule, { l7: this.annotator.inspector, geo: this.annotator.geo });
     this.handlers = this.makeHandlers();
+    this.annotator.attach();
   }
 
   /** Starts the capture and the one-second summary; resolves when the capture ends. */
@@ -136,6 +143,7 @@ export class EngineHost {
     this.timer = null;
     this.exports.clear();
     await this.engine.shutdown();
+    this.annotator.detach();
   }
 
   /** Answers one call of the map (a QueryError or a handler's exception rejects). */

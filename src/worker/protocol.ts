@@ -36,6 +36,9 @@ export interface EngineConfig {
    * only flow source, and the engine clock is the wall clock.
    */
   collect?: CollectorListen;
+  /** --geoip-db / --asn-db: the user's MMDB files for country and AS (default: the bundled data; src/l7/geo.ts). */
+  geoipDb?: string;
+  asnDb?: string;
 }
 
 export interface SeriesPayload {

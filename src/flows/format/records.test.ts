@@ -47,6 +47,7 @@ test("odd values: quotes, commas, CRLF, unicode, lone surrogates, null and undef
     dst_ip: "2001:db8::2", dst_port: 2, packets: 3, bytes: 1.5e21, src_packets: 2, src_bytes: NaN, dst_packets: 1, dst_bytes: -0,
     first_seen: "2024-01-01T00:00:00.000Z", last_seen: "+275760-09-13T00:00:00.000Z", duration_ms: 0.25, tcp_flags: "line\nbreak\r\nhere",
     src_tcp_flags: "cr\rhere \u2028 é 日本 😀 \ud800", dst_tcp_flags: "\x00\x1f\\", state: "established", bps: Infinity, active: false, end_reason: null,
+    community_id: "1:a,b\"c", app: null, app_source: null, server_name: null, src_name: null, dst_name: null, src_country: null, dst_country: null, src_asn: null, dst_asn: null, src_as_name: null, dst_as_name: null, source: "capture", exporter: null, exporter_domain: null,
   };
   const records: object[] = [
     base,

@@ -8,10 +8,13 @@
  * can call a row function without further checks.
  */
 import {
-  END_REASON_NAMES, F_BYTES, F_FIRST, F_ID, F_LAST, KEY_WORDS, KW_PORTS, KW_PROTO, META_INIT_B, PW_PROTO,
+  END_REASON_NAMES, F_BYTES, F_FIRST, F_ID, F_LAST, KEY_WORDS, KW_PORTS, KW_PROTO, META_INIT_B, PW_ORIGIN_MASK, PW_ORIGIN_SHIFT, PW_PROTO,
   PW_V6, PW_VLAN, PW_VLAN_SHIFT, REC_F64, REC_U32, U_FLAGS, U_PKTS, U_RATE, type FlowColumns,
 } from "../columns.ts";
 import { protoName } from "../protocols.ts";
+import { communityId } from "../community-id.ts";
+import { extrasOf, type FlowExtras } from "../extras.ts";
+import { originDomain, originExporter } from "../../collect/origins.ts";
 import { flagLetters, STATES, tcpState } from "../state.ts";
 import {
   bytesOf, decimalLength, fragment, numberLength, putAddr, putBytes, putCsvField, putIsoTime, putJsonNumber, putJsonString,
@@ -19,7 +22,7 @@ import {
 } from "./bytes.ts";
 
 /** Upper bound of one row's bytes in any format, scratch bytes included. */
-export const MAX_COLUMN_ROW = 2048;
+export const MAX_COLUMN_ROW = 8192;
 
 // ---- small tables, built once ----
 
@@ -65,7 +68,7 @@ for (let v = 0; v < 2; v++) {
   }
 }
 
-const REASON_JSON = END_REASON_NAMES.map((s) => concat(jsonStr(s), bytesOf("}")));
+const REASON_JSON = END_REASON_NAMES.map((s) => jsonStr(s));
 const REASON_CSV = END_REASON_NAMES.map((s) => csvStr(s));
 
 function concat(...parts: Uint8Array[]): Uint8Array {
@@ -104,12 +107,96 @@ const J_NO_FLAGS = fragment(',"tcp_flags":"","src_tcp_flags":"","dst_tcp_flags":
 const J_STATE = fragment('","state":');
 const J_BPS = fragment(',"bps":');
 const J_ACTIVE = fragment(',"active":');
-const J_STILL_ACTIVE = fragment('true,"end_reason":null}');
+const J_STILL_ACTIVE = fragment('true,"end_reason":null');
 const J_ENDED = fragment('false,"end_reason":');
-const J_UNNAMED_END = fragment("false}");
+const J_UNNAMED_END = fragment("false");
 const C_TRUE_EMPTY = fragment("true,");
 const C_FALSE = fragment("false,");
-const C_END = fragment(",\r\n");
+const C_END = fragment("\r\n");
+const J_CID = fragment(',"community_id":');
+const J_APP = fragment(',"app":');
+const J_APP_SOURCE = fragment(',"app_source":');
+const J_SERVER_NAME = fragment(',"server_name":');
+const J_SRC_NAME = fragment(',"src_name":');
+const J_DST_NAME = fragment(',"dst_name":');
+const J_SRC_COUNTRY = fragment(',"src_country":');
+const J_DST_COUNTRY = fragment(',"dst_country":');
+const J_SRC_ASN = fragment(',"src_asn":');
+const J_DST_ASN = fragment(',"dst_asn":');
+const J_SRC_AS_NAME = fragment(',"src_as_name":');
+const J_DST_AS_NAME = fragment(',"dst_as_name":');
+const J_CAPTURE = fragment(',"source":"capture","exporter":null,"exporter_domain":null}');
+const J_NETFLOW = fragment(',"source":"netflow","exporter":');
+const J_DOMAIN = fragment(',"exporter_domain":');
+const C_CAPTURE = fragment("capture,,");
+
+/**
+ * Extras are bounded by whoever sets them (src/l7/annotate.ts: names ≤ 253 characters, AS names ≤ 128),
+ * so a row with every extra stays far below MAX_COLUMN_ROW.
+ */
+function putJsonStrOrNull(buf: Uint8Array, p: number, dv: DataView, s: string | null): number {
+  return s === null ? J_NULL(dv, p) : putJsonString(buf, p, s);
+}
+function putJsonNumOrNull(buf: Uint8Array, p: number, dv: DataView, n: number | null): number {
+  return n === null ? J_NULL(dv, p) : putJsonNumber(buf, p, n);
+}
+function putCsvStr(buf: Uint8Array, p: number, s: string | null): number {
+  if (s !== null) p = putCsvField(buf, p, s);
+  buf[p] = 44;
+  return p + 1;
+}
+function putCsvNum(buf: Uint8Array, p: number, n: number | null): number {
+  if (n !== null) p = putNumber(buf, p, n);
+  buf[p] = 44;
+  return p + 1;
+}
+
+/** The appended JSON fields (community_id … exporter_domain) and the closing brace. */
+function putJsonExtras(c: FlowColumns, i: number, buf: Uint8Array, p: number, dv: DataView, pw: number, x: FlowExtras): number {
+  p = J_CID(dv, p);
+  p = putJsonString(buf, p, communityId(c, i));
+  p = J_APP(dv, p); p = putJsonStrOrNull(buf, p, dv, x.app);
+  p = J_APP_SOURCE(dv, p); p = putJsonStrOrNull(buf, p, dv, x.app_source);
+  p = J_SERVER_NAME(dv, p); p = putJsonStrOrNull(buf, p, dv, x.server_name);
+  p = J_SRC_NAME(dv, p); p = putJsonStrOrNull(buf, p, dv, x.src_name);
+  p = J_DST_NAME(dv, p); p = putJsonStrOrNull(buf, p, dv, x.dst_name);
+  p = J_SRC_COUNTRY(dv, p); p = putJsonStrOrNull(buf, p, dv, x.src_country);
+  p = J_DST_COUNTRY(dv, p); p = putJsonStrOrNull(buf, p, dv, x.dst_country);
+  p = J_SRC_ASN(dv, p); p = putJsonNumOrNull(buf, p, dv, x.src_asn);
+  p = J_DST_ASN(dv, p); p = putJsonNumOrNull(buf, p, dv, x.dst_asn);
+  p = J_SRC_AS_NAME(dv, p); p = putJsonStrOrNull(buf, p, dv, x.src_as_name);
+  p = J_DST_AS_NAME(dv, p); p = putJsonStrOrNull(buf, p, dv, x.dst_as_name);
+  const origin = (pw >>> PW_ORIGIN_SHIFT) & PW_ORIGIN_MASK;
+  if (origin === 0) return J_CAPTURE(dv, p);
+  p = J_NETFLOW(dv, p);
+  p = putJsonStrOrNull(buf, p, dv, originExporter(origin));
+  p = J_DOMAIN(dv, p);
+  p = putJsonNumOrNull(buf, p, dv, originDomain(origin));
+  buf[p] = 125;
+  return p + 1;
+}
+
+/** The appended CSV columns (community_id … exporter_domain), without the line end. */
+function putCsvExtras(c: FlowColumns, i: number, buf: Uint8Array, p: number, dv: DataView, pw: number, x: FlowExtras): number {
+  p = putCsvStr(buf, p, communityId(c, i));
+  p = putCsvStr(buf, p, x.app);
+  p = putCsvStr(buf, p, x.app_source);
+  p = putCsvStr(buf, p, x.server_name);
+  p = putCsvStr(buf, p, x.src_name);
+  p = putCsvStr(buf, p, x.dst_name);
+  p = putCsvStr(buf, p, x.src_country);
+  p = putCsvStr(buf, p, x.dst_country);
+  p = putCsvNum(buf, p, x.src_asn);
+  p = putCsvNum(buf, p, x.dst_asn);
+  p = putCsvStr(buf, p, x.src_as_name);
+  p = putCsvStr(buf, p, x.dst_as_name);
+  const origin = (pw >>> PW_ORIGIN_SHIFT) & PW_ORIGIN_MASK;
+  if (origin === 0) return C_CAPTURE(dv, p);
+  p = putCsvStr(buf, p, "netflow");
+  p = putCsvStr(buf, p, originExporter(origin));
+  const d = originDomain(origin);
+  return d === null ? p : putNumber(buf, p, d);
+}
 const T_VLAN = fragment(" vlan ");
 
 /** What every row needs from a slot, read once (the oriented view of toRecord). */
@@ -186,7 +273,7 @@ class Slot {
 const slot = new Slot();
 
 /** The FlowRecord of slot i as JSON.stringify(toRecord(c, i)) prints it (no newline). */
-export function putJsonRow(c: FlowColumns, i: number, buf: Uint8Array, p: number): number {
+export function putJsonRow(c: FlowColumns, i: number, buf: Uint8Array, p: number, x: FlowExtras = extrasOf(c, i)): number {
   const s = slot;
   s.read(c, i);
   const dv = viewOf(buf);
@@ -246,14 +333,17 @@ export function putJsonRow(c: FlowColumns, i: number, buf: Uint8Array, p: number
   const reason = s.reason;
   p = putUint(buf, p, reason === 0 ? c.u32[i * REC_U32 + U_RATE]! * 8 : 0);
   p = J_ACTIVE(dv, p);
-  if (reason === 0) return J_STILL_ACTIVE(dv, p);
-  const r = REASON_JSON[reason];
-  // An end reason without a name: JSON.stringify leaves out an undefined field.
-  return r !== undefined ? putBytes(buf, J_ENDED(dv, p), r) : J_UNNAMED_END(dv, p);
+  if (reason === 0) p = J_STILL_ACTIVE(dv, p);
+  else {
+    const r = REASON_JSON[reason];
+    // An end reason without a name: JSON.stringify leaves out an undefined field.
+    p = r !== undefined ? putBytes(buf, J_ENDED(dv, p), r) : J_UNNAMED_END(dv, p);
+  }
+  return putJsonExtras(c, i, buf, p, dv, pw, x);
 }
 
-/** csvLine(toRecord(c, i)) as bytes: the 26 columns of CSV_COLUMNS (suspicious empty), CRLF. */
-export function putCsvRow(c: FlowColumns, i: number, buf: Uint8Array, p: number): number {
+/** csvLine(toRecord(c, i)) as bytes: the 41 columns of CSV_COLUMNS (suspicious empty), CRLF. */
+export function putCsvRow(c: FlowColumns, i: number, buf: Uint8Array, p: number, x: FlowExtras = extrasOf(c, i)): number {
   const s = slot;
   s.read(c, i);
   const dv = viewOf(buf);
@@ -315,7 +405,9 @@ export function putCsvRow(c: FlowColumns, i: number, buf: Uint8Array, p: number)
     const r = REASON_CSV[reason];
     if (r !== undefined) p = putBytes(buf, p, r);
   }
-  return C_END(dv, p);
+  buf[p++] = 44; // suspicious: empty
+  buf[p++] = 44;
+  return C_END(dv, putCsvExtras(c, i, buf, p, dv, pw, x));
 }
 
 /** formatTableRow(toRecord(c, i)) as bytes. */
