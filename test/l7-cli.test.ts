@@ -1,0 +1,25 @@
+/**
+ * L7 accuracy through the real CLI: ../shared/tools/compare-l7.mjs runs `flows --read … --format json`
+ * on every capture of ../shared/pcaps-l7 and scores `server_name` and `app` against nDPI's published
+ * results. Thresholds: what src/l7/README.md reports (names 86/86, apps 270/272).
+ */
+import { expect, test } from "bun:test";
+import { dirname, join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..");
+const SHARED = join(ROOT, "..", "shared");
+
+test("compare-l7 through `flows --read`: names 100 %, apps ≥ 99.2 %", () => {
+  const bin = join(ROOT, "node_modules", ".bin");
+  const r = Bun.spawnSync(["node", join(SHARED, "tools", "compare-l7.mjs"), join(SHARED, "pcaps-l7")], {
+    cwd: ROOT,
+    env: { ...process.env, PATH: `${bin}:${dirname(process.execPath)}:${process.env.PATH ?? ""}`, CMD: `${process.execPath} src/main.ts`, MIN_NAMES: "100", MIN_APPS: "99.2" },
+  });
+  const out = r.stdout.toString();
+  const m = /l7: names (\d+)\/(\d+) .*apps (\d+)\/(\d+)/.exec(out);
+  expect(m).not.toBeNull();
+  const [, nh, nt, ah, at] = m!.map(Number) as [number, number, number, number, number];
+  expect(nh / nt).toBeGreaterThanOrEqual(86 / 86);
+  expect(ah / at).toBeGreaterThanOrEqual(270 / 272);
+  expect(r.exitCode).toBe(0);
+}, 300_000);
