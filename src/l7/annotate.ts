@@ -108,34 +108,79 @@ export class FlowAnnotator implements FlowPacketHook, ExtrasResolver {
     return NO_EXTRAS;
   }
 
+  /**
+   * The extras of live slot i, in one reused object: every reader (toRecord, the row writers, query
+   * terms, FlowSide.put) copies what it needs before the next call, so nothing is allocated per flow
+   * here (measured: one object per flow cost ~200 MiB of RSS at 1 M flows, as garbage).
+   */
   private live(c: FlowColumns, i: number): FlowExtras {
+    const x = this.scratch;
     const v6 = c.ipVersion(i) === 6;
-    const sa = addrText(c.key, c.srcAddrOff(i), v6);
-    const da = addrText(c.key, c.dstAddrOff(i), v6);
-    const captured = c.origin(i) === 0;
-    const r = captured ? this.inspector.result(i) : null;
+    const so = c.srcAddrOff(i), dOff = c.dstAddrOff(i);
+    if (c.origin(i) === 0) {
+      this.inspector.resultInto(i, x);
+    } else {
+      x.app = null;
+      x.app_source = null;
+      x.server_name = null;
+    }
     const pdns = this.inspector.passiveDns;
-    const now = this.engine.now;
-    const sg = this.geoOf(sa), dg = this.geoOf(da);
-    return {
-      app: r?.app ?? null,
-      app_source: r?.app_source ?? null,
-      server_name: r?.server_name ?? null,
-      src_name: pdns.name(sa, now),
-      dst_name: pdns.name(da, now),
-      src_country: sg === null ? null : sg.country ?? sg.special,
-      dst_country: dg === null ? null : dg.country ?? dg.special,
-      src_asn: sg?.asn ?? null,
-      dst_asn: dg?.asn ?? null,
-      src_as_name: sg === null ? null : asName(sg),
-      dst_as_name: dg === null ? null : asName(dg),
-    };
+    if (pdns.size === 0) {
+      x.src_name = null;
+      x.dst_name = null;
+    } else {
+      const now = this.engine.now;
+      x.src_name = pdns.name(addrText(c.key, so, v6), now);
+      x.dst_name = pdns.name(addrText(c.key, dOff, v6), now);
+    }
+    const sg = this.geoAt(c.key, so, v6), dg = this.geoAt(c.key, dOff, v6);
+    x.src_country = sg === null ? null : sg.country ?? sg.special;
+    x.dst_country = dg === null ? null : dg.country ?? dg.special;
+    x.src_asn = sg === null ? null : sg.asn;
+    x.dst_asn = dg === null ? null : dg.asn;
+    x.src_as_name = sg === null ? null : asName(sg);
+    x.dst_as_name = dg === null ? null : asName(dg);
+    return x;
   }
 
-  private geoOf(addr: string): GeoInfo | null {
-    return this.geo === null ? null : this.geo.lookup(addr);
+  private readonly scratch: { -readonly [K in keyof FlowExtras]: FlowExtras[K] } = { ...NO_EXTRAS };
+  // IPv4 lookups cached by the key word (no address text on a hit); two generations of V4_CACHE.
+  private v4 = new Map<number, GeoInfo>();
+  private v4old = new Map<number, GeoInfo>();
+  private readonly v6special = new Map<number, GeoInfo>();
+
+  private geoAt(key: Int32Array, off: number, v6: boolean): GeoInfo | null {
+    const geo = this.geo;
+    if (geo === null) return null;
+    if (v6) {
+      // Unique-local fc00::/7, link-local fe80::/10, multicast ff00::/8 and documentation
+      // 2001:db8::/32 are labelled by their first word alone: one lookup per first word, no text.
+      const w0 = key[off]!, top = w0 >>> 16;
+      if ((top & 0xfe00) === 0xfc00 || (top & 0xffc0) === 0xfe80 || (top & 0xff00) === 0xff00 || w0 >>> 0 === 0x20010db8) {
+        let g = this.v6special.get(w0);
+        if (g === undefined) {
+          g = geo.lookup(addrText(key, off, true));
+          if (this.v6special.size >= V4_CACHE) this.v6special.clear();
+          this.v6special.set(w0, g);
+        }
+        return g;
+      }
+      return geo.lookup(addrText(key, off, true));
+    }
+    const w = key[off]!;
+    let g = this.v4.get(w);
+    if (g !== undefined) return g;
+    g = this.v4old.get(w) ?? geo.lookup(addrText(key, off, false));
+    if (this.v4.size >= V4_CACHE) {
+      this.v4old = this.v4;
+      this.v4 = new Map();
+    }
+    this.v4.set(w, g);
+    return g;
   }
 }
+
+const V4_CACHE = 131_072;
 
 function asName(g: GeoInfo): string | null {
   const n = g.as_name;

@@ -182,6 +182,26 @@ export class FlowInspector {
     return slot < this.cap ? this.app[slot]! : 0;
   }
 
+  /** result(slot) written into `out` (no allocation: the record and row writers call it per flow). */
+  resultInto(slot: number, out: L7Result): void {
+    if (slot >= this.cap) {
+      const id = this.portGuess(slot);
+      out.app = appName(id); out.app_source = id === 0 ? null : "port"; out.server_name = null;
+      return;
+    }
+    const st = this.st[slot]!;
+    let id = this.app[slot]!;
+    let src: AppSource = st & SRC_PORT ? "port" : "payload";
+    if (id === 0 && (st & STATE) !== DONE && (st & STATE) !== DNS_TAP) {
+      const rid = (st & STATE) === INSPECTING ? this.rApp[this.rec[slot]!]! : 0;
+      if (rid !== 0) id = rid;
+      else { id = this.portGuess(slot); src = "port"; }
+    }
+    out.app = appName(id);
+    out.app_source = id === 0 ? null : src;
+    out.server_name = this.names[slot] ?? null;
+  }
+
   /** app, app_source, server_name of the flow in `slot` (valid while the slot holds that flow). */
   result(slot: number): L7Result {
     if (slot >= this.cap) return { app: this.portGuessName(slot), app_source: this.portGuessName(slot) ? "port" : null, server_name: null };

@@ -134,8 +134,17 @@ const C_CAPTURE = fragment("capture,,");
  * Extras are bounded by whoever sets them (src/l7/annotate.ts: names ≤ 253 characters, AS names ≤ 128),
  * so a row with every extra stays far below MAX_COLUMN_ROW.
  */
+/** JSON text of short repeated strings (countries, labels, app names, app sources), bounded. */
+const shortJson = new Map<string, Uint8Array>();
 function putJsonStrOrNull(buf: Uint8Array, p: number, dv: DataView, s: string | null): number {
-  return s === null ? J_NULL(dv, p) : putJsonString(buf, p, s);
+  if (s === null) return J_NULL(dv, p);
+  if (s.length > 16) return putJsonString(buf, p, s);
+  let b = shortJson.get(s);
+  if (b === undefined) {
+    b = jsonStr(s);
+    if (shortJson.size < 4096) shortJson.set(s, b);
+  }
+  return putBytes(buf, p, b);
 }
 function putJsonNumOrNull(buf: Uint8Array, p: number, dv: DataView, n: number | null): number {
   return n === null ? J_NULL(dv, p) : putJsonNumber(buf, p, n);
@@ -154,7 +163,10 @@ function putCsvNum(buf: Uint8Array, p: number, n: number | null): number {
 /** The appended JSON fields (community_id … exporter_domain) and the closing brace. */
 function putJsonExtras(c: FlowColumns, i: number, buf: Uint8Array, p: number, dv: DataView, pw: number, x: FlowExtras): number {
   p = J_CID(dv, p);
-  p = putJsonString(buf, p, communityId(c, i));
+  // "1:" + base64: never escaped.
+  buf[p++] = 34;
+  p = putText(buf, p, communityId(c, i));
+  buf[p++] = 34;
   p = J_APP(dv, p); p = putJsonStrOrNull(buf, p, dv, x.app);
   p = J_APP_SOURCE(dv, p); p = putJsonStrOrNull(buf, p, dv, x.app_source);
   p = J_SERVER_NAME(dv, p); p = putJsonStrOrNull(buf, p, dv, x.server_name);
