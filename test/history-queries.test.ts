@@ -37,6 +37,11 @@ test("the query table gives the same rows on live flows and on their stored copi
   const SORTS = ["&sort_by=bytes&order=desc", "&sort_by=first_seen&order=asc", "&sort_by=src_ip&order=asc", "&sort_by=dst_port&order=desc"];
   expect((await a.get("/api/v1/flows?state=active&limit=0")).total).toBe(4000);
   for (const [k, q] of QUERIES.entries()) live.set(q, await rows(a, "active", q, SORTS[k % SORTS.length]));
+  // community_id: of a live flow, looked up on live and stored copies.
+  const someone = (await rows(a, "active", "protocol:tcp", "&sort_by=bytes&order=desc&limit=1")).flows[0]!;
+  const cidQuery = `community_id:${String(someone.community_id)}`;
+  live.set(cidQuery, await rows(a, "active", cidQuery));
+  expect(live.get(cidQuery)!.total).toBeGreaterThanOrEqual(1);
   const livePages = await rows(a, "active", "protocol:tcp", "&sort_by=packets&order=desc&offset=100&limit=250");
   const liveCsv = await a.text("/api/v1/flows?state=active&q=ip_version:6&format=csv&sort_by=bytes");
   expect((await a.stop()).code).toBe(0);
@@ -53,6 +58,7 @@ test("the query table gives the same rows on live flows and on their stored copi
     expect({ q, total: stored.total, flows: stored.flows }).toEqual({ q, total: want.total, flows: want.flows });
   }
   expect(nonTrivial).toBeGreaterThan(QUERIES.length * 0.6);
+  expect(await rows(b, "ended", cidQuery)).toEqual(live.get(cidQuery)!);
   expect(await rows(b, "ended", "protocol:tcp", "&sort_by=packets&order=desc&offset=100&limit=250")).toEqual(livePages);
   const storedCsv = await b.text("/api/v1/flows?state=ended&q=ip_version:6&format=csv&sort_by=bytes");
   expect(storedCsv.type).toContain("text/csv");

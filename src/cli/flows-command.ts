@@ -53,7 +53,7 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   // --data-dir: every ended flow also goes to the history store, written synchronously in this
   // thread (offline nothing is dropped); ids continue after the store's highest id.
   const store = values["data-dir"] !== undefined ? openStore(values["data-dir"]) : null;
-  const sinks: EndedFlowSink[] = store ? [{ name: "history", offer: (b) => (store.insertBatch(b.key, b.rec, b.count), true) }] : [];
+  const sinks: EndedFlowSink[] = store ? [{ name: "history", offer: (b) => (store.insertBatch(b.key, b.rec, b.count, b.side), true) }] : [];
   // --export-ipfix: every ended flow also goes to an IPFIX collector, encoded and sent as it ends.
   const ipfix = values["export-ipfix"] !== undefined ? await openIpfix(values["export-ipfix"], values["ipfix-domain"]) : null;
   if (ipfix) sinks.push(ipfix);

@@ -62,20 +62,21 @@ export function extrasOf(c: FlowColumns, i: number): FlowExtras {
  */
 export interface FlowSideData {
   count: number;
-  /** Per flow: src_asn, dst_asn (−1 = null). */
-  asn: Int32Array;
-  /** Per flow, SIDE_STRS (9) strings: app, app_source, server_name, src_name, dst_name, src_country, dst_country, src_as_name, dst_as_name. */
+  /** Per flow SIDE_NUMS numbers: src_asn, dst_asn, exporter_domain (−1 = null). */
+  asn: Float64Array;
+  /** Per flow SIDE_STRS strings: app, app_source, server_name, src_name, dst_name, src_country, dst_country, src_as_name, dst_as_name, exporter. */
   strs: (string | null)[];
 }
 
-export const SIDE_STRS = 9;
+export const SIDE_STRS = 10;
+export const SIDE_NUMS = 3;
 
 export class FlowSide {
-  asn: Int32Array;
+  asn: Float64Array;
   strs: (string | null)[];
 
   constructor(readonly capacity: number) {
-    this.asn = new Int32Array(capacity * 2);
+    this.asn = new Float64Array(capacity * SIDE_NUMS);
     this.strs = new Array<string | null>(capacity * SIDE_STRS).fill(null);
   }
 
@@ -87,17 +88,29 @@ export class FlowSide {
     return s;
   }
 
-  put(j: number, x: FlowExtras): void {
-    this.asn[j * 2] = x.src_asn ?? -1;
-    this.asn[j * 2 + 1] = x.dst_asn ?? -1;
+  /** Flow j's extras, and its exporter (null: our capture) and observation domain. */
+  put(j: number, x: FlowExtras, exporter: string | null = null, domain: number | null = null): void {
+    const a = this.asn, n = j * SIDE_NUMS;
+    a[n] = x.src_asn ?? -1;
+    a[n + 1] = x.dst_asn ?? -1;
+    a[n + 2] = domain ?? -1;
     const o = j * SIDE_STRS, s = this.strs;
     s[o] = x.app; s[o + 1] = x.app_source; s[o + 2] = x.server_name; s[o + 3] = x.src_name; s[o + 4] = x.dst_name;
-    s[o + 5] = x.src_country; s[o + 6] = x.dst_country; s[o + 7] = x.src_as_name; s[o + 8] = x.dst_as_name;
+    s[o + 5] = x.src_country; s[o + 6] = x.dst_country; s[o + 7] = x.src_as_name; s[o + 8] = x.dst_as_name; s[o + 9] = exporter;
+  }
+
+  exporter(j: number): string | null {
+    return this.strs[j * SIDE_STRS + 9] ?? null;
+  }
+
+  domain(j: number): number | null {
+    const d = this.asn[j * SIDE_NUMS + 2]!;
+    return d < 0 ? null : d;
   }
 
   get(j: number): FlowExtras {
     const o = j * SIDE_STRS, s = this.strs;
-    const sa = this.asn[j * 2]!, da = this.asn[j * 2 + 1]!;
+    const sa = this.asn[j * SIDE_NUMS]!, da = this.asn[j * SIDE_NUMS + 1]!;
     return {
       app: s[o] ?? null, app_source: (s[o + 1] ?? null) as AppSourceName | null, server_name: s[o + 2] ?? null,
       src_name: s[o + 3] ?? null, dst_name: s[o + 4] ?? null, src_country: s[o + 5] ?? null, dst_country: s[o + 6] ?? null,
@@ -107,7 +120,7 @@ export class FlowSide {
 
   /** The first `count` flows as plain data (copies). */
   data(count: number): FlowSideData {
-    return { count, asn: this.asn.slice(0, count * 2), strs: this.strs.slice(0, count * SIDE_STRS) };
+    return { count, asn: this.asn.slice(0, count * SIDE_NUMS), strs: this.strs.slice(0, count * SIDE_STRS) };
   }
 }
 
@@ -123,7 +136,7 @@ export type ExtraTerm =
 /** `*` any run, `?` one character; case-insensitive; the whole name. */
 export function globRegExp(glob: string): RegExp {
   const src = glob.toLowerCase().replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${src}$`);
+  return new RegExp(`^${src}$`, "i");
 }
 
 export function extraMatch(t: ExtraTerm, x: FlowExtras, re: RegExp | null): boolean {

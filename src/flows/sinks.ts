@@ -19,6 +19,7 @@
  */
 import { FlowColumns, KEY_WORDS, REC_F64 } from "./columns.ts";
 import { FlowSide, type FlowExtras, type FlowSideData } from "./extras.ts";
+import { originDomain, originExporter } from "../collect/origins.ts";
 
 export interface EndedBatch {
   count: number;
@@ -77,7 +78,10 @@ export class EndedFlowBatcher {
   /** The ended-flow listener: copy slot i of `src` (still intact while listeners run). */
   push(src: FlowColumns, i: number): void {
     this.cols.copyFrom(src, i, this.count);
-    if (this.extrasOf !== null) this.side!.put(this.count, this.extrasOf(src, i));
+    if (this.extrasOf !== null) {
+      const o = src.origin(i);
+      this.side!.put(this.count, this.extrasOf(src, i), o === 0 ? null : originExporter(o), o === 0 ? null : originDomain(o));
+    }
     if (++this.count === this.batchFlows) this.flush();
   }
 

@@ -11,6 +11,7 @@ import type { Database } from "bun:sqlite";
 import type { FlowRecord } from "../flows/record.ts";
 import type { QueryNode } from "../flows/query.ts";
 import type { SortKey } from "../flows/select.ts";
+import { ExtrasTable } from "./flow-extras.ts";
 import { rowToRecord, SELECT_LIST, type AddrValue, type StoredRow } from "./flow-rows.ts";
 import { queryToSql, type SqlParam } from "./flow-sql.ts";
 import { segmentTable } from "./schema.ts";
@@ -116,7 +117,8 @@ export function queryFlows(db: Database, segments: Segment[], q: StoredFlowQuery
   const key = keyCompare(q.sortBy);
   const sign = q.order === "asc" ? 1 : -1;
   rows.sort((a, b) => sign * key(a, b) || a[0] - b[0]);
-  return { records: rows.slice(offset, window).map(rowToRecord), total };
+  const xt = ExtrasTable.of(db);
+  return { records: rows.slice(offset, window).map((r) => rowToRecord(r, xt)), total };
 }
 
 /** The stored flow with this id, or null (a primary-key lookup in each segment that can hold it). */
@@ -128,7 +130,7 @@ export function findFlow(db: Database, segments: Segment[], id: number): FlowRec
     const st = db.prepare(`SELECT ${SELECT_LIST} FROM ${segmentTable(s.n)} WHERE id = ?`);
     const r = st.values(id)[0] as unknown as StoredRow | undefined;
     st.finalize();
-    if (r) return rowToRecord(r);
+    if (r) return rowToRecord(r, ExtrasTable.of(db));
   }
   return null;
 }

@@ -9,7 +9,7 @@ import { END_REASON_NAMES, type FlowColumns } from "../flows/columns.ts";
 import { flowStateIndex } from "../flows/query-compile.ts";
 import type { FlowRecord } from "../flows/record.ts";
 import { protoName } from "../flows/protocols.ts";
-import { NO_EXTRAS } from "../flows/extras.ts";
+import { NO_EXTRAS, type FlowExtras } from "../flows/extras.ts";
 import { communityIdOfRecord } from "../flows/community-id.ts";
 import { flagLetters, STATES } from "../flows/state.ts";
 
@@ -30,7 +30,7 @@ export function v6Bytes(key: Int32Array, off: number): Uint8Array {
 }
 
 /**
- * Fills `out` (length 17, SEGMENT_FIELDS order) with slot i of `c`. Returns last_ms (for the
+ * Fills `out` (SEGMENT_FIELDS order, the first 17: x, cid and exp are set by the caller) with slot i of `c`. Returns last_ms (for the
  * segment's time range). Allocates only for IPv6 addresses.
  */
 export function rowValues(c: FlowColumns, i: number, out: (number | Uint8Array)[]): number {
@@ -62,13 +62,20 @@ export function rowValues(c: FlowColumns, i: number, out: (number | Uint8Array)[
 
 /** Columns read back, in this order, by every flow SELECT. */
 export const SELECT_LIST =
-  "id, first_ms, dur_ms, last_adj, src, dst, sport, dport, proto, vlan, state, reason, flags, packets, dst_packets, bytes, dst_bytes";
+  "id, first_ms, dur_ms, last_adj, src, dst, sport, dport, proto, vlan, state, reason, flags, packets, dst_packets, bytes, dst_bytes, x, exp";
 
 export type StoredRow = [
   id: number, firstMs: number, durMs: number, lastAdj: number, src: AddrValue, dst: AddrValue,
   sport: number, dport: number, proto: number, vlan: number, state: number, reason: number, flags: number,
-  packets: number, dstPackets: number, bytes: number, dstBytes: number,
+  packets: number, dstPackets: number, bytes: number, dstBytes: number, x: number, exp: number,
 ];
+
+/** How stored extras and exporters are read back (store/flow-extras.ts ExtrasTable). */
+export interface StoredExtras {
+  extras(id: number): FlowExtras;
+  origin(id: number): { source: "capture" | "netflow"; exporter: string | null; exporter_domain: number | null };
+}
+const NONE: StoredExtras = { extras: () => NO_EXTRAS, origin: () => ({ source: "capture", exporter: null, exporter_domain: null }) };
 
 export function addrFromValue(v: AddrValue): string {
   if (typeof v === "number") return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
@@ -77,8 +84,9 @@ export function addrFromValue(v: AddrValue): string {
   return new ipaddr.IPv6(parts).toRFC5952String();
 }
 
-export function rowToRecord(r: StoredRow): FlowRecord {
-  const [id, firstMs, durMs, lastAdj, src, dst, sport, dport, proto, vlan, state, reason, flags, packets, dstPackets, bytes, dstBytes] = r;
+export function rowToRecord(r: StoredRow, xs: StoredExtras = NONE): FlowRecord {
+  const [id, firstMs, durMs, lastAdj, src, dst, sport, dport, proto, vlan, state, reason, flags, packets, dstPackets, bytes, dstBytes, x, exp] = r;
+  const e = xs.extras(x ?? 0);
   const tcp = proto === 6;
   const f0 = flags & 0xff, f1 = (flags >>> 8) & 0xff;
   return {
@@ -108,9 +116,17 @@ export function rowToRecord(r: StoredRow): FlowRecord {
     active: false,
     end_reason: reason === 0 ? null : (END_REASON_NAMES[reason] ?? String(reason)),
     community_id: communityIdOfRecord({ proto_num: proto, src_ip: addrFromValue(src), dst_ip: addrFromValue(dst), src_port: sport, dst_port: dport }),
-    ...NO_EXTRAS,
-    source: "capture",
-    exporter: null,
-    exporter_domain: null,
+    app: e.app,
+    app_source: e.app_source,
+    server_name: e.server_name,
+    src_name: e.src_name,
+    dst_name: e.dst_name,
+    src_country: e.src_country,
+    dst_country: e.dst_country,
+    src_asn: e.src_asn,
+    dst_asn: e.dst_asn,
+    src_as_name: e.src_as_name,
+    dst_as_name: e.dst_as_name,
+    ...xs.origin(exp ?? 0),
   };
 }

@@ -17,11 +17,12 @@
  * is equally selective; likelihood(term, p) tells it a /8 matches far more rows than a /24 and that
  * bytes>1M is rare, so it picks the index that reads fewest rows.
  */
+import { cidBits } from "./flow-extras.ts";
 import ipaddr from "ipaddr.js";
 import type { QueryNode } from "../flows/query.ts";
 import { STATES } from "../flows/state.ts";
 
-export type SqlParam = number | Uint8Array;
+export type SqlParam = number | string | Uint8Array;
 
 export interface SqlWhere {
   sql: string;
@@ -135,12 +136,32 @@ function build(n: QueryNode, p: SqlParam[]): string {
     case "ip_version":
       if (n.version !== 4 && n.version !== 6) throw new TypeError(`invalid query AST version ${String(n.version)}`);
       return n.version === 4 ? "typeof(src) = 'integer'" : "typeof(src) = 'blob'";
-    // The store does not keep origins or extras yet: every stored flow reads back as captured, with
-    // app, names, country and AS null (flow-rows.ts rowToRecord), so these terms are constants here
-    // that agree with the stored records (never a TypeError → 500). community_id cannot be evaluated
-    // in SQL without a stored column: it matches no stored flow (documented in the README).
-    case "source": return n.source === "capture" ? "1" : "0";
-    case "exporter": case "app": case "name": case "country": case "asn": case "community_id": return "0";
+    // Origins and extras (schema.ts migration 4): exp → flow_exporters, x → flow_extras (interned
+    // tuples), cid = the Community ID's first 47 bits. Flows stored before it have 0: captured, no extras.
+    case "source": return n.source === "capture" ? "exp = 0" : "exp <> 0";
+    case "exporter": {
+      const [lo, hi] = cidrBounds(n.version, n.addr, n.prefix);
+      p.push(lo, hi);
+      return "exp IN (SELECT id FROM flow_exporters WHERE addr BETWEEN ? AND ?)";
+    }
+    case "app":
+      p.push(String(n.app));
+      return "x IN (SELECT id FROM flow_extras WHERE app = ?)";
+    case "name": {
+      // Our glob (* and ?, case-insensitive) as SQLite GLOB over lower-cased names; "[" is literal.
+      const g = String(n.glob).toLowerCase().replace(/\[/g, "[[]");
+      p.push(g, g, g);
+      return "x IN (SELECT id FROM flow_extras WHERE lower(server_name) GLOB ? OR lower(src_name) GLOB ? OR lower(dst_name) GLOB ?)";
+    }
+    case "country":
+      p.push(String(n.country), String(n.country));
+      return "x IN (SELECT id FROM flow_extras WHERE src_country = ? OR dst_country = ?)";
+    case "asn":
+      p.push(num(n.asn), num(n.asn));
+      return "x IN (SELECT id FROM flow_extras WHERE src_asn = ? OR dst_asn = ?)";
+    case "community_id":
+      p.push(cidBits(String(n.id)));
+      return "cid = ?";
     case "cmp": {
       const op = SQL_OP[n.op];
       const v = num(n.value);

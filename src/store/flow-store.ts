@@ -25,6 +25,7 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync, renameSync, existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
+import { FlowSide, type FlowSideData } from "../flows/extras.ts";
 import { FlowColumns } from "../flows/columns.ts";
 import type { FlowRecord } from "../flows/record.ts";
 import type { SeriesRange } from "../metrics/ring.ts";
@@ -259,7 +260,7 @@ export class FlowStore {
    * KEY_WORDS words, rec: count × 64 bytes). Returns the number stored; the rest are counted
    * as dropped.
    */
-  insertBatch(key: Int32Array, rec: ArrayBuffer, count?: number): number {
+  insertBatch(key: Int32Array, rec: ArrayBuffer, count?: number, side?: FlowSideData): number {
     let cols: FlowColumns;
     try {
       cols = FlowColumns.wrap(key, rec);
@@ -267,17 +268,18 @@ export class FlowStore {
       this.fail(`bad batch: ${errText(e)}`);
       return 0;
     }
-    return this.insertColumns(cols, Math.min(count ?? cols.capacity, cols.capacity));
+    return this.insertColumns(cols, Math.min(count ?? cols.capacity, cols.capacity), side ? FlowSide.fromData(side) : null);
   }
 
-  insertColumns(cols: FlowColumns, count: number): number {
+  /** `side`: the flows' extras (EndedBatch.side); without it they are stored as none (captured, extras null). */
+  insertColumns(cols: FlowColumns, count: number, side: FlowSide | null = null): number {
     if (count <= 0) return 0;
     if (!this.o) {
       this.dropped += count;
       return 0;
     }
     try {
-      const n = this.o.segs.insertBatch(cols, count);
+      const n = this.o.segs.insertBatch(cols, count, side);
       this.inserted += n;
       this.dropped += count - n;
       this.failure = null;

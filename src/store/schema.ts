@@ -23,17 +23,23 @@ import type { Database } from "bun:sqlite";
  * - state: index in STATES (state.ts), computed at insert; reason: EndReason.
  * - flags: initiator TCP flags | responder flags << 8.
  * - bytes, packets: both directions; dst_bytes, dst_packets: responder → initiator.
+ * - x (migration 4): the flow's extras — app, app_source, server_name, src/dst passive-DNS name,
+ *   country, ASN and AS name — as one interned tuple (flow_extras.id; 0 = all null). Flows share
+ *   tuples (same service, same countries and ASes), so this costs 1–3 bytes per flow.
+ * - cid: the Community ID's first 47 bits (its SHA-1, big-endian), for `community_id:` (6 bytes).
+ * - exp: the NetFlow/IPFIX exporter and observation domain (flow_exporters.id; 0 = our capture).
  */
 export const SEGMENT_COLUMNS =
   "id INTEGER PRIMARY KEY, first_ms INTEGER NOT NULL, dur_ms INTEGER NOT NULL, last_adj INTEGER NOT NULL, " +
   "src NOT NULL, dst NOT NULL, sport INTEGER NOT NULL, dport INTEGER NOT NULL, proto INTEGER NOT NULL, " +
   "vlan INTEGER NOT NULL, state INTEGER NOT NULL, reason INTEGER NOT NULL, flags INTEGER NOT NULL, " +
-  "packets INTEGER NOT NULL, dst_packets INTEGER NOT NULL, bytes INTEGER NOT NULL, dst_bytes INTEGER NOT NULL";
+  "packets INTEGER NOT NULL, dst_packets INTEGER NOT NULL, bytes INTEGER NOT NULL, dst_bytes INTEGER NOT NULL, " +
+  "x INTEGER NOT NULL DEFAULT 0, cid INTEGER NOT NULL DEFAULT 0, exp INTEGER NOT NULL DEFAULT 0";
 
 /** Column names in insert order (parallel to the row built by flow-rows.ts). */
 export const SEGMENT_FIELDS = [
   "id", "first_ms", "dur_ms", "last_adj", "src", "dst", "sport", "dport", "proto", "vlan", "state",
-  "reason", "flags", "packets", "dst_packets", "bytes", "dst_bytes",
+  "reason", "flags", "packets", "dst_packets", "bytes", "dst_bytes", "x", "cid", "exp",
 ] as const;
 
 /**
@@ -101,6 +107,24 @@ export const MIGRATIONS: Migration[] = [
     db.run(`CREATE TABLE metrics_m (t INTEGER NOT NULL, name INTEGER NOT NULL, sum REAL NOT NULL, n INTEGER NOT NULL,
       PRIMARY KEY (t, name)) WITHOUT ROWID`);
     db.run("CREATE TABLE meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)");
+  },
+  // 4: flow extras (issues 11, 12): the interned extras tuples and exporters, and three columns on
+  // every existing segment (0 = none: flows stored before read back as captured, extras null).
+  (db) => {
+    db.run(`CREATE TABLE flow_extras (
+      id INTEGER PRIMARY KEY,
+      app TEXT, app_source TEXT, server_name TEXT, src_name TEXT, dst_name TEXT,
+      src_country TEXT, dst_country TEXT, src_asn INTEGER, dst_asn INTEGER, src_as_name TEXT, dst_as_name TEXT,
+      k TEXT NOT NULL UNIQUE)`);
+    db.run(`CREATE TABLE flow_exporters (
+      id INTEGER PRIMARY KEY, exporter TEXT NOT NULL, domain INTEGER, addr, k TEXT NOT NULL UNIQUE)`);
+    const segs = db.query("SELECT n FROM segments").all() as { n: number }[];
+    for (const { n } of segs) {
+      const t = segmentTable(n);
+      const has = db.query(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(t);
+      if (!has) continue;
+      for (const col of ["x", "cid", "exp"]) db.run(`ALTER TABLE ${t} ADD COLUMN ${col} INTEGER NOT NULL DEFAULT 0`);
+    }
   },
 ];
 

@@ -20,6 +20,9 @@ import type { Database, Statement } from "bun:sqlite";
 import type { FlowColumns } from "../flows/columns.ts";
 import { rowValues } from "./flow-rows.ts";
 import { createSegmentSql, segmentIndexSql, segmentTable, SEGMENT_FIELDS, SEGMENT_INDEXES } from "./schema.ts";
+import { cidBits, ExtrasTable } from "./flow-extras.ts";
+import { communityId } from "../flows/community-id.ts";
+import type { FlowSide } from "../flows/extras.ts";
 
 export interface Segment {
   n: number;
@@ -126,8 +129,9 @@ export class Segments {
    * Inserts slots [0, count) of `c` in one transaction; returns how many rows were new (a flow
    * id already in the segment is skipped). Throws on any SQLite error (nothing is written then).
    */
-  insertBatch(c: FlowColumns, count: number): number {
+  insertBatch(c: FlowColumns, count: number, side: FlowSide | null = null): number {
     if (count <= 0) return 0;
+    const xt = ExtrasTable.of(this.db);
     let batchMaxLast = -Infinity;
     for (let i = 0; i < count; i++) batchMaxLast = Math.max(batchMaxLast, c.last(i));
     batchMaxLast = Math.round(batchMaxLast * 1000);
@@ -143,6 +147,10 @@ export class Segments {
       let minF = Infinity, maxF = -Infinity, minL = Infinity, maxL = -Infinity, maxId = 0;
       for (let i = 0; i < count; i++) {
         const lastMs = rowValues(c, i, row);
+        // Extras (interned tuple), the Community ID's bits, the exporter (schema.ts x, cid, exp).
+        row[17] = side === null ? 0 : xt.intern(side.get(i));
+        row[18] = cidBits(communityId(c, i));
+        row[19] = side === null ? 0 : xt.exporterId(side.exporter(i), side.domain(i));
         const f = row[1] as number, id = row[0] as number;
         if (f < minF) minF = f;
         if (f > maxF) maxF = f;
@@ -150,7 +158,7 @@ export class Segments {
         if (lastMs > maxL) maxL = lastMs;
         if (id > maxId) maxId = id;
         added += ins.run(row[0]!, row[1]!, row[2]!, row[3]!, row[4]!, row[5]!, row[6]!, row[7]!, row[8]!,
-          row[9]!, row[10]!, row[11]!, row[12]!, row[13]!, row[14]!, row[15]!, row[16]!).changes;
+          row[9]!, row[10]!, row[11]!, row[12]!, row[13]!, row[14]!, row[15]!, row[16]!, row[17]!, row[18]!, row[19]!).changes;
       }
       this.update.run(s.n, added, minF, maxF, minL, maxL, maxId);
       this.setMaxId.run(maxId);

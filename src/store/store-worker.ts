@@ -69,7 +69,7 @@ function attachSink(port: MessagePort): void {
       const c = FlowColumns.wrap(b.key, b.rec);
       for (let i = 0; i < b.count; i++) if (c.id(i) > maxSeenId) maxSeenId = c.id(i);
     }
-    store?.insertBatch(b.key, b.rec, b.count);
+    store?.insertBatch(b.key, b.rec, b.count, b.side);
     port.postMessage(0); // acknowledge: the engine may send another batch
   };
 }

@@ -86,4 +86,9 @@ export const QUERIES = [
   "ip:fe80::/10 OR ip:192.168.0.0/16 ip_version:4", "not (vlan:5 or vlan:100) packets>=2",
   "port:80 or port:443 or port:22", "-(-protocol:tcp)", "(ip:10.0.0.0/8 or ip:2001:db8::/32) and not bytes<1k",
   "src_ip:8.8.8.8 OR dst_ip:8.8.8.8 OR (vlan:4095 duration>1s)",
+  // Extras and origins (issues 11, 12): app, names, country, AS, source, exporter.
+  // (Terms no generated capture exercises — names, AS numbers, netflow origins — are in flow-extras.test.ts.)
+  "app:tls", "-app:tls", "app:dns OR app:http", "app:ssh protocol:tcp", "country:private", "-country:private",
+  "country:reserved", "country:documentation OR country:ula", "app:tls country:private", "source:netflow",
+  "-exporter:10.0.0.0/8",
 ];
