@@ -16,6 +16,7 @@
  */
 import { F_BYTES, F_FIRST, F_LAST, KEY_WORDS, KW_PORTS, KW_PROTO, META_INIT_B, PW_PROTO, PW_V6, PW_VLAN, PW_VLAN_SHIFT, REC_F64, REC_U32, U_FLAGS, U_PKTS, type FlowColumns } from "../flows/columns.ts";
 import { communityId } from "../flows/community-id.ts";
+import type { FlowSide } from "../flows/extras.ts";
 import { END_REASON_IPFIX, FIXED_V4, FIXED_V6, IPFIX_VERSION, TEMPLATE_V4, TEMPLATE_V6, templateSet } from "./ipfix-templates.ts";
 
 export interface IpfixEncoderConfig {
@@ -51,6 +52,8 @@ export class IpfixEncoder {
   private setStart = -1;
   private setTemplate = 0;
   private inMessage = 0;
+  private app = "";
+  private name = "";
 
   constructor(private readonly config: IpfixEncoderConfig) {
     this.maxMessage = Math.max(512, Math.min(65535, config.maxMessage ?? 1400));
@@ -76,14 +79,19 @@ export class IpfixEncoder {
     return m;
   }
 
-  /** Encodes flow slots [from, to) of `c` into messages, handing each to `emit`. */
-  encode(c: FlowColumns, from: number, to: number, emit: (msg: Uint8Array) => void): void {
+  /**
+   * Encodes flow slots [from, to) of `c` into messages, handing each to `emit`. `side`: the flows'
+   * extras (EndedBatch.side) for applicationName and serverName; empty strings without it.
+   */
+  encode(c: FlowColumns, from: number, to: number, emit: (msg: Uint8Array) => void, side: FlowSide | null = null): void {
     if (this.now() - this.lastTemplatesMs >= this.refreshMs) emit(this.templateMessage());
     for (let i = from; i < to; i++) {
       const v6 = (c.key[i * KEY_WORDS + KW_PROTO]! & PW_V6) !== 0;
       const tpl = v6 ? TEMPLATE_V6 : TEMPLATE_V4;
       const cid = communityId(c, i);
-      const size = (v6 ? FIXED_V6 : FIXED_V4) + 1 + cid.length;
+      this.app = side === null ? "" : side.app(i) ?? "";
+      this.name = side === null ? "" : side.serverName(i) ?? "";
+      const size = (v6 ? FIXED_V6 : FIXED_V4) + 1 + cid.length + varlenSize(this.app) + varlenSize(this.name);
       const need = size + (this.setTemplate === tpl ? 0 : SET_HEADER);
       if (this.p + need > this.maxMessage) this.finish(emit);
       if (this.setTemplate !== tpl) this.openSet(tpl);
@@ -167,8 +175,30 @@ export class IpfixEncoder {
     p += 6;
     b[p++] = cid.length;
     for (let k = 0; k < cid.length; k++) b[p++] = cid.charCodeAt(k);
+    p = putVarlen(b, p, this.app);
+    p = putVarlen(b, p, this.name);
     this.p = p;
   }
+}
+
+const utf8 = new TextEncoder();
+
+/** Bytes of a variable-length string field (RFC 7011 §7: 1 length byte below 255; names are ≤ 253 ASCII). */
+function varlenSize(s: string): number {
+  const n = Buffer.byteLength(s);
+  return n < 255 ? 1 + n : 3 + n;
+}
+
+function putVarlen(b: Uint8Array, p: number, s: string): number {
+  const bytes = utf8.encode(s);
+  if (bytes.length < 255) b[p++] = bytes.length;
+  else {
+    b[p++] = 255;
+    b[p++] = bytes.length >>> 8;
+    b[p++] = bytes.length & 255;
+  }
+  b.set(bytes, p);
+  return p + bytes.length;
 }
 
 function u64(v: DataView, p: number, x: number): number {

@@ -18,6 +18,7 @@
  */
 import { lookup } from "node:dns/promises";
 import { FlowColumns } from "../flows/columns.ts";
+import { FlowSide } from "../flows/extras.ts";
 import type { EndedBatch, EndedFlowSink } from "../flows/sinks.ts";
 import { IpfixEncoder } from "./ipfix-encoder.ts";
 
@@ -67,7 +68,7 @@ export class IpfixSink implements EndedFlowSink {
   readonly name = "ipfix";
   private sock: UdpSock | null = null;
   private readonly encoder: IpfixEncoder;
-  private readonly queue: { cols: FlowColumns; count: number; next: number }[] = [];
+  private readonly queue: { cols: FlowColumns; side: FlowSide | null; count: number; next: number }[] = [];
   private running = false;
   private queuedFlows = 0;
   /** Settles when open() has finished (or failed: sends are then counted as errors). */
@@ -111,15 +112,16 @@ export class IpfixSink implements EndedFlowSink {
 
   offer(batch: EndedBatch): boolean {
     const cols = FlowColumns.wrap(batch.key, batch.rec);
+    const side = batch.side ? FlowSide.fromData(batch.side) : null;
     if (this.sync) {
-      this.encoder.encode(cols, 0, batch.count, this.emit);
+      this.encoder.encode(cols, 0, batch.count, this.emit, side);
       this.flows += batch.count;
       return true;
     }
     // Bounded by flows, not batches: a fast replay flushes many small batches (one per second of
     // packet time) faster than a turn of the event loop comes.
     if (this.queue.length > 0 && this.queuedFlows + batch.count > (this.config.maxQueuedFlows ?? 65_536)) return false;
-    this.queue.push({ cols, count: batch.count, next: 0 });
+    this.queue.push({ cols, side, count: batch.count, next: 0 });
     this.queuedFlows += batch.count;
     if (!this.running) {
       this.running = true;
@@ -137,7 +139,7 @@ export class IpfixSink implements EndedFlowSink {
     }
     const to = Math.min(job.count, job.next + SLICE_FLOWS);
     try {
-      this.encoder.encode(job.cols, job.next, to, this.emit);
+      this.encoder.encode(job.cols, job.next, to, this.emit, job.side);
     } catch (e) {
       this.sendErrors++;
       this.lastError = (e as Error).message;

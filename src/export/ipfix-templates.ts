@@ -18,6 +18,10 @@
  *                                                           shutdown), 5 lack of resources (evicted)
  *   biflowDirection 239                                     1 = initiator (source is the initiator)
  *   Community ID: enterprise element COMMUNITY_ID_IE under COMMUNITY_ID_PEN, string, variable length
+ *   applicationName 96 (RFC 6759; standard)                 `app` (tls, quic, dns, …); empty when unknown
+ *   serverName: enterprise element SERVER_NAME_IE under COMMUNITY_ID_PEN, string, variable length:
+ *                                                           `server_name` (TLS/QUIC SNI, HTTP Host,
+ *                                                           DNS query name); empty when none
  *
  * Bytes: our `bytes` are wire bytes (capture record length, link header included; README "What
  * flow and bytes mean"); they are exported as octetDeltaCount, which RFC 7012 defines as IP header
@@ -29,6 +33,12 @@
  * §3.2): element id 1, string, under PEN 32473 — the number RFC 5612 reserves for documentation and
  * examples, used until Flowmatrix has a registered PEN. Collectors that do not know it skip it by
  * its length (nfdump does); a collector that wants it maps (32473, 1) to a string.
+ *
+ * Application and server name: the application is the standard applicationName (96, RFC 6759: a
+ * string, the name as our `app` field gives it — we do not send applicationId, whose classification
+ * engines are registered elsewhere). IANA has no element for a TLS/QUIC SNI or a DNS query name
+ * (httpRequestHost 460 covers HTTP only), so the server name is an enterprise element: id 2, string,
+ * under the same PEN 32473 as the Community ID.
  */
 
 export const IPFIX_VERSION = 10;
@@ -40,6 +50,9 @@ export const REVERSE_PEN = 29305;
 /** Enterprise element of the Community ID (see the header). */
 export const COMMUNITY_ID_PEN = 32473;
 export const COMMUNITY_ID_IE = 1;
+/** Enterprise element of the server name (see the header); applicationName is IANA 96. */
+export const SERVER_NAME_IE = 2;
+export const APPLICATION_NAME_IE = 96;
 export const VARLEN = 0xffff;
 
 export interface FieldSpec {
@@ -68,6 +81,8 @@ const common = (): FieldSpec[] => [
   { id: 136, length: 1, name: "flowEndReason" },
   { id: 239, length: 1, name: "biflowDirection" },
   { id: COMMUNITY_ID_IE, length: VARLEN, pen: COMMUNITY_ID_PEN, name: "communityId" },
+  { id: APPLICATION_NAME_IE, length: VARLEN, name: "applicationName" },
+  { id: SERVER_NAME_IE, length: VARLEN, pen: COMMUNITY_ID_PEN, name: "serverName" },
 ];
 
 export const FIELDS_V4: FieldSpec[] = [
@@ -81,7 +96,7 @@ export const FIELDS_V6: FieldSpec[] = [
   ...common(),
 ];
 
-/** Fixed part of a data record (every field but the variable-length Community ID). */
+/** Fixed part of a data record (every field but the variable-length Community ID, application and server name). */
 export const FIXED_V4 = FIELDS_V4.reduce((n, f) => n + (f.length === VARLEN ? 0 : f.length), 0);
 export const FIXED_V6 = FIELDS_V6.reduce((n, f) => n + (f.length === VARLEN ? 0 : f.length), 0);
 

@@ -99,6 +99,14 @@ export class FlowSide {
     s[o + 5] = x.src_country; s[o + 6] = x.dst_country; s[o + 7] = x.src_as_name; s[o + 8] = x.dst_as_name; s[o + 9] = exporter;
   }
 
+  app(j: number): string | null {
+    return this.strs[j * SIDE_STRS] ?? null;
+  }
+
+  serverName(j: number): string | null {
+    return this.strs[j * SIDE_STRS + 2] ?? null;
+  }
+
   exporter(j: number): string | null {
     return this.strs[j * SIDE_STRS + 9] ?? null;
   }
