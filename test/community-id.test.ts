@@ -100,6 +100,8 @@ describe("Community ID: Zeek's values for the shared captures", () => {
       const bySlot = slotIds(path);
       // The slot and the record give the same value for every flow.
       for (const f of flows) expect(communityIdOfRecord(f)).toBe(bySlot.get(f.id)!);
+      // … and the CLI prints it: the `community_id` field of `flows --format json`.
+      for (const f of flows) expect(f.community_id).toBe(bySlot.get(f.id)!);
       const ours = new Map<string, FlowRecord[]>();
       for (const f of flows) {
         const k = pair(f.proto_num, f.src_ip, f.dst_ip);
@@ -119,6 +121,7 @@ describe("Community ID: Zeek's values for the shared captures", () => {
           const f = candidates.find((c) => c.src_port !== 0);
           expect(f).toBeDefined();
           expect(communityIdOfRecord(f!)).toBe(z.id);
+          expect(f!.community_id).toBe(z.id);
           same++;
         } else {
           // Deliberate difference: a non-echo ICMP message goes to the hosts' ports-0 flow, which

@@ -23,3 +23,21 @@ test("compare-l7 through `flows --read`: names 100 %, apps ≥ 99.2 %", () => {
   expect(ah / at).toBeGreaterThanOrEqual(270 / 272);
   expect(r.exitCode).toBe(0);
 }, 300_000);
+
+test("an active-timeout segment keeps its flow's app and server name (flows --active-timeout 1)", () => {
+  const r = Bun.spawnSync([process.execPath, "src/main.ts", "flows", "--read", join(SHARED, "pcaps-l7", "ndpi__android.pcap"), "--format", "ndjson", "--active-timeout", "1"], { cwd: ROOT });
+  expect(r.exitCode).toBe(0);
+  const flows = r.stdout.toString().trim().split("\n").map((l) => JSON.parse(l) as { community_id: string; app: string | null; app_source: string | null; server_name: string | null; end_reason: string });
+  const byConversation = new Map<string, typeof flows>();
+  for (const f of flows) byConversation.set(f.community_id, [...(byConversation.get(f.community_id) ?? []), f]);
+  let segmented = 0, named = 0;
+  for (const segs of byConversation.values()) {
+    if (segs.length < 2 || segs[0]!.app_source !== "payload" || segs[0]!.end_reason !== "active_timeout") continue;
+    segmented++;
+    if (segs[0]!.server_name !== null) named++;
+    // Later segments start mid-stream: without the carry they would be undecided or port-guessed.
+    expect(segs.map((f) => [f.app, f.app_source, f.server_name])).toEqual(segs.map(() => [segs[0]!.app, "payload", segs[0]!.server_name]));
+  }
+  expect(segmented).toBeGreaterThanOrEqual(3);
+  expect(named).toBeGreaterThanOrEqual(1);
+});

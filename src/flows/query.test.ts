@@ -218,3 +218,27 @@ describe("andQueries and hostQuery", () => {
     expect(e.field).toBe("ip");
   });
 });
+
+test("app, name, country, asn, community_id: parsed, validated, negated, printed back", () => {
+  expect(parseQuery("app:TLS")).toEqual({ kind: "app", app: "tls" });
+  expect(parseQuery("-name:*.Example.com")).toEqual({ kind: "not", item: { kind: "name", glob: "*.example.com" } });
+  expect(parseQuery("country:de")).toEqual({ kind: "country", country: "DE" });
+  expect(parseQuery("country:Private")).toEqual({ kind: "country", country: "private" });
+  expect(parseQuery("asn:AS15169")).toEqual({ kind: "asn", asn: 15169 });
+  expect(parseQuery("community_id:1:LQU9qZlK+B5F3KDmev6m5PMibrg=")).toEqual({ kind: "community_id", id: "1:LQU9qZlK+B5F3KDmev6m5PMibrg=" });
+  for (const bad of ["app:nosuchapp", "country:DEU", "country:moon", "asn:x1", "asn:4294967296", "community_id:2:abc", "community_id:1:short="]) {
+    expect(() => parseQuery(bad)).toThrow(QueryError);
+  }
+  for (const q of ["app:tls", "-app:dns", "name:*.example.com", 'name:"a b"', "country:DE", "-country:private", "asn:15169",
+    "community_id:1:LQU9qZlK+B5F3KDmev6m5PMibrg=", "app:tls OR (country:US -asn:15169)"]) {
+    const ast = parseQuery(q);
+    expect(parseQuery(queryToString(ast))).toEqual(ast);
+  }
+  expect(paramsToQuery({ app: "tls", country: "DE", asn: "15169", name: "*.example.com", source: "netflow", exporter: "10.0.0.0/8" })).toEqual({
+    kind: "and",
+    items: [
+      { kind: "app", app: "tls" }, { kind: "name", glob: "*.example.com" }, { kind: "country", country: "DE" }, { kind: "asn", asn: 15169 },
+      { kind: "source", source: "netflow" }, { kind: "exporter", version: 4, addr: "10.0.0.0", prefix: 8 },
+    ],
+  });
+});
