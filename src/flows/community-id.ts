@@ -71,7 +71,7 @@ function cmpAddr(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: num
 function hashWords(
   seed: number, v6: boolean, proto: number,
   sa: ArrayLike<number>, so: number, da: ArrayLike<number>, do_: number,
-  sport: number, dport: number, ports: boolean, oneWay: boolean,
+  sport: number, dport: number, ports: boolean, oneWay: boolean, raw: Uint8Array | null = null,
 ): string {
   const n = v6 ? 4 : 1;
   let swap = false;
@@ -90,11 +90,32 @@ function hashWords(
     dv.setUint16(p + 2, swap ? sport : dport);
     p += 4;
   }
+  if (raw !== null) {
+    Bun.SHA1.hash(views[p]!, raw);
+    return "";
+  }
   return "1:" + (Bun.SHA1.hash(views[p]!, "base64") as unknown as string);
+}
+
+const digest = new Uint8Array(20);
+
+/**
+ * The first 47 bits of the Community ID hash of slot i (big-endian), as a non-negative integer —
+ * what the history store keeps for `community_id:` (store/flow-extras.ts cidBits of the text gives
+ * the same number), without the base64 text.
+ */
+export function communityIdBits(c: FlowColumns, i: number, seed = 0): number {
+  communityIdHash(c, i, seed, digest);
+  const b = digest;
+  return (b[0]! & 0x7f) * 2 ** 40 + b[1]! * 2 ** 32 + ((b[2]! << 24) >>> 0) + (b[3]! << 16) + (b[4]! << 8) + b[5]!;
 }
 
 /** Community ID v1 of flow slot `i` (see the header for ICMP). */
 export function communityId(c: FlowColumns, i: number, seed = 0): string {
+  return communityIdHash(c, i, seed, null);
+}
+
+function communityIdHash(c: FlowColumns, i: number, seed: number, raw: Uint8Array | null): string {
   const key = c.key;
   const base = i * KEY_WORDS;
   const w = key[base + KW_PROTO]!;
@@ -111,7 +132,7 @@ export function communityId(c: FlowColumns, i: number, seed = 0): string {
       dport = v6 ? 129 : 0;
     }
   }
-  return hashWords(seed, v6, proto, key, so, key, do_, sport, dport, ports, false);
+  return hashWords(seed, v6, proto, key, so, key, do_, sport, dport, ports, false, raw);
 }
 
 /** Address text → words (1 for IPv4, 4 for IPv6); throws on a malformed address. */

@@ -6,7 +6,7 @@
  */
 import type { Database } from "bun:sqlite";
 import ipaddr from "ipaddr.js";
-import { NO_EXTRAS, type AppSourceName, type FlowExtras } from "../flows/extras.ts";
+import { NO_EXTRAS, SIDE_NUMS, SIDE_STRS, type AppSourceName, type FlowExtras, type FlowSide } from "../flows/extras.ts";
 
 const CACHE = 65_536;
 
@@ -39,6 +39,7 @@ const tables = new WeakMap<Database, ExtrasTable>();
 
 export class ExtrasTable {
   private readonly ids = new Map<string, number>();
+  private readonly fast = new Map<string, number>();
   private readonly byId = new Map<number, FlowExtras>();
   private readonly expIds = new Map<string, number>();
   private readonly expById = new Map<number, StoredOrigin>();
@@ -54,6 +55,24 @@ export class ExtrasTable {
   }
 
   private constructor(private readonly db: Database) {}
+
+  /** intern(side.get(j)) without an object per flow on a cache hit (the insert path). */
+  internSide(side: FlowSide, j: number): number {
+    const s = side.strs, o = j * SIDE_STRS, a = side.asn, n = j * SIDE_NUMS;
+    // A cheap cache key (the stored `k` is keyOf's JSON): fields joined by U+001F, null as U+001E.
+    let k = "";
+    for (let f = 0; f < 9; f++) {
+      const v = s[o + f];
+      k += (v === null || v === undefined ? "\u001e" : v) + "\u001f";
+    }
+    k += a[n]! + "\u001f" + a[n + 1]!;
+    const hit = this.fast.get(k);
+    if (hit !== undefined) return hit;
+    const id = this.intern(side.get(j));
+    if (this.fast.size >= CACHE) this.fast.clear();
+    this.fast.set(k, id);
+    return id;
+  }
 
   /** The tuple id of `x` (0 when every extra is null); inserts a new tuple. Call inside the insert's transaction. */
   intern(x: FlowExtras): number {

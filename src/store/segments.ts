@@ -20,8 +20,8 @@ import type { Database, Statement } from "bun:sqlite";
 import type { FlowColumns } from "../flows/columns.ts";
 import { rowValues } from "./flow-rows.ts";
 import { createSegmentSql, segmentIndexSql, segmentTable, SEGMENT_FIELDS, SEGMENT_INDEXES } from "./schema.ts";
-import { cidBits, ExtrasTable } from "./flow-extras.ts";
-import { communityId } from "../flows/community-id.ts";
+import { ExtrasTable } from "./flow-extras.ts";
+import { communityIdBits } from "../flows/community-id.ts";
 import type { FlowSide } from "../flows/extras.ts";
 
 export interface Segment {
@@ -148,8 +148,8 @@ export class Segments {
       for (let i = 0; i < count; i++) {
         const lastMs = rowValues(c, i, row);
         // Extras (interned tuple), the Community ID's bits, the exporter (schema.ts x, cid, exp).
-        row[17] = side === null ? 0 : xt.intern(side.get(i));
-        row[18] = cidBits(communityId(c, i));
+        row[17] = side === null ? 0 : xt.internSide(side, i);
+        row[18] = communityIdBits(c, i);
         row[19] = side === null ? 0 : xt.exporterId(side.exporter(i), side.domain(i));
         const f = row[1] as number, id = row[0] as number;
         if (f < minF) minF = f;
