@@ -98,6 +98,28 @@ function hashWords(
 }
 
 const digest = new Uint8Array(20);
+const B64 = Uint8Array.from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", (ch) => ch.charCodeAt(0));
+
+/** communityId(c, i) written as ASCII bytes at buf[p] (30 bytes: "1:" and the base64 of the SHA-1); returns the end. */
+export function putCommunityId(c: FlowColumns, i: number, buf: Uint8Array, p: number): number {
+  communityIdHash(c, i, 0, digest);
+  const d = digest;
+  buf[p++] = 49;
+  buf[p++] = 58;
+  for (let k = 0; k < 18; k += 3) {
+    const x = (d[k]! << 16) | (d[k + 1]! << 8) | d[k + 2]!;
+    buf[p++] = B64[x >>> 18]!;
+    buf[p++] = B64[(x >>> 12) & 63]!;
+    buf[p++] = B64[(x >>> 6) & 63]!;
+    buf[p++] = B64[x & 63]!;
+  }
+  const x = (d[18]! << 16) | (d[19]! << 8);
+  buf[p++] = B64[x >>> 18]!;
+  buf[p++] = B64[(x >>> 12) & 63]!;
+  buf[p++] = B64[(x >>> 6) & 63]!;
+  buf[p++] = 61;
+  return p;
+}
 
 /**
  * The first 47 bits of the Community ID hash of slot i (big-endian), as a non-negative integer —

@@ -148,39 +148,63 @@ export class FlowAnnotator implements FlowPacketHook, ExtrasResolver {
   private v4 = new Map<number, GeoInfo>();
   private v4old = new Map<number, GeoInfo>();
   private readonly v6special = new Map<number, GeoInfo>();
+  /** Per IPv4 /24: its special-range info, or null when it is not special. */
+  private readonly v4special = new Map<number, GeoInfo | null>();
+  private readonly directKey = new Int32Array(1 << DIRECT_BITS);
+  private readonly directVal: (GeoInfo | undefined)[] = new Array<GeoInfo | undefined>(1 << DIRECT_BITS).fill(undefined);
 
   private geoAt(key: Int32Array, off: number, v6: boolean): GeoInfo | null {
     const geo = this.geo;
     if (geo === null) return null;
     if (v6) {
       // Unique-local fc00::/7, link-local fe80::/10, multicast ff00::/8 and documentation
-      // 2001:db8::/32 are labelled by their first word alone: one lookup per first word, no text.
+      // 2001:db8::/32 are labelled by their prefix alone: one lookup per range, no text after it.
       const w0 = key[off]!, top = w0 >>> 16;
-      if ((top & 0xfe00) === 0xfc00 || (top & 0xffc0) === 0xfe80 || (top & 0xff00) === 0xff00 || w0 >>> 0 === 0x20010db8) {
-        let g = this.v6special.get(w0);
+      const range = (top & 0xfe00) === 0xfc00 ? w0 & 0xfe000000 : (top & 0xffc0) === 0xfe80 ? w0 & 0xffc00000
+        : (top & 0xff00) === 0xff00 ? w0 & 0xff000000 : w0 >>> 0 === 0x20010db8 ? w0 : 0;
+      if (range !== 0) {
+        let g = this.v6special.get(range);
         if (g === undefined) {
           g = geo.lookup(addrText(key, off, true));
-          if (this.v6special.size >= V4_CACHE) this.v6special.clear();
-          this.v6special.set(w0, g);
+          this.v6special.set(range, g);
         }
         return g;
       }
       return geo.lookup(addrText(key, off, true));
     }
+    // A direct-mapped cache in front (one multiply, two loads on a hit), then the two generations.
     const w = key[off]!;
-    let g = this.v4.get(w);
-    if (g !== undefined) return g;
-    g = this.v4old.get(w) ?? geo.lookup(addrText(key, off, false));
-    if (this.v4.size >= V4_CACHE) {
-      this.v4old = this.v4;
-      this.v4 = new Map();
+    const h = Math.imul(w, 0x9e3779b1) >>> (32 - DIRECT_BITS);
+    let g = this.directVal[h];
+    if (g !== undefined && this.directKey[h] === w) return g;
+    g = this.v4.get(w);
+    if (g === undefined) {
+      // Special ranges (geo.ts specialRange: every IPv4 one is a /24 or wider, but for the
+      // broadcast address) are labelled per /24: one lookup per block of a scan, not per address.
+      const block = w >>> 8;
+      const special = block === 0xffffff ? undefined : this.v4special.get(block);
+      if (special !== undefined && special !== null) g = special;
+      else {
+        g = this.v4old.get(w) ?? geo.lookup(addrText(key, off, false));
+        if (special === undefined && block !== 0xffffff) {
+          if (this.v4special.size >= V4_CACHE) this.v4special.clear();
+          this.v4special.set(block, g.special !== null ? g : null);
+        }
+      }
+      if (this.v4.size >= V4_CACHE) {
+        this.v4old = this.v4;
+        this.v4 = new Map();
+      }
+      this.v4.set(w, g);
     }
-    this.v4.set(w, g);
+    this.directKey[h] = w;
+    this.directVal[h] = g;
     return g;
   }
 }
 
 const V4_CACHE = 131_072;
+const DIRECT_BITS = 16;
 
 function asName(g: GeoInfo): string | null {
   const n = g.as_name;

@@ -12,7 +12,7 @@ import {
   PW_V6, PW_VLAN, PW_VLAN_SHIFT, REC_F64, REC_U32, U_FLAGS, U_PKTS, U_RATE, type FlowColumns,
 } from "../columns.ts";
 import { protoName } from "../protocols.ts";
-import { communityId } from "../community-id.ts";
+import { putCommunityId } from "../community-id.ts";
 import { extrasOf, type FlowExtras } from "../extras.ts";
 import { originDomain, originExporter } from "../../collect/origins.ts";
 import { flagLetters, STATES, tcpState } from "../state.ts";
@@ -165,7 +165,7 @@ function putJsonExtras(c: FlowColumns, i: number, buf: Uint8Array, p: number, dv
   p = J_CID(dv, p);
   // "1:" + base64: never escaped.
   buf[p++] = 34;
-  p = putText(buf, p, communityId(c, i));
+  p = putCommunityId(c, i, buf, p);
   buf[p++] = 34;
   p = J_APP(dv, p); p = putJsonStrOrNull(buf, p, dv, x.app);
   p = J_APP_SOURCE(dv, p); p = putJsonStrOrNull(buf, p, dv, x.app_source);
@@ -190,7 +190,8 @@ function putJsonExtras(c: FlowColumns, i: number, buf: Uint8Array, p: number, dv
 
 /** The appended CSV columns (community_id … exporter_domain), without the line end. */
 function putCsvExtras(c: FlowColumns, i: number, buf: Uint8Array, p: number, dv: DataView, pw: number, x: FlowExtras): number {
-  p = putCsvStr(buf, p, communityId(c, i));
+  p = putCommunityId(c, i, buf, p);
+  buf[p++] = 44;
   p = putCsvStr(buf, p, x.app);
   p = putCsvStr(buf, p, x.app_source);
   p = putCsvStr(buf, p, x.server_name);
