@@ -261,9 +261,12 @@ describe("history in the dashboard after a restart", () => {
 
     expect(await page.locator("#time-range details").getAttribute("open")).not.toBeNull(); // open when custom
     await page.fill("#time-range input[name=since]", utcInput(startA - 60_000));
-    await page.fill("#time-range input[name=until]", utcInput(restartAt));
+    // The inputs hold whole seconds: round the restart up, or flows run A started in its last
+    // fraction of a second would (rightly) fall outside the range.
+    const untilMs = Math.ceil(restartAt / 1000) * 1000;
+    await page.fill("#time-range input[name=until]", utcInput(untilMs));
     await page.click("#time-range form button[type=submit]");
-    await page.waitForURL((u) => u.searchParams.get("until") === submitted(restartAt), { timeout: 5000 });
+    await page.waitForURL((u) => u.searchParams.get("until") === submitted(untilMs), { timeout: 5000 });
     await waitFor(() => page.locator("#flows-table tbody.flow").count(), 5000, "rows in the custom range");
     const shown = await shownTotal(page);
     if (shown !== countAfter) {
@@ -272,7 +275,7 @@ describe("history in the dashboard after a restart", () => {
       console.log("custom range mismatch", u.search, await page.locator("#time-range .window-note").innerText(), { startA, restartAt, api: api.total });
     }
     expect(await shownTotal(page)).toBe(countAfter);
-    expect(await page.locator("#time-range .window-note").innerText()).toContain(`${utcInput(restartAt).replace("T", " ")} UTC`);
+    expect(await page.locator("#time-range .window-note").innerText()).toContain(`${utcInput(untilMs).replace("T", " ")} UTC`);
     await page.screenshot({ path: join(RESULTS, "history-flows-custom.png"), fullPage: true });
     // The link is shareable: a fresh page on it shows the same.
     const again = await browser.context.newPage();
