@@ -67,7 +67,9 @@ async function startNfcapd(): Promise<Collector> {
   const dir = mkdtempSync(join(tmpdir(), "fm-nfcapd-"));
   dirs.push(dir);
   const port = await freeUdpPort();
-  const proc = Bun.spawn(["nfcapd", "-w", dir, "-p", String(port), "-b", "127.0.0.1", "-t", "3600"], { stdout: "pipe", stderr: "pipe" });
+  // -B: a socket buffer that holds the burst `serve` sends when it stops (the last flows all at once); the
+  // default buffer drops some of it on a loaded machine (nfcapd then counts sequence errors).
+  const proc = Bun.spawn(["nfcapd", "-w", dir, "-p", String(port), "-b", "127.0.0.1", "-t", "3600", "-B", "4194304"], { stdout: "pipe", stderr: "pipe" });
   let log = "";
   const pump = async (s: ReadableStream<Uint8Array>) => {
     const r = s.getReader();

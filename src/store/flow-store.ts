@@ -33,7 +33,7 @@ import type { Alert } from "../alerts/alert.ts";
 import { AlertLog, type AlertEvent, type AlertEventKind, type AlertQuery } from "./alert-log.ts";
 import { findFlow, queryFlows, type FlowPage, type StoredFlowQuery } from "./flow-query.ts";
 import { queryToSql } from "./flow-sql.ts";
-import { pageFigures, pruneStep, type PruneResult } from "./retention.ts";
+import { pageFigures, pruneStep, SIZE_PRUNE_AT, type PruneResult } from "./retention.ts";
 import { migrate } from "./schema.ts";
 import { Segments } from "./segments.ts";
 import { SeriesStore, type TrafficSample } from "./series.ts";
@@ -382,7 +382,7 @@ export class FlowStore {
   private overSize(): boolean {
     if (!this.o) return false;
     const p = pageFigures(this.o.db);
-    return (p.pageCount - p.freelist) * p.pageSize > this.retentionBytes * 0.9;
+    return (p.pageCount - p.freelist) * p.pageSize > this.retentionBytes * SIZE_PRUNE_AT;
   }
 
   /** One retention step (run by the timer, and after an insert when the timer is late); then one index build step. */

@@ -84,7 +84,7 @@
  * Age counts back from the newest stored flow's last_seen when that is older than the wall clock
  * (a store filled offline from an old capture keeps its last N days), else from now (a live
  * sensor). Steps run every second from the Worker's timer and, under a stream of inserts (where
- * the timer may not get a turn), after an insert; at once when the pages in use pass 90 % of the
+ * the timer may not get a turn), after an insert; at once when the pages in use pass 75 % of the
  * size limit. Index build steps (segments.ts) run after each insert and with each retention step.
  *
  * ## Faults

@@ -7,7 +7,7 @@
  *   (DROP TABLE), ref being now, or the newest stored flow's last_seen when that is older (a
  *   store filled offline from an old capture is not emptied at once). Flows live up to one
  *   segment span (≤ 1 h) past the retention age.
- * - Size: when the pages in use (page_count − freelist_count) × page_size exceed 90 % of
+ * - Size: when the pages in use (page_count − freelist_count) × page_size exceed 75 % of
  *   retentionBytes, the oldest segment is dropped; when only one segment is left, its oldest
  *   `deleteRows` flows are deleted instead. Freed pages go to the freelist and new inserts reuse
  *   them, so the file stops growing.
@@ -20,6 +20,13 @@ import type { AlertLog } from "./alert-log.ts";
 import { segmentTable } from "./schema.ts";
 import type { Segments } from "./segments.ts";
 import type { SeriesStore } from "./series.ts";
+
+/**
+ * Pages in use above this share of retentionBytes start pruning (the oldest segment goes). The
+ * headroom absorbs what a full-speed stream adds before the next step: free pages not yet
+ * vacuumed and a sealed segment's index build (measured up to ~1.4× the limit at 0.9).
+ */
+export const SIZE_PRUNE_AT = 0.75;
 
 export interface RetentionConfig {
   retentionDays: number;
@@ -72,7 +79,7 @@ export function pruneStep(db: Database, segs: Segments, series: SeriesStore, ale
   if (aged) {
     r.deletedFlows += dropSegment(db, segs, aged.n);
     r.droppedSegments++;
-  } else if (used > cfg.retentionBytes * 0.9 && list.length > 0) {
+  } else if (used > cfg.retentionBytes * SIZE_PRUNE_AT && list.length > 0) {
     const oldest = list[0]!;
     if (list.length > 1) {
       r.deletedFlows += dropSegment(db, segs, oldest.n);
