@@ -84,7 +84,7 @@ test(`capture on lo sees ${N} fresh HTTP connections; counts agree with pcap_sta
   expect(tdWire).toBe(wire);
 }, 20_000);
 
-test("an idle live capture on lo stays under 2 % CPU (no busy polling) and keeps the event loop free", async () => {
+test("an idle live capture on lo does not busy-poll (under 10 % CPU) and keeps the event loop free", async () => {
   const src = new LiveSource({ interface: "lo", filter: "udp port 9", timeoutMs: 100 });
   const done = src.start({ packet() {} });
   await Bun.sleep(200);
@@ -99,6 +99,9 @@ test("an idle live capture on lo stays under 2 % CPU (no busy polling) and keeps
   src.stop();
   await done;
   const cpuPct = ((c1.user + c1.system) / 1000 / wallMs) * 100;
-  expect(cpuPct).toBeLessThan(2);
+  // Busy polling costs 80-94 % of a core (STACK.md); the whole test process is measured, and in the full
+  // suite it also hosts other files' Workers and timers (≈ 1-3 %), so the bound is 10 %. The idle figure
+  // itself (0.15-0.8 %) is measured in bench/, alone.
+  expect(cpuPct).toBeLessThan(10);
   expect(ticks).toBeGreaterThanOrEqual(25); // ~30: a timer fires between batches, i.e. at least every 100 ms
 }, 10_000);
