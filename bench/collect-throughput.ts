@@ -21,8 +21,8 @@
  */
 import { parseArgs } from "node:util";
 import { NetflowCollector } from "../src/collect/collector.ts";
-import { FlowTable } from "../src/flows/table.ts";
-import { Totals } from "../src/flows/totals.ts";
+import { FlowTable } from "../src/flows/table/table.ts";
+import { Totals } from "../src/flows/stats/totals.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),

@@ -1,6 +1,6 @@
 /**
  * Cost of the flow-export work, per flow, on one core:
- * - Community ID (flows/community-id.ts) from a flow slot: one SHA-1 + base64 per flow;
+ * - Community ID (flows/table/community-id.ts) from a flow slot: one SHA-1 + base64 per flow;
  * - IPFIX encoding (export/ipfix-encoder.ts): Community ID included, messages ≤ 1400 bytes;
  * - the exporter end to end: encode + UDP send to a socket on 127.0.0.1 (a local receiver that
  *   only counts datagrams), in flows/s, and the datagrams the receiver saw.
@@ -9,12 +9,12 @@
  *   bun bench/ipfix-export.ts [N]
  */
 import { FileSource } from "../src/capture/file-source.ts";
-import { FlowColumns } from "../src/flows/columns.ts";
-import { communityId } from "../src/flows/community-id.ts";
+import { FlowColumns } from "../src/flows/table/columns.ts";
+import { communityId } from "../src/flows/table/community-id.ts";
 import { FlowEngine } from "../src/flows/engine.ts";
 import { IpfixEncoder } from "../src/export/ipfix-encoder.ts";
 import { IpfixSink } from "../src/export/ipfix-sink.ts";
-import { KEY_WORDS } from "../src/flows/columns.ts";
+import { KEY_WORDS } from "../src/flows/table/columns.ts";
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const PCAPS = new URL("../../shared/pcaps/", import.meta.url).pathname;

@@ -14,7 +14,7 @@
  */
 import { FileSource } from "../src/capture/file-source.ts";
 import { FlowEngine } from "../src/flows/engine.ts";
-import { toRecord } from "../src/flows/record.ts";
+import { toRecord } from "../src/flows/format/record.ts";
 import { FlowInspector } from "../src/l7/inspector.ts";
 
 const args = process.argv.slice(2);

@@ -14,7 +14,7 @@ import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FlowColumns } from "../src/flows/columns.ts";
+import { FlowColumns } from "../src/flows/table/columns.ts";
 import { FlowStore } from "../src/store/flow-store.ts";
 import { SEGMENT_INDEXES } from "../src/store/schema.ts";
 import { SyntheticFlows } from "../src/store/synthetic-flows.ts";

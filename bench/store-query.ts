@@ -9,8 +9,8 @@
  */
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { parseQuery } from "../src/flows/query.ts";
-import type { SortKey } from "../src/flows/select.ts";
+import { parseQuery } from "../src/flows/query/query.ts";
+import type { SortKey } from "../src/flows/query/select.ts";
 import { FlowStore } from "../src/store/flow-store.ts";
 import { opt, pct } from "./args.ts";
 

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { AlertEngine } from "../src/alerts/alert-engine.ts";
 import { suspiciousReasons } from "../src/alerts/suspicious.ts";
-import type { FlowRecord } from "../src/flows/record.ts";
+import type { FlowRecord } from "../src/flows/format/record.ts";
 import type { SystemSample } from "../src/metrics/system-collector.ts";
 import type { CaptureStatus, ScanCandidate, TickSummary } from "../src/worker/protocol.ts";
 

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { parse } from "csv-parse/sync";
 import ipaddr from "ipaddr.js";
-import { CSV_COLUMNS } from "../src/flows/csv.ts";
+import { CSV_COLUMNS } from "../src/flows/format/csv.ts";
 import type { ApiFlow } from "../src/server/api/flows.ts";
 import { startReplay, type Replay } from "./api-server-fixture.ts";
 

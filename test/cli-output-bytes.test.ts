@@ -14,10 +14,10 @@ import { parseVerb } from "../src/cli/options.ts";
 import { OutputWriter } from "../src/cli/output.ts";
 import { formatTableHeader, formatTableRow } from "../src/cli/table-format.ts";
 import { openFileSource } from "../src/capture/open-file.ts";
-import { csvHeader, csvLine } from "../src/flows/csv.ts";
+import { csvHeader, csvLine } from "../src/flows/format/csv.ts";
 import { FlowEngine } from "../src/flows/engine.ts";
 import { FlowAnnotator } from "../src/l7/annotate.ts";
-import { toRecord, type FlowRecord } from "../src/flows/record.ts";
+import { toRecord, type FlowRecord } from "../src/flows/format/record.ts";
 import { PCAPS, TOOLS } from "./shared-paths.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "fm-cli-bytes-"));

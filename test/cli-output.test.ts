@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
-import { csvLine, csvRows } from "../src/flows/csv.ts";
-import type { FlowRecord } from "../src/flows/record.ts";
+import { csvLine, csvRows } from "../src/flows/format/csv.ts";
+import type { FlowRecord } from "../src/flows/format/record.ts";
 import { TOOLS } from "./shared-paths.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;

@@ -8,8 +8,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { NetflowCollector } from "../src/collect/collector.ts";
-import { FlowTable } from "../src/flows/table.ts";
-import { toRecord, type FlowRecord } from "../src/flows/record.ts";
+import { FlowTable } from "../src/flows/table/table.ts";
+import { toRecord, type FlowRecord } from "../src/flows/format/record.ts";
 import { PCAPS } from "./shared-paths.ts";
 
 // ---- datagram builders ----

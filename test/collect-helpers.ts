@@ -13,8 +13,8 @@ import { join } from "node:path";
 import { decode } from "../src/capture/decode.ts";
 import { FileSource } from "../src/capture/file-source.ts";
 import { DecodedPacket, DecodeResult } from "../src/capture/packet.ts";
-import { addrText, toRecord } from "../src/flows/record.ts";
-import type { FlowTable } from "../src/flows/table.ts";
+import { addrText, toRecord } from "../src/flows/format/record.ts";
+import type { FlowTable } from "../src/flows/table/table.ts";
 import type { NetflowCollector } from "../src/collect/collector.ts";
 
 /** Debian installs softflowd in /usr/sbin, which a user's PATH may leave out. */

@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NetflowCollector } from "../src/collect/collector.ts";
-import { FlowTable } from "../src/flows/table.ts";
+import { FlowTable } from "../src/flows/table/table.ts";
 import { captureConversations, softflowd, tableConversations } from "./collect-helpers.ts";
 import { PCAPS } from "./shared-paths.ts";
 

@@ -23,7 +23,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { NetflowCollector } from "../src/collect/collector.ts";
-import { FlowTable } from "../src/flows/table.ts";
+import { FlowTable } from "../src/flows/table/table.ts";
 import { FlowEngine } from "../src/flows/engine.ts";
 import { FileSource } from "../src/capture/file-source.ts";
 import { captureConversations, softflowd, softflowdExported, tableConversations, type Conv } from "./collect-helpers.ts";

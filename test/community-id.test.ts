@@ -11,9 +11,9 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { FileSource } from "../src/capture/file-source.ts";
-import { communityId, communityIdOfRecord, communityIdOfTuple, icmpPortEquivalents } from "../src/flows/community-id.ts";
+import { communityId, communityIdOfRecord, communityIdOfTuple, icmpPortEquivalents } from "../src/flows/table/community-id.ts";
 import { FlowEngine } from "../src/flows/engine.ts";
-import { toRecord, type FlowRecord } from "../src/flows/record.ts";
+import { toRecord, type FlowRecord } from "../src/flows/format/record.ts";
 import { PCAPS, SHARED } from "./shared-paths.ts";
 
 // [proto, saddr, daddr, sport (ICMP: type), dport (ICMP: code or counterpart), seed 0, seed 1]

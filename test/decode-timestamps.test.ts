@@ -12,7 +12,7 @@ import type { PacketSink } from "../src/capture/packet.ts";
 import { PcapOfflineSource } from "../src/capture/pcap-offline-source.ts";
 import { MAX_TS } from "../src/capture/pcap-reader.ts";
 import { FlowEngine } from "../src/flows/engine.ts";
-import { isoTime, toRecord, type FlowRecord } from "../src/flows/record.ts";
+import { isoTime, toRecord, type FlowRecord } from "../src/flows/format/record.ts";
 import { eth, ipv4, udp, writeCaptures } from "./fixtures/ppp-captures.ts";
 import { expectedTimes, timestampCaptures, timestampPackets, writePcapng } from "./fixtures/timestamp-captures.ts";
 

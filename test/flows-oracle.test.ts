@@ -20,7 +20,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import ipaddr from "ipaddr.js";
 import { FileSource } from "../src/capture/file-source.ts";
 import { FlowEngine } from "../src/flows/engine.ts";
-import { toRecord, type FlowRecord } from "../src/flows/record.ts";
+import { toRecord, type FlowRecord } from "../src/flows/format/record.ts";
 import { ipv6ChainCaptures } from "./fixtures/ipv6-chains.ts";
 import { pppCaptures, tsharkOracle, writeCaptures, type Oracle } from "./fixtures/ppp-captures.ts";
 import { timestampCaptures } from "./fixtures/timestamp-captures.ts";

@@ -7,8 +7,8 @@
 import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { MATCH_ALL } from "../src/flows/query.ts";
-import type { FlowRecord } from "../src/flows/record.ts";
+import { MATCH_ALL } from "../src/flows/query/query.ts";
+import type { FlowRecord } from "../src/flows/format/record.ts";
 import { FlowmatrixServer } from "../src/server/app.ts";
 import { DB_FILE } from "../src/store/data-dir.ts";
 import { FlowStore } from "../src/store/flow-store.ts";

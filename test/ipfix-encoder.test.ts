@@ -6,16 +6,16 @@
  */
 import { expect, test } from "bun:test";
 import { FileSource } from "../src/capture/file-source.ts";
-import { FlowColumns } from "../src/flows/columns.ts";
+import { FlowColumns } from "../src/flows/table/columns.ts";
 import { FlowEngine } from "../src/flows/engine.ts";
 import { IpfixEncoder } from "../src/export/ipfix-encoder.ts";
 import { TEMPLATE_V4, TEMPLATE_V6 } from "../src/export/ipfix-templates.ts";
 import { PCAPS } from "./shared-paths.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { communityId } from "../src/flows/community-id.ts";
-import { FlowSide } from "../src/flows/extras.ts";
-import { toRecord } from "../src/flows/record.ts";
+import { communityId } from "../src/flows/table/community-id.ts";
+import { FlowSide } from "../src/flows/table/extras.ts";
+import { toRecord } from "../src/flows/format/record.ts";
 import type { EndedFlowSink } from "../src/flows/sinks.ts";
 import { FlowAnnotator } from "../src/l7/annotate.ts";
 

@@ -19,7 +19,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ipaddr from "ipaddr.js";
-import type { FlowRecord } from "../src/flows/record.ts";
+import type { FlowRecord } from "../src/flows/format/record.ts";
 import { PCAPS } from "./shared-paths.ts";
 
 setDefaultTimeout(60_000);

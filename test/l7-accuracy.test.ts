@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FileSource } from "../src/capture/file-source.ts";
 import { FlowEngine } from "../src/flows/engine.ts";
-import { toRecord } from "../src/flows/record.ts";
+import { toRecord } from "../src/flows/format/record.ts";
 import { GeoLookup, specialRange } from "../src/l7/geo.ts";
 import { FlowInspector } from "../src/l7/inspector.ts";
 // @ts-expect-error plain ESM from the shared tools (no types)

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LiveSource } from "../src/capture/live-source.ts";
 import { FlowEngine } from "../src/flows/engine.ts";
-import { toRecord, type FlowRecord } from "../src/flows/record.ts";
+import { toRecord, type FlowRecord } from "../src/flows/format/record.ts";
 import { FileSource } from "../src/capture/file-source.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "fm-live-"));

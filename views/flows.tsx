@@ -21,7 +21,7 @@
  * the App column sorts this page only, on the first letters of the name.
  */
 import ipaddr from "ipaddr.js";
-import { STATES } from "../src/flows/state.ts";
+import { STATES } from "../src/flows/table/state.ts";
 import { AppBadge, Geo, GeoAttribution, Name } from "./annotations.tsx";
 import { FLOWS_TABLE_HS } from "./behaviors.ts";
 import {
@@ -33,7 +33,7 @@ import { TIME_PRESETS } from "./types.ts";
 import { flowsCsvHref, flowsPageHref, flowsTableHref, ROUTES } from "./urls.ts";
 
 export const EMPTY_TEXT = "No flows match criteria";
-/** Grammar: src/flows/query.ts. */
+/** Grammar: src/flows/query/query.ts. */
 export const QUERY_EXAMPLES = [
   "src_ip:192.168.1.0/24 protocol:tcp",
   "ip:10.0.0.5 -port:53",

@@ -5,8 +5,8 @@
  * Limits: timestamps in `t` arrays are Unix seconds; `since`, `first_seen`, `last_seen` are ISO
  * 8601 strings (as FlowRecord emits them). Nothing here validates input: the API layer does.
  */
-import type { FlowRecord } from "../src/flows/record.ts";
-import type { SortKey } from "../src/flows/select.ts";
+import type { FlowRecord } from "../src/flows/format/record.ts";
+import type { SortKey } from "../src/flows/query/select.ts";
 
 export type Tab = "live" | "flows" | "health";
 export type Transport = "ws" | "sse";
@@ -115,7 +115,7 @@ export interface ReplayView {
 }
 
 /** One row of GET /api/v1/talkers (the engine's Talker); the Live panel's rows carry name / country / AS too. */
-import type { Talker } from "../src/flows/talkers.ts";
+import type { Talker } from "../src/flows/stats/talkers.ts";
 import type { AppUsage, TalkerInfo } from "../src/worker/protocol.ts";
 export type { AppUsage, Talker, TalkerInfo };
 export interface TalkersJson {
@@ -209,7 +209,7 @@ export interface CountersView {
   dropped: number;
 }
 
-/** Sort keys the flows API accepts (`sort_by`), from src/flows/select.ts. */
+/** Sort keys the flows API accepts (`sort_by`), from src/flows/query/select.ts. */
 export type FlowSortKey = SortKey;
 
 /** Query parameters of the flows page; everything but q is optional. */
@@ -235,7 +235,7 @@ export const TIME_PRESETS = [
 ] as const;
 
 /**
- * A query-parse failure (src/flows/query-error.ts QueryError fits): `position` is the 0-based
+ * A query-parse failure (src/flows/query/query-error.ts QueryError fits): `position` is the 0-based
  * offset into q. `field` names the parameter when it is not q (since/until: a bad time).
  */
 export interface QueryError {

@@ -16,7 +16,7 @@
  * newest first. Alerts whose rule has no flows in the summary (scan) get their flows filled
  * asynchronously through `flowLookup` when one is set (the API sets it to a query on the engine).
  */
-import type { FlowRecord } from "../flows/record.ts";
+import type { FlowRecord } from "../flows/format/record.ts";
 import type { SystemSample } from "../metrics/system-collector.ts";
 import type { TickSummary } from "../worker/protocol.ts";
 import type { Alert } from "./alert.ts";

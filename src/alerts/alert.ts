@@ -1,5 +1,5 @@
 /** Alert shapes and thresholds shared by the alert engine, its rules, the API and the pages. */
-import type { FlowRecord } from "../flows/record.ts";
+import type { FlowRecord } from "../flows/format/record.ts";
 
 export type Severity = "warning" | "error" | "critical";
 
@@ -20,7 +20,7 @@ export interface Alert {
   value: number;
   /** Up to 5 flows involved (top flows by rate, or the flows matched by `q`). */
   flows: FlowRecord[];
-  /** Flow query that shows the flows involved (grammar of src/flows/query.ts); "" = all flows. */
+  /** Flow query that shows the flows involved (grammar of src/flows/query/query.ts); "" = all flows. */
   q: string;
 }
 

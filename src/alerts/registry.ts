@@ -12,7 +12,7 @@ import { interfaceDownRule } from "./rules/interface-down.ts";
 import { memoryRule } from "./rules/memory.ts";
 import { scanRule } from "./rules/scan.ts";
 import { ENGINE_SETTINGS, type AlertRule, type AlertSetting, type EngineSettingName, type SettingUnit } from "./rule.ts";
-import { parseRate } from "../flows/units.ts";
+import { parseRate } from "../flows/query/units.ts";
 
 export const ALERT_RULES = [
   bandwidthRule, hostBandwidthRule, flowBandwidthRule, captureDropsRule, interfaceDownRule, scanRule, cpuRule, memoryRule,

@@ -9,7 +9,7 @@
  * between (neither raises nor clears). A keyed rule (host, flow, scan) that stops being observed
  * for a key counts as "low" for that key.
  */
-import type { FlowRecord } from "../flows/record.ts";
+import type { FlowRecord } from "../flows/format/record.ts";
 import type { SystemSample } from "../metrics/system-collector.ts";
 import type { TickSummary } from "../worker/protocol.ts";
 import type { Severity } from "./alert.ts";

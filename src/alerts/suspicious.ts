@@ -15,7 +15,7 @@
  *   payload inspection, so STARTTLS upgrades on 110/143 are still flagged, and those protocols on
  *   other ports are not; unanswered attempts (attempted/rejected) are not flagged.
  */
-import type { FlowRecord } from "../flows/record.ts";
+import type { FlowRecord } from "../flows/format/record.ts";
 
 export const SUSPICIOUS_REASONS = ["high_rate", "scan", "rejected", "cleartext_credentials"] as const;
 export type SuspiciousReason = (typeof SUSPICIOUS_REASONS)[number];

@@ -16,7 +16,7 @@
  * with exit code 0, as other Unix tools do.
  */
 import { writeSync } from "node:fs";
-import type { FlowColumns } from "../flows/columns.ts";
+import type { FlowColumns } from "../flows/table/columns.ts";
 import { MAX_COLUMN_ROW, type ColumnRowWriter } from "../flows/format/rows.ts";
 
 export class StdoutClosed extends Error {

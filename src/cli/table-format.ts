@@ -3,7 +3,7 @@
  * the flow columns (putTableRow in src/flows/format/rows.ts); formatTableRow is the reference that
  * writer is tested against, byte for byte.
  */
-import type { FlowRecord } from "../flows/record.ts";
+import type { FlowRecord } from "../flows/format/record.ts";
 
 function endpoint(ip: string, port: number, v6: boolean): string {
   return v6 ? `[${ip}]:${port}` : `${ip}:${port}`;

@@ -22,7 +22,7 @@ import type { AlertSetting } from "../alerts/rule.ts";
 import type { StringOption } from "../cli/options.ts";
 import { SERVE } from "../cli/serve-options.ts";
 import { parseSettingValue } from "../alerts/registry.ts";
-import { parseSize } from "../flows/units.ts";
+import { parseSize } from "../flows/query/units.ts";
 import { parseHostPort } from "../export/ipfix-sink.ts";
 import { parseListen } from "../collect/collector.ts";
 import { defaultDataDir } from "../store/data-dir.ts";

@@ -14,9 +14,9 @@
  *
  * Each emitted message is a fresh Uint8Array the caller may keep or send.
  */
-import { F_BYTES, F_FIRST, F_LAST, KEY_WORDS, KW_PORTS, KW_PROTO, META_INIT_B, PW_PROTO, PW_V6, PW_VLAN, PW_VLAN_SHIFT, REC_F64, REC_U32, U_FLAGS, U_PKTS, type FlowColumns } from "../flows/columns.ts";
-import { communityId } from "../flows/community-id.ts";
-import type { FlowSide } from "../flows/extras.ts";
+import { F_BYTES, F_FIRST, F_LAST, KEY_WORDS, KW_PORTS, KW_PROTO, META_INIT_B, PW_PROTO, PW_V6, PW_VLAN, PW_VLAN_SHIFT, REC_F64, REC_U32, U_FLAGS, U_PKTS, type FlowColumns } from "../flows/table/columns.ts";
+import { communityId } from "../flows/table/community-id.ts";
+import type { FlowSide } from "../flows/table/extras.ts";
 import { END_REASON_IPFIX, FIXED_V4, FIXED_V6, IPFIX_VERSION, TEMPLATE_V4, TEMPLATE_V6, templateSet } from "./ipfix-templates.ts";
 
 export interface IpfixEncoderConfig {

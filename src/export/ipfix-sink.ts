@@ -17,8 +17,8 @@
  * and the last error text. The socket is opened by `open()` before the first offer.
  */
 import { lookup } from "node:dns/promises";
-import { FlowColumns } from "../flows/columns.ts";
-import { FlowSide } from "../flows/extras.ts";
+import { FlowColumns } from "../flows/table/columns.ts";
+import { FlowSide } from "../flows/table/extras.ts";
 import type { EndedBatch, EndedFlowSink } from "../flows/sinks.ts";
 import { IpfixEncoder } from "./ipfix-encoder.ts";
 

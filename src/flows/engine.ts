@@ -13,14 +13,14 @@
 import { decode, decodeEthIpv4 } from "../capture/decode.ts";
 import { FragmentTracker } from "../capture/fragments.ts";
 import { DecodedPacket, DecodeResult, MALFORMED_NAMES, type PacketSink } from "../capture/packet.ts";
-import type { FlowColumns } from "./columns.ts";
-import type { FlowExtras } from "./extras.ts";
-import { EndedRing } from "./ended.ts";
-import { EndReason } from "./columns.ts";
+import type { FlowColumns } from "./table/columns.ts";
+import type { FlowExtras } from "./table/extras.ts";
+import { EndedRing } from "./table/ended.ts";
+import { EndReason } from "./table/columns.ts";
 import { EndedFlowBatcher, type EndedFlowSink, type SinkStats } from "./sinks.ts";
-import { FlowTable, type FlowTableConfig } from "./table.ts";
-import { Talkers } from "./talkers.ts";
-import { Totals } from "./totals.ts";
+import { FlowTable, type FlowTableConfig } from "./table/table.ts";
+import { Talkers } from "./stats/talkers.ts";
+import { Totals } from "./stats/totals.ts";
 
 export interface FlowEngineConfig extends FlowTableConfig {
   /** Ended flows kept for queries (default 100,000). */
@@ -150,7 +150,7 @@ export class FlowEngine implements PacketSink {
   }
 
   /**
-   * Keep each ended flow's extras (app, names, country, AS: flows/extras.ts) with it in the
+   * Keep each ended flow's extras (app, names, country, AS: flows/table/extras.ts) with it in the
    * recently-ended list (when `ring`) and in the batches the sinks receive. `fn` runs while the
    * ended slot is intact, before any onEnded listener.
    */

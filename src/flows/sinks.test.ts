@@ -3,9 +3,9 @@
  * sink drops whole batches and counts them without touching the packet loop or the other sinks.
  */
 import { describe, expect, test } from "bun:test";
-import { FlowColumns, EndReason, END_REASON_NAMES } from "./columns.ts";
+import { FlowColumns, EndReason, END_REASON_NAMES } from "./table/columns.ts";
 import { FlowEngine } from "./engine.ts";
-import { toRecord } from "./record.ts";
+import { toRecord } from "./format/record.ts";
 import { QueuedSink, type EndedBatch, type EndedFlowSink } from "./sinks.ts";
 import { pkt } from "./test-packets.ts";
 

@@ -17,8 +17,8 @@
  * sink may transfer the buffers to a Worker. Cost per ended flow: one 104-byte copy into the batch,
  * plus one copy per additional sink; nothing when no sink is configured.
  */
-import { FlowColumns, KEY_WORDS, REC_F64 } from "./columns.ts";
-import { FlowSide, type FlowExtras, type FlowSideData } from "./extras.ts";
+import { FlowColumns, KEY_WORDS, REC_F64 } from "./table/columns.ts";
+import { FlowSide, type FlowExtras, type FlowSideData } from "./table/extras.ts";
 import { originDomain, originExporter } from "../collect/origins.ts";
 
 export interface EndedBatch {

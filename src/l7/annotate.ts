@@ -3,7 +3,7 @@
  * (EngineHost) and `flows --read` alike.
  *
  * - The FlowInspector runs as the engine's per-packet hook (app, app_source, server_name).
- * - This thread's extras resolver (flows/extras.ts) answers records, row writers and query terms:
+ * - This thread's extras resolver (flows/table/extras.ts) answers records, row writers and query terms:
  *   live slots from the inspector, passive DNS (names of both ends) and GeoLookup (country / AS of
  *   both ends, cached per address, never per packet); recently-ended flows from the ring's side
  *   columns, filled when they ended; batches for the sinks carry the same (EndedBatch.side).
@@ -14,11 +14,11 @@
  *
  * Bounds: names ≤ 253 characters (the inspector's and passive DNS's rule), AS names cut to 128.
  */
-import { EndReason, KEY_WORDS, type FlowColumns } from "../flows/columns.ts";
+import { EndReason, KEY_WORDS, type FlowColumns } from "../flows/table/columns.ts";
 import type { FlowEngine, FlowPacketHook } from "../flows/engine.ts";
-import { clearExtrasResolver, NO_EXTRAS, setExtrasResolver, type ExtrasResolver, type FlowExtras } from "../flows/extras.ts";
-import { addrText } from "../flows/record.ts";
-import { REC_U32, U_PKTS } from "../flows/columns.ts";
+import { clearExtrasResolver, NO_EXTRAS, setExtrasResolver, type ExtrasResolver, type FlowExtras } from "../flows/table/extras.ts";
+import { addrText } from "../flows/format/record.ts";
+import { REC_U32, U_PKTS } from "../flows/table/columns.ts";
 import type { DecodedPacket } from "../capture/packet.ts";
 import { APP_NAMES } from "./apps.ts";
 import { GeoLookup, type GeoConfig, type GeoInfo } from "./geo.ts";

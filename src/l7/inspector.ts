@@ -23,8 +23,8 @@
  * flow, which the inspector notices on that flow's first packet (packet count 1) and resets.
  */
 import type { DecodedPacket } from "../capture/packet.ts";
-import { KEY_WORDS, KW_PORTS, KW_PROTO, META_INIT_B, PW_PROTO, PW_V6, REC_U32, U_PKTS } from "../flows/columns.ts";
-import type { FlowTable } from "../flows/table.ts";
+import { KEY_WORDS, KW_PORTS, KW_PROTO, META_INIT_B, PW_PROTO, PW_V6, REC_U32, U_PKTS } from "../flows/table/columns.ts";
+import type { FlowTable } from "../flows/table/table.ts";
 import { APP, appByPort, appName, type AppSource } from "./apps.ts";
 import { DnsInfo, dnsAnswers, parseDns } from "./dns.ts";
 import { httpHost, httpKind } from "./http.ts";

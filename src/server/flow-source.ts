@@ -11,9 +11,9 @@
  * has left the table and not reached the store yet): the ended-flow sink delivers once a second.
  */
 import ipaddr from "ipaddr.js";
-import type { FlowQuery, SortKey } from "../flows/flow-query.ts";
-import type { FlowRecord } from "../flows/record.ts";
-import type { Selection } from "../flows/select.ts";
+import type { FlowQuery, SortKey } from "../flows/query/flow-query.ts";
+import type { FlowRecord } from "../flows/format/record.ts";
+import type { Selection } from "../flows/query/select.ts";
 import type { ServerContext } from "./context.ts";
 
 export async function queryFlows(ctx: ServerContext, q: FlowQuery): Promise<Selection> {

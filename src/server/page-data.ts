@@ -17,14 +17,14 @@
  * dropped, not reported; the query text and the times produce the inline error.
  */
 import type { SeriesPayload, TickSummary } from "../worker/protocol.ts";
-import type { FlowQuery } from "../flows/flow-query.ts";
+import type { FlowQuery } from "../flows/query/flow-query.ts";
 import type {
   Alert, AlertHistoryEvent, AlertHistoryJson, AlertsJson, BandwidthJson, ChartRange, CountersView, FlowsParams,
   FlowsView, HealthJson, HistoryRange, MetricsHistoryJson, QueryError as ViewQueryError, ReplayView, Series,
 } from "../../views/types.ts";
 import type { SeriesRange } from "../metrics/ring.ts";
-import { SORT_KEYS, type SortKey } from "../flows/select.ts";
-import { QueryError } from "../flows/query-error.ts";
+import { SORT_KEYS, type SortKey } from "../flows/query/select.ts";
+import { QueryError } from "../flows/query/query-error.ts";
 import { withSuspicious } from "../alerts/suspicious.ts";
 import { EngineCallError } from "../worker/engine-call-error.ts";
 import { BadRequestError } from "./api/bad-request-error.ts";

@@ -6,7 +6,7 @@
  */
 import type { Database } from "bun:sqlite";
 import ipaddr from "ipaddr.js";
-import { NO_EXTRAS, SIDE_NUMS, SIDE_STRS, type AppSourceName, type FlowExtras, type FlowSide } from "../flows/extras.ts";
+import { NO_EXTRAS, SIDE_NUMS, SIDE_STRS, type AppSourceName, type FlowExtras, type FlowSide } from "../flows/table/extras.ts";
 
 const CACHE = 65_536;
 

@@ -8,9 +8,9 @@
  * Limit: offset + limit ≤ 1,000,000, as select.ts.
  */
 import type { Database } from "bun:sqlite";
-import type { FlowRecord } from "../flows/record.ts";
-import type { QueryNode } from "../flows/query.ts";
-import type { SortKey } from "../flows/select.ts";
+import type { FlowRecord } from "../flows/format/record.ts";
+import type { QueryNode } from "../flows/query/query.ts";
+import type { SortKey } from "../flows/query/select.ts";
 import { ExtrasTable } from "./flow-extras.ts";
 import { rowToRecord, SELECT_LIST, type AddrValue, type StoredRow } from "./flow-rows.ts";
 import { queryToSql, type SqlParam } from "./flow-sql.ts";

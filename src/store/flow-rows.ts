@@ -5,13 +5,13 @@
  * same slot, except that a stored flow is never active: bps 0, active false.
  */
 import ipaddr from "ipaddr.js";
-import { END_REASON_NAMES, type FlowColumns } from "../flows/columns.ts";
-import { flowStateIndex } from "../flows/query-compile.ts";
-import type { FlowRecord } from "../flows/record.ts";
-import { protoName } from "../flows/protocols.ts";
-import { NO_EXTRAS, type FlowExtras } from "../flows/extras.ts";
-import { communityIdOfRecord } from "../flows/community-id.ts";
-import { flagLetters, STATES } from "../flows/state.ts";
+import { END_REASON_NAMES, type FlowColumns } from "../flows/table/columns.ts";
+import { flowStateIndex } from "../flows/query/query-compile.ts";
+import type { FlowRecord } from "../flows/format/record.ts";
+import { protoName } from "../flows/table/protocols.ts";
+import { NO_EXTRAS, type FlowExtras } from "../flows/table/extras.ts";
+import { communityIdOfRecord } from "../flows/table/community-id.ts";
+import { flagLetters, STATES } from "../flows/table/state.ts";
 
 /** Value bound to src/dst: an IPv4 key word (signed int32) or 16 bytes of IPv6. */
 export type AddrValue = number | Uint8Array;

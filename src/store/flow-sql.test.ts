@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { compileScan } from "../flows/query-compile.ts";
-import { parseQuery, type QueryNode } from "../flows/query.ts";
+import { compileScan } from "../flows/query/query-compile.ts";
+import { parseQuery, type QueryNode } from "../flows/query/query.ts";
 import { FlowStore } from "./flow-store.ts";
 import { queryToSql } from "./flow-sql.ts";
 import { columnsOf } from "./synthetic-flows.ts";

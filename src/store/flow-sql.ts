@@ -19,8 +19,8 @@
  */
 import { cidBits } from "./flow-extras.ts";
 import ipaddr from "ipaddr.js";
-import type { QueryNode } from "../flows/query.ts";
-import { STATES } from "../flows/state.ts";
+import type { QueryNode } from "../flows/query/query.ts";
+import { STATES } from "../flows/table/state.ts";
 
 export type SqlParam = number | string | Uint8Array;
 

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { FlowColumns, KEY_WORDS } from "../flows/columns.ts";
-import { MATCH_ALL } from "../flows/query.ts";
-import { toRecord } from "../flows/record.ts";
+import { FlowColumns, KEY_WORDS } from "../flows/table/columns.ts";
+import { MATCH_ALL } from "../flows/query/query.ts";
+import { toRecord } from "../flows/format/record.ts";
 import { FlowStore } from "./flow-store.ts";
 import { migrate, SCHEMA_VERSION, schemaVersion } from "./schema.ts";
 import { columnsOf, SyntheticFlows } from "./synthetic-flows.ts";

@@ -25,9 +25,9 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync, renameSync, existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { FlowSide, type FlowSideData } from "../flows/extras.ts";
-import { FlowColumns } from "../flows/columns.ts";
-import type { FlowRecord } from "../flows/record.ts";
+import { FlowSide, type FlowSideData } from "../flows/table/extras.ts";
+import { FlowColumns } from "../flows/table/columns.ts";
+import type { FlowRecord } from "../flows/format/record.ts";
 import type { SeriesRange } from "../metrics/ring.ts";
 import type { Alert } from "../alerts/alert.ts";
 import { AlertLog, type AlertEvent, type AlertEventKind, type AlertQuery } from "./alert-log.ts";

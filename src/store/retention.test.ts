@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { FlowColumns } from "../flows/columns.ts";
-import { MATCH_ALL } from "../flows/query.ts";
+import { FlowColumns } from "../flows/table/columns.ts";
+import { MATCH_ALL } from "../flows/query/query.ts";
 import { FlowStore } from "./flow-store.ts";
 import { SyntheticFlows } from "./synthetic-flows.ts";
 import { tempDir } from "./test-dir.ts";

@@ -17,12 +17,12 @@
  * its indexes after the restart.
  */
 import type { Database, Statement } from "bun:sqlite";
-import type { FlowColumns } from "../flows/columns.ts";
+import type { FlowColumns } from "../flows/table/columns.ts";
 import { rowValues } from "./flow-rows.ts";
 import { createSegmentSql, segmentIndexSql, segmentTable, SEGMENT_FIELDS, SEGMENT_INDEXES } from "./schema.ts";
 import { ExtrasTable } from "./flow-extras.ts";
-import { communityIdBits } from "../flows/community-id.ts";
-import type { FlowSide } from "../flows/extras.ts";
+import { communityIdBits } from "../flows/table/community-id.ts";
+import type { FlowSide } from "../flows/table/extras.ts";
 
 export interface Segment {
   n: number;

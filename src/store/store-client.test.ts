@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { FlowColumns, KEY_WORDS } from "../flows/columns.ts";
-import { MATCH_ALL, parseQuery } from "../flows/query.ts";
-import { toRecord } from "../flows/record.ts";
+import { FlowColumns, KEY_WORDS } from "../flows/table/columns.ts";
+import { MATCH_ALL, parseQuery } from "../flows/query/query.ts";
+import { toRecord } from "../flows/format/record.ts";
 import type { Alert } from "../alerts/alert.ts";
 import { FlowStore } from "./flow-store.ts";
 import { StoreClient } from "./store-client.ts";

@@ -16,7 +16,7 @@
  * Limits: a Worker that dies is not restarted: pending calls are rejected, later calls reject at
  * once and inserts are dropped (counted); status() then reports degraded.
  */
-import type { FlowRecord } from "../flows/record.ts";
+import type { FlowRecord } from "../flows/format/record.ts";
 import type { SeriesRange } from "../metrics/ring.ts";
 import type { Alert } from "../alerts/alert.ts";
 import type { AlertEvent, AlertEventKind, AlertQuery } from "./alert-log.ts";

@@ -4,7 +4,7 @@
  * and by the Worker's handler table (a handler returning the wrong type fails tsc).
  */
 import type { Alert } from "../alerts/alert.ts";
-import type { FlowRecord } from "../flows/record.ts";
+import type { FlowRecord } from "../flows/format/record.ts";
 import type { SeriesRange } from "../metrics/ring.ts";
 import type { AlertEvent, AlertEventKind, AlertQuery } from "./alert-log.ts";
 import type { FlowPage, StoredFlowQuery } from "./flow-query.ts";

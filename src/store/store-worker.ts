@@ -11,7 +11,7 @@
  * for the sink's end (PortSink.close posts null after its last batch), since the engine's final
  * flush comes on that port, not in order with the main port.
  */
-import { FlowColumns } from "../flows/columns.ts";
+import { FlowColumns } from "../flows/table/columns.ts";
 import type { EndedBatch } from "../flows/sinks.ts";
 import { FlowStore } from "./flow-store.ts";
 import type { FromStoreWorker, StoreHandlers, StoreMethod, ToStoreWorker } from "./store-protocol.ts";

@@ -8,7 +8,7 @@ import ipaddr from "ipaddr.js";
 import {
   F_BYTES, F_FIRST, F_ID, F_LAST, FlowColumns, KEY_WORDS, KW_PORTS, KW_PROTO, META_INIT_B, PW_V6, PW_VLAN, PW_VLAN_SHIFT,
   REC_F64, REC_U32, U_FLAGS, U_PKTS,
-} from "../flows/columns.ts";
+} from "../flows/table/columns.ts";
 
 export interface FlowSpec {
   id: number;

@@ -1,5 +1,5 @@
 /** A varied set of ended flows for the store's equivalence tests: CIDR edges, every state, VLANs, IPv6. */
-import { ACK, FIN, RST, SYN } from "../flows/state.ts";
+import { ACK, FIN, RST, SYN } from "../flows/table/state.ts";
 import { rng, type FlowSpec } from "./synthetic-flows.ts";
 
 export const T0 = 1_767_225_600; // 2026-01-01T00:00:00Z

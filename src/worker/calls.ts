@@ -5,11 +5,11 @@
  * entry here plus its handler, and a handler returning the wrong type fails tsc.
  */
 import type { EngineStats } from "../flows/engine.ts";
-import type { FlowQuery } from "../flows/flow-query.ts";
-import type { FlowRecord } from "../flows/record.ts";
-import type { Selection } from "../flows/select.ts";
+import type { FlowQuery } from "../flows/query/flow-query.ts";
+import type { FlowRecord } from "../flows/format/record.ts";
+import type { Selection } from "../flows/query/select.ts";
 import type { SinkStats } from "../flows/sinks.ts";
-import type { Talker, TalkerBy } from "../flows/talkers.ts";
+import type { Talker, TalkerBy } from "../flows/stats/talkers.ts";
 import type { CaptureStatus } from "../capture/capture-runner.ts";
 import type { SeriesPayload } from "./protocol.ts";
 import type { IpfixExportStats } from "../export/ipfix-sink.ts";

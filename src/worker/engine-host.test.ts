@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseQuery } from "../flows/query.ts";
-import type { FlowQuery } from "../flows/flow-query.ts";
+import { parseQuery } from "../flows/query/query.ts";
+import type { FlowQuery } from "../flows/query/flow-query.ts";
 import { QueuedSink } from "../flows/sinks.ts";
 import { EngineHost, EXPORT_SLICE_ROWS, EXPORT_SLICE_SLOTS } from "./engine-host.ts";
 

@@ -16,10 +16,10 @@
  */
 import { CaptureRunner } from "../capture/capture-runner.ts";
 import { FlowEngine } from "../flows/engine.ts";
-import { ExportCursor } from "../flows/export-cursor.ts";
-import { compileScan } from "../flows/query-compile.ts";
-import { toRecord, type FlowRecord } from "../flows/record.ts";
-import { selectFlows } from "../flows/select.ts";
+import { ExportCursor } from "../flows/query/export-cursor.ts";
+import { compileScan } from "../flows/query/query-compile.ts";
+import { toRecord, type FlowRecord } from "../flows/format/record.ts";
+import { selectFlows } from "../flows/query/select.ts";
 import type { EndedFlowSink } from "../flows/sinks.ts";
 import { IpfixSink } from "../export/ipfix-sink.ts";
 import { NetflowCollector } from "../collect/collector.ts";

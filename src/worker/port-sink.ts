@@ -10,7 +10,7 @@
  * due, at most `closeTimeoutMs`, then posts `null`: the consumer has had every batch once it reads
  * that (messages on one port arrive in order).
  */
-import { EndReason, FlowColumns } from "../flows/columns.ts";
+import { EndReason, FlowColumns } from "../flows/table/columns.ts";
 import type { EndedBatch, EndedFlowSink } from "../flows/sinks.ts";
 
 export interface PortSinkConfig {

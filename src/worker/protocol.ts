@@ -3,9 +3,9 @@
  * The Worker owns every flow; the server asks it for pages of records and receives a summary
  * once per wall-clock second.
  */
-import type { FlowRecord } from "../flows/record.ts";
-import type { Talker } from "../flows/talkers.ts";
-import type { ScanCandidate } from "../flows/scan.ts";
+import type { FlowRecord } from "../flows/format/record.ts";
+import type { Talker } from "../flows/stats/talkers.ts";
+import type { ScanCandidate } from "../flows/stats/scan.ts";
 import type { EngineStats } from "../flows/engine.ts";
 import type { ReplayPosition } from "../capture/replay-source.ts";
 import type { CaptureSourceConfig, CaptureStatus } from "../capture/capture-runner.ts";
@@ -16,7 +16,7 @@ import type { IpfixExportConfig } from "../export/ipfix-sink.ts";
 import type { CollectorListen } from "../collect/collector.ts";
 
 export type { CaptureState, CaptureStatus } from "../capture/capture-runner.ts";
-export type { ScanCandidate } from "../flows/scan.ts";
+export type { ScanCandidate } from "../flows/stats/scan.ts";
 
 export interface EngineConfig {
   /** Live capture on an interface, or replay of a capture file. */

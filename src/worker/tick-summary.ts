@@ -22,12 +22,12 @@
  *   at most 10 passive-DNS look-ups and 10 GeoLookup look-ups per summary (both LRU-cached maps;
  *   the first AS look-up of a family loads that family's table once, see src/l7/geo.ts).
  */
-import { META_LIVE, REC_U32, U_FLAGS, U_RATE } from "../flows/columns.ts";
+import { META_LIVE, REC_U32, U_FLAGS, U_RATE } from "../flows/table/columns.ts";
 import type { FlowEngine } from "../flows/engine.ts";
-import { toRecord, type FlowRecord } from "../flows/record.ts";
-import { ScanDetector } from "../flows/scan.ts";
+import { toRecord, type FlowRecord } from "../flows/format/record.ts";
+import { ScanDetector } from "../flows/stats/scan.ts";
 import type { ReplayPosition } from "../capture/replay-source.ts";
-import type { Talker } from "../flows/talkers.ts";
+import type { Talker } from "../flows/stats/talkers.ts";
 import type { AppUsage, CaptureStatus, SeriesPayload, TalkerInfo, TickSummary } from "./protocol.ts";
 
 const SCAN_EVERY_MS = 5000;

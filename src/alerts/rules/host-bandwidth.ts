@@ -2,7 +2,7 @@
  * One host (sent + received) over a threshold (warning). Limits: reads the engine's 60 s talker
  * average (TickSummary.talkers: the top 10 hosts), not an instantaneous rate.
  */
-import type { FlowRecord } from "../../flows/record.ts";
+import type { FlowRecord } from "../../flows/format/record.ts";
 import { formatBps } from "../alert.ts";
 import { defineRule, level, type Observation } from "../rule.ts";
 

@@ -5,8 +5,8 @@
  */
 import { expect, test } from "bun:test";
 import ipaddr from "ipaddr.js";
-import { isoTime } from "../record.ts";
-import { csvLine } from "../csv.ts";
+import { isoTime } from "./record.ts";
+import { csvLine } from "./csv.ts";
 import {
   decimalLength, numberLength, putCsvField, putIPv4, putIPv6, putIsoTime, putJsonNumber, putJsonString, putNumber, putText,
   putUint,

@@ -7,9 +7,9 @@ import { expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { FileSource } from "../../capture/file-source.ts";
-import { csvRows } from "../csv.ts";
+import { csvRows } from "./csv.ts";
 import { FlowEngine } from "../engine.ts";
-import { toRecord, type FlowRecord } from "../record.ts";
+import { toRecord, type FlowRecord } from "./record.ts";
 import { csvRecords, ndjsonRecords } from "./records.ts";
 import { PCAPS } from "../../../test/shared-paths.ts";
 

@@ -7,7 +7,7 @@
  * undefined (and function) values left out, strings escaped; a nested object or an array holding
  * anything but strings, numbers, booleans and null is handed to JSON.stringify itself.
  */
-import { CSV_COLUMNS } from "../csv.ts";
+import { CSV_COLUMNS } from "./csv.ts";
 import { csvFieldRoom, jsonStringRoom, putBytes, putCsvField, putJsonNumber, putJsonString, putNumber, putText } from "./bytes.ts";
 
 /** A growing byte buffer: `room(n)` makes sure n more bytes fit at `pos`. */

@@ -10,12 +10,12 @@
 import {
   END_REASON_NAMES, F_BYTES, F_FIRST, F_ID, F_LAST, KEY_WORDS, KW_PORTS, KW_PROTO, META_INIT_B, PW_ORIGIN_MASK, PW_ORIGIN_SHIFT, PW_PROTO,
   PW_V6, PW_VLAN, PW_VLAN_SHIFT, REC_F64, REC_U32, U_FLAGS, U_PKTS, U_RATE, type FlowColumns,
-} from "../columns.ts";
-import { protoName } from "../protocols.ts";
-import { putCommunityId } from "../community-id.ts";
-import { extrasOf, type FlowExtras } from "../extras.ts";
+} from "../table/columns.ts";
+import { protoName } from "../table/protocols.ts";
+import { putCommunityId } from "../table/community-id.ts";
+import { extrasOf, type FlowExtras } from "../table/extras.ts";
 import { originDomain, originExporter } from "../../collect/origins.ts";
-import { flagLetters, STATES, tcpState } from "../state.ts";
+import { flagLetters, STATES, tcpState } from "../table/state.ts";
 import {
   bytesOf, decimalLength, fragment, numberLength, putAddr, putBytes, putCsvField, putIsoTime, putJsonNumber, putJsonString,
   putNumber, putSpaces, putText, putUint, viewOf,

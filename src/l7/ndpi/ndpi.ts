@@ -9,8 +9,8 @@
 import { CString, cc, type Pointer } from "bun:ffi";
 import { fileURLToPath } from "node:url";
 import type { DecodedPacket } from "../../capture/packet.ts";
-import type { FlowTable } from "../../flows/table.ts";
-import { REC_U32, U_PKTS } from "../../flows/columns.ts";
+import type { FlowTable } from "../../flows/table/table.ts";
+import { REC_U32, U_PKTS } from "../../flows/table/columns.ts";
 import { findIpHeader } from "../locate.ts";
 
 const BATCH = 512;

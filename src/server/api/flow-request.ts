@@ -10,9 +10,9 @@
  * Limits: limit ≤ 10,000 for JSON; for csv/ndjson exports the default and maximum is EXPORT_MAX
  * (100,000 rows). Unknown parameters are rejected (names starting with "_" are ignored).
  */
-import { andQueries, paramsToQuery, parseQuery, QUERY_PARAM_NAMES, type QueryNode } from "../../flows/query.ts";
-import { QueryError } from "../../flows/query-error.ts";
-import { SORT_KEYS, type FlowQuery, type Membership, type SortKey } from "../../flows/flow-query.ts";
+import { andQueries, paramsToQuery, parseQuery, QUERY_PARAM_NAMES, type QueryNode } from "../../flows/query/query.ts";
+import { QueryError } from "../../flows/query/query-error.ts";
+import { SORT_KEYS, type FlowQuery, type Membership, type SortKey } from "../../flows/query/flow-query.ts";
 import { BadRequestError } from "./bad-request-error.ts";
 import { enumParam, intParam, rejectUnknown, single, timeParam, type RawQuery } from "./params.ts";
 

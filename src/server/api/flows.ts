@@ -9,11 +9,11 @@
  * closes its cursor.
  */
 import { Elysia, t } from "elysia";
-import { csvHeader } from "../../flows/csv.ts";
+import { csvHeader } from "../../flows/format/csv.ts";
 import { csvRecords, ndjsonRecords } from "../../flows/format/records.ts";
-import type { FlowRecord } from "../../flows/record.ts";
-import { SORT_KEYS, type FlowQuery } from "../../flows/flow-query.ts";
-import { queryToString } from "../../flows/query.ts";
+import type { FlowRecord } from "../../flows/format/record.ts";
+import { SORT_KEYS, type FlowQuery } from "../../flows/query/flow-query.ts";
+import { queryToString } from "../../flows/query/query.ts";
 import { withSuspicious, type SuspiciousContext, type WithSuspicious } from "../../alerts/suspicious.ts";
 import type { ServerContext } from "../context.ts";
 import { EXPORT_MAX, PAGE_MAX, parseFlowId, parseFlowRequest, Q_MAX_LENGTH, rawQuery } from "./flow-request.ts";

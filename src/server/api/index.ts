@@ -13,8 +13,8 @@
  */
 import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
-import { QueryError } from "../../flows/query-error.ts";
-import { parseQuery } from "../../flows/query.ts";
+import { QueryError } from "../../flows/query/query-error.ts";
+import { parseQuery } from "../../flows/query/query.ts";
 import { EngineCallError } from "../../worker/engine-call-error.ts";
 import type { ServerContext } from "../context.ts";
 import { BadRequestError } from "./bad-request-error.ts";

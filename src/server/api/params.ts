@@ -5,7 +5,7 @@
  * Limits: integers are decimal digits only (no sign, exponent or hex); durations are a number with
  * an optional unit ms, s, m, h, d (a bare number is seconds), resolved to whole seconds.
  */
-import { parseDurationMs } from "../../flows/units.ts";
+import { parseDurationMs } from "../../flows/query/units.ts";
 import { BadRequestError } from "./bad-request-error.ts";
 
 /** Query-string values as Elysia hands them over (a repeated parameter may come as an array). */

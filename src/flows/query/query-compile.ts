@@ -12,11 +12,11 @@
 import ipaddr from "ipaddr.js";
 import {
   F_BYTES, F_FIRST, F_LAST, IPPROTO_TCP, KEY_WORDS, KW_PROTO, META_LIVE, PW_ORIGIN_MASK, PW_ORIGIN_SHIFT, PW_PROTO, PW_V6, PW_VLAN, PW_VLAN_SHIFT, REC_F64, REC_U32, U_FLAGS, U_PKTS, U_RATE, type FlowColumns,
-} from "./columns.ts";
+} from "../table/columns.ts";
 import type { QueryNode } from "./query.ts";
-import { exporterHit, exporterMatcher } from "../collect/origins.ts";
-import { extraHit, extraMatcher } from "./extras.ts";
-import { STATES, tcpState, type FlowState } from "./state.ts";
+import { exporterHit, exporterMatcher } from "../../collect/origins.ts";
+import { extraHit, extraMatcher } from "../table/extras.ts";
+import { STATES, tcpState, type FlowState } from "../table/state.ts";
 
 export type FlowPredicate = (c: FlowColumns, i: number) => boolean;
 /**
@@ -143,7 +143,7 @@ function expr(n: QueryNode): string {
       return `(X(${lit(id)},(${W9}>>>${PW_ORIGIN_SHIFT})&${PW_ORIGIN_MASK})===1)`;
     }
     case "ip_version": return `((${W9}&${PW_V6})===${n.version === 6 ? PW_V6 : 0})`;
-    // Extras (app, names, country, AS: flows/extras.ts) are read through this thread's resolver by slot;
+    // Extras (app, names, country, AS: flows/table/extras.ts) are read through this thread's resolver by slot;
     // the term's value stays in the matcher table (only its id reaches the generated source).
     case "app": return `(E(${lit(extraMatcher({ kind: "app", app: n.app }))},c,i)===1)`;
     case "name": return `(E(${lit(extraMatcher({ kind: "name", glob: n.glob }))},c,i)===1)`;

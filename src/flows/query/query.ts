@@ -26,9 +26,9 @@
  */
 import ipaddr from "ipaddr.js";
 import { QueryError } from "./query-error.ts";
-import { protoName, protoNumber } from "./protocols.ts";
-import { STATES, type FlowState } from "./state.ts";
-import { APP_NAMES } from "../l7/apps.ts";
+import { protoName, protoNumber } from "../table/protocols.ts";
+import { STATES, type FlowState } from "../table/state.ts";
+import { APP_NAMES } from "../../l7/apps.ts";
 
 /** Special-range labels `country:` accepts (src/l7/geo.ts specialRange). */
 export const SPECIAL_LABELS = [

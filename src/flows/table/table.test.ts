@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { EndReason, FlowColumns, BYTES_PER_SLOT } from "./columns.ts";
 import { FlowTable } from "./table.ts";
-import { toRecord } from "./record.ts";
-import { pkt } from "./test-packets.ts";
+import { toRecord } from "../format/record.ts";
+import { pkt } from "../test-packets.ts";
 
 describe("FlowTable", () => {
   test("both directions meet in one flow; initiator is the first sender", () => {

@@ -9,14 +9,14 @@
  *   id, end reason set); flows created after it are not in the export; no id twice.
  */
 import { describe, expect, test } from "bun:test";
-import { FileSource } from "../capture/file-source.ts";
-import { PCAPS } from "../../test/shared-paths.ts";
-import { FlowEngine } from "./engine.ts";
+import { FileSource } from "../../capture/file-source.ts";
+import { PCAPS } from "../../../test/shared-paths.ts";
+import { FlowEngine } from "../engine.ts";
 import { ExportCursor } from "./export-cursor.ts";
 import type { FlowQuery, SortKey } from "./flow-query.ts";
 import { compileScan } from "./query-compile.ts";
 import { parseQuery } from "./query.ts";
-import { toRecord, type FlowRecord } from "./record.ts";
+import { toRecord, type FlowRecord } from "../format/record.ts";
 import { selectFlows } from "./select.ts";
 
 function engine(): FlowEngine {

@@ -19,7 +19,7 @@
  * its low 24 bits and the top 8 bits of the key's hash as a filter). Free slots are chained
  * through word 0 of their key, so there is no free-list array. Limit: 16,777,215 flows.
  */
-import type { DecodedPacket } from "../capture/packet.ts";
+import type { DecodedPacket } from "../../capture/packet.ts";
 import { fmix, hashKey, mix, SEED } from "./hash.ts";
 import {
   BYTES_PER_SLOT, EndReason, F_BYTES, F_FIRST, F_ID, F_LAST, FlowColumns, IPPROTO_TCP, KEY_WORDS, KW_PROTO, META_INIT_B, META_LIVE, PW_ORIGIN_MASK, PW_ORIGIN_SHIFT, PW_PROTO, PW_V6, PW_VLAN, PW_VLAN_SHIFT,

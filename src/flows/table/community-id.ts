@@ -25,7 +25,7 @@
  * a flow is output or exported, never per packet.
  */
 import { KEY_WORDS, KW_PROTO, PW_PROTO, PW_V6, type FlowColumns } from "./columns.ts";
-import type { FlowRecord } from "./record.ts";
+import type { FlowRecord } from "../format/record.ts";
 
 const ICMP = 1;
 const ICMP6 = 58;

@@ -3,12 +3,12 @@
  * Field names are snake_case and stable; `src` is the initiator.
  */
 import ipaddr from "ipaddr.js";
-import { END_REASON_NAMES, type FlowColumns } from "./columns.ts";
-import { flagLetters, flowState, type FlowState } from "./state.ts";
-import { protoName } from "./protocols.ts";
-import { communityId } from "./community-id.ts";
-import { extrasOf, type FlowExtras } from "./extras.ts";
-import { originFields } from "../collect/origins.ts";
+import { END_REASON_NAMES, type FlowColumns } from "../table/columns.ts";
+import { flagLetters, flowState, type FlowState } from "../table/state.ts";
+import { protoName } from "../table/protocols.ts";
+import { communityId } from "../table/community-id.ts";
+import { extrasOf, type FlowExtras } from "../table/extras.ts";
+import { originFields } from "../../collect/origins.ts";
 
 export interface FlowRecord {
   id: number;

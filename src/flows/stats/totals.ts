@@ -3,7 +3,7 @@
  * one-second steps and for 24 hours at one-minute steps. The engine adds packets to plain counters
  * (no per-packet ring work) and flushes them once per second of its clock.
  */
-import { SeriesRing } from "../metrics/ring.ts";
+import { SeriesRing } from "../../metrics/ring.ts";
 
 export const TOTAL_SERIES = [
   "packets",

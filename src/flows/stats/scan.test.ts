@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
-import { FlowTable } from "./table.ts";
+import { FlowTable } from "../table/table.ts";
 import { findScans, ScanDetector } from "./scan.ts";
-import { pkt } from "./test-packets.ts";
+import { pkt } from "../test-packets.ts";
 
 function tcp(t: FlowTable, src: string, sport: number, dst: string, dport: number, flags: number, ts: number) {
   t.add(pkt(src, sport, dst, dport, 6, flags), ts, 60);

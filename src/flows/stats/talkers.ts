@@ -7,9 +7,9 @@
  * with the most bytes in that second — a host outside that second's top 2,000 is not counted for
  * that second (it could not reach a top-N list anyway unless the traffic is extremely flat).
  */
-import { KEY_WORDS, KW_PROTO, PW_V6, type FlowColumns } from "./columns.ts";
-import { addrText } from "./record.ts";
-import { HostIndex, type HostId } from "./host-index.ts";
+import { KEY_WORDS, KW_PROTO, PW_V6, type FlowColumns } from "../table/columns.ts";
+import { addrText } from "../format/record.ts";
+import { HostIndex, type HostId } from "../table/host-index.ts";
 
 export type TalkerBy = "src" | "dst" | "host";
 

@@ -13,12 +13,12 @@
  * offset + limit flows (the Selector's heap). Memory: 12 bytes per selected flow, plus the map of
  * ring entries appended while the export is open (bounded by the ring's capacity).
  */
-import type { EndedRing } from "./ended.ts";
+import type { EndedRing } from "../table/ended.ts";
 import type { FlowQuery } from "./flow-query.ts";
 import type { FlowScan } from "./query-compile.ts";
-import { toRecord, type FlowRecord } from "./record.ts";
+import { toRecord, type FlowRecord } from "../format/record.ts";
 import { Selector } from "./select.ts";
-import type { FlowTable } from "./table.ts";
+import type { FlowTable } from "../table/table.ts";
 
 export class ExportCursor {
   private readonly selector: Selector;

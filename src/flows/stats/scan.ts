@@ -9,10 +9,10 @@
  * counted up to 65,536 each; the 20 sources with most attempts are reported. Flows that appear
  * or end during a pass may be missed or counted once in pass 1 only.
  */
-import { IPPROTO_TCP, KEY_WORDS, KW_PROTO, PW_PROTO, type FlowColumns } from "./columns.ts";
-import { HostIndex, type HostId } from "./host-index.ts";
-import { addrText } from "./record.ts";
-import type { FlowTable } from "./table.ts";
+import { IPPROTO_TCP, KEY_WORDS, KW_PROTO, PW_PROTO, type FlowColumns } from "../table/columns.ts";
+import { HostIndex, type HostId } from "../table/host-index.ts";
+import { addrText } from "../format/record.ts";
+import type { FlowTable } from "../table/table.ts";
 
 /** A source that looks like a scan: unanswered or refused attempts to many ports or hosts. */
 export interface ScanCandidate {

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
-import { DecodedPacket } from "../capture/packet.ts";
-import { FlowEngine } from "./engine.ts";
-import { v4 } from "./test-packets.ts";
+import { DecodedPacket } from "../../capture/packet.ts";
+import { FlowEngine } from "../engine.ts";
+import { v4 } from "../test-packets.ts";
 
 /** Feed `seconds` seconds of UDP traffic where host 10.0.0.h sends h × 100 bytes per second to 10.9.9.9. */
 function feed(engine: FlowEngine, seconds: number, t0: number) {

@@ -2,15 +2,15 @@ import { describe, expect, test } from "bun:test";
 import ipaddr from "ipaddr.js";
 import {
   F_BYTES, F_FIRST, F_LAST, FlowColumns, KEY_WORDS, META_INIT_B, META_LIVE, REC_F64, REC_U32, U_FLAGS, U_PKTS, U_RATE,
-} from "./columns.ts";
+} from "../table/columns.ts";
 import { compileQuery, compileScan, flowStateIndex } from "./query-compile.ts";
 import { parseQuery, paramsToQuery, queryToString, type QueryNode } from "./query.ts";
-import { ACK, FIN, flowState, RST, STATES, SYN } from "./state.ts";
-import { toRecord } from "./record.ts";
-import { FlowTable } from "./table.ts";
-import { DecodedPacket } from "../capture/packet.ts";
-import { CollectedFlow } from "../collect/flow-record.ts";
-import { ExporterRegistry } from "../collect/exporters.ts";
+import { ACK, FIN, flowState, RST, STATES, SYN } from "../table/state.ts";
+import { toRecord } from "../format/record.ts";
+import { FlowTable } from "../table/table.ts";
+import { DecodedPacket } from "../../capture/packet.ts";
+import { CollectedFlow } from "../../collect/flow-record.ts";
+import { ExporterRegistry } from "../../collect/exporters.ts";
 
 function words(addr: string): number[] {
   const b = ipaddr.parse(addr).toByteArray();

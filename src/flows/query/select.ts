@@ -11,12 +11,12 @@
  *
  * Limit: offset + limit ≤ 1,000,000 (the heap is sized to it).
  */
-import type { FlowColumns } from "./columns.ts";
-import type { EndedRing } from "./ended.ts";
+import type { FlowColumns } from "../table/columns.ts";
+import type { EndedRing } from "../table/ended.ts";
 import type { FlowQuery, SortKey } from "./flow-query.ts";
 import type { FlowScan } from "./query-compile.ts";
-import { toRecord, type FlowRecord } from "./record.ts";
-import type { FlowTable } from "./table.ts";
+import { toRecord, type FlowRecord } from "../format/record.ts";
+import type { FlowTable } from "../table/table.ts";
 
 export { SORT_KEYS, type Membership, type SortKey } from "./flow-query.ts";
 
