@@ -4,7 +4,7 @@
  * requests per scenario, concurrency 1 by default) against a real FlowmatrixServer replaying a generated
  * capture (2,000,000 packets, 1,000,000 flows, seed 3) at full speed with maxFlows 1,100,000.
  *
- *   bun bench/api-latency.ts [--requests 200] [--concurrency 1] [--export-only | --no-export]
+ *   bun bench/api-latency.ts [--requests 200] [--big-requests 10] [--concurrency 1] [--export-only | --no-export]
  *                            [--exporters 0,10,50] [--load-requests 200] [--load-seconds 40]
  *
  * 3. The export-load case (bench/api-export-load.ts): the scan capture's 950 k flows in a server
@@ -38,13 +38,13 @@ function ensureCapture(): void {
   renameSync(`${PCAP}.part`, PCAP);
 }
 
-async function measure(url: string, path: string): Promise<{ p50: number; p99: number; max: number; total: number; bytes: number }> {
+async function measure(url: string, path: string, requests = REQUESTS): Promise<{ p50: number; p99: number; max: number; total: number; bytes: number }> {
   const times: number[] = [];
   let next = 0;
   let total = -1;
   let bytes = 0;
   const worker = async () => {
-    while (next < REQUESTS) {
+    while (next < requests) {
       next++;
       const t0 = performance.now();
       const res = await fetch(url + path);
@@ -52,7 +52,11 @@ async function measure(url: string, path: string): Promise<{ p50: number; p99: n
       times.push(performance.now() - t0);
       if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status} ${body.slice(0, 200)}`);
       bytes = body.length;
-      if (total < 0) total = (JSON.parse(body) as { total?: number }).total ?? Number.NaN;
+      if (total >= 0) continue;
+      // JSON: its `total`; CSV: data rows (lines minus the header); NDJSON: lines.
+      const type = res.headers.get("content-type") ?? "";
+      const lines = () => body.length - body.replaceAll("\n", "").length;
+      total = type.includes("application/json") ? ((JSON.parse(body) as { total?: number }).total ?? Number.NaN) : type.includes("text/csv") ? lines() - 1 : lines();
     }
   };
   await fetch(url + path).then((r) => r.text()); // warm-up (query compile cache, JIT)
@@ -64,18 +68,27 @@ async function measure(url: string, path: string): Promise<{ p50: number; p99: n
 type Health = { capture: { state: string; dropped: number; packets: number }; flows: { active: number; ended: number; evicted: number } };
 const health = async (url: string) => (await (await fetch(`${url}/api/v1/health`)).json()) as Health;
 
-const SCENARIOS: [string, string][] = [
+/**
+ * [name, path, requests (default --requests)]. The large responses (a JSON page at the maximum
+ * limit, a 100,000-row CSV / NDJSON export) take 0.1-2 s each, so they run --big-requests times
+ * (default 10): they show what the response path (serialisation, schemas) costs per byte.
+ */
+const BIG = opt("big-requests", 10);
+const SCENARIOS: [string, string, number?][] = [
   ["top 100 by bytes", "/api/v1/flows?sort_by=bytes&limit=100"],
   ["CIDR src_ip=10.0.0.0/10", "/api/v1/flows?src_ip=10.0.0.0/10&limit=100"],
   ["CIDR + proto, q", `/api/v1/flows?q=${encodeURIComponent("dst_ip:198.18.0.0/24 protocol:tcp")}&sort_by=packets&limit=100`],
   ["IPv6 CIDR fd00::/8", "/api/v1/flows?src_ip=fd00::/8&limit=100"],
   ["health", "/api/v1/health"],
+  ["JSON page of 10,000 (max limit)", "/api/v1/flows?sort_by=bytes&limit=10000", BIG],
+  ["CSV export 100,000 rows", "/api/v1/flows?format=csv&sort_by=bytes&limit=100000", BIG],
+  ["NDJSON export 100,000 rows", "/api/v1/flows?format=ndjson&sort_by=bytes&limit=100000", BIG],
 ];
 
-async function table(url: string, scenarios: [string, string][]): Promise<void> {
+async function table(url: string, scenarios: [string, string, number?][]): Promise<void> {
   const rows: string[][] = [["scenario", "matches", "p50 ms", "p99 ms", "max ms", "body KiB", "p99 ≤ 50 ms"]];
-  for (const [name, path] of scenarios) {
-    const m = await measure(url, path);
+  for (const [name, path, requests] of scenarios) {
+    const m = await measure(url, path, requests);
     rows.push([name, m.total < 0 || Number.isNaN(m.total) ? "-" : m.total.toLocaleString(), m.p50.toFixed(1), m.p99.toFixed(1), m.max.toFixed(1), (m.bytes / 1024).toFixed(1), m.p99 <= 50 ? "yes" : "NO"]);
   }
   const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
