@@ -3,6 +3,15 @@
  * server_name, src/dst name, country, ASN, AS name) is one row of `flow_extras`, each exporter and
  * observation domain one row of `flow_exporters`; a flow keeps their ids (`x`, `exp`) and the
  * Community ID's first 47 bits (`cid`). Ids are cached both ways in this thread (bounded).
+ *
+ * Pruning (migration 5): each row's `last_seg` is at least the number of every segment whose flows
+ * use it — the first use of a row in a segment (a cache miss: the key caches are emptied when
+ * inserts move to another segment) writes the segment's number. When retention drops a segment,
+ * `pruneInterned` deletes the rows whose last_seg is below the oldest remaining segment (none of
+ * those uses them) through the last_seg index: the cost is the rows deleted, not the table size.
+ * Rows used only by flows that a lone oversized segment deleted one by one stay until that
+ * segment goes (bounded by the distinct tuples of one segment). Cost on inserts: one upsert per
+ * distinct tuple per segment (250 k flows or 1 h), as when the tuple was first seen.
  */
 import type { Database } from "bun:sqlite";
 import ipaddr from "ipaddr.js";
@@ -54,7 +63,29 @@ export class ExtrasTable {
     return t;
   }
 
+  /** The segment the inserts go to (written as last_seg); 0 before the first insert. */
+  private seg = 0;
+
   private constructor(private readonly db: Database) {}
+
+  /** Inserts now go to segment `n`: the key caches are emptied so that each row's first use there writes last_seg. */
+  useSegment(n: number): void {
+    if (n === this.seg) return;
+    this.seg = n;
+    this.fast.clear();
+    this.ids.clear();
+    this.expIds.clear();
+  }
+
+  /** Forgets every cached id (after a prune deleted rows, or a rolled-back insert left ids that were never written). */
+  forget(): void {
+    this.seg = 0;
+    this.fast.clear();
+    this.ids.clear();
+    this.expIds.clear();
+    this.byId.clear();
+    this.expById.clear();
+  }
 
   /** intern(side.get(j)) without an object per flow on a cache hit (the insert path). */
   internSide(side: FlowSide, j: number): number {
@@ -80,12 +111,10 @@ export class ExtrasTable {
     if (k === null) return 0;
     const hit = this.ids.get(k);
     if (hit !== undefined) return hit;
-    this.db.run(
-      "INSERT OR IGNORE INTO flow_extras(app, app_source, server_name, src_name, dst_name, src_country, dst_country, src_asn, dst_asn, src_as_name, dst_as_name, k) " +
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-      [x.app, x.app_source, x.server_name, x.src_name, x.dst_name, x.src_country, x.dst_country, x.src_asn, x.dst_asn, x.src_as_name, x.dst_as_name, k],
-    );
-    const id = (this.db.query("SELECT id FROM flow_extras WHERE k = ?").get(k) as { id: number }).id;
+    const id = (this.db.query(
+      "INSERT INTO flow_extras(app, app_source, server_name, src_name, dst_name, src_country, dst_country, src_asn, dst_asn, src_as_name, dst_as_name, k, last_seg) " +
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(k) DO UPDATE SET last_seg = max(last_seg, excluded.last_seg) RETURNING id",
+    ).get(x.app, x.app_source, x.server_name, x.src_name, x.dst_name, x.src_country, x.dst_country, x.src_asn, x.dst_asn, x.src_as_name, x.dst_as_name, k, this.seg) as { id: number }).id;
     if (this.ids.size >= CACHE) this.ids.clear();
     this.ids.set(k, id);
     return id;
@@ -105,8 +134,10 @@ export class ExtrasTable {
     } catch {
       addr = null;
     }
-    this.db.run("INSERT OR IGNORE INTO flow_exporters(exporter, domain, addr, k) VALUES (?,?,?,?)", [exporter, domain, addr, k]);
-    const id = (this.db.query("SELECT id FROM flow_exporters WHERE k = ?").get(k) as { id: number }).id;
+    const id = (this.db.query(
+      "INSERT INTO flow_exporters(exporter, domain, addr, k, last_seg) VALUES (?,?,?,?,?) " +
+        "ON CONFLICT(k) DO UPDATE SET last_seg = max(last_seg, excluded.last_seg) RETURNING id",
+    ).get(exporter, domain, addr, k, this.seg) as { id: number }).id;
     if (this.expIds.size >= CACHE) this.expIds.clear();
     this.expIds.set(k, id);
     return id;
@@ -140,4 +171,17 @@ export class ExtrasTable {
     }
     return o;
   }
+}
+
+/**
+ * Deletes the interned extras and exporters no remaining segment uses (last_seg below the oldest
+ * segment's number; every row when no segment is left) and empties the id caches when any went.
+ * Call in the transaction that drops the segment. Returns the rows deleted.
+ */
+export function pruneInterned(db: Database): number {
+  const oldest = (db.query("SELECT min(n) AS n FROM segments").get() as { n: number | null }).n ?? Number.MAX_SAFE_INTEGER;
+  const n = db.run("DELETE FROM flow_extras WHERE last_seg < ?", [oldest]).changes +
+    db.run("DELETE FROM flow_exporters WHERE last_seg < ?", [oldest]).changes;
+  if (n > 0) ExtrasTable.of(db).forget();
+  return n;
 }

@@ -86,6 +86,10 @@
  * sensor). Steps run every second from the Worker's timer and, under a stream of inserts (where
  * the timer may not get a turn), after an insert; at once when the pages in use pass 75 % of the
  * size limit. Index build steps (segments.ts) run after each insert and with each retention step.
+ * Interned extras tuples and exporters (flow_extras, flow_exporters) go in the transaction that
+ * drops a segment: each row's last_seg (migration 5) is at least the number of every segment
+ * using it, so the rows below the oldest remaining segment are unused and deleted through the
+ * last_seg index (flow-extras.ts; src/store/extras-retention.test.ts).
  *
  * ## Faults
  * Read-only or missing directory, full disk, any SQLite error: status() "degraded" with the

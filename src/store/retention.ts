@@ -11,12 +11,15 @@
  *   retentionBytes, the oldest segment is dropped; when only one segment is left, its oldest
  *   `deleteRows` flows are deleted instead. Freed pages go to the freelist and new inserts reuse
  *   them, so the file stops growing.
+ * - Interned extras and exporters (flow-extras.ts) that no remaining segment uses go in the
+ *   transaction that drops a segment (an index range on last_seg, no scan of the flows).
  * - File: when the file (page_count × page_size) is over retentionBytes (e.g. the limit was
  *   lowered), `PRAGMA incremental_vacuum` returns up to `vacuumPages` free pages to the OS
  *   (the database is created with auto_vacuum = INCREMENTAL).
  */
 import type { Database } from "bun:sqlite";
 import type { AlertLog } from "./alert-log.ts";
+import { pruneInterned } from "./flow-extras.ts";
 import { segmentTable } from "./schema.ts";
 import type { Segments } from "./segments.ts";
 import type { SeriesStore } from "./series.ts";
@@ -42,6 +45,8 @@ export interface PruneResult {
   deletedFlows: number;
   vacuumedPages: number;
   deletedRollups: number;
+  /** Interned extras tuples and exporters deleted with the dropped segments. */
+  deletedInterned: number;
 }
 
 export interface PageFigures {
@@ -55,18 +60,20 @@ export function pageFigures(db: Database): PageFigures {
   return { pageSize: g("page_size"), pageCount: g("page_count"), freelist: g("freelist_count") };
 }
 
-function dropSegment(db: Database, segs: Segments, n: number): number {
+function dropSegment(db: Database, segs: Segments, n: number, r: PruneResult): void {
   const rows = (db.query("SELECT rows FROM segments WHERE n = ?").get(n) as { rows: number } | null)?.rows ?? 0;
   segs.forget(n);
   db.transaction(() => {
     db.run(`DROP TABLE IF EXISTS ${segmentTable(n)}`);
     db.run("DELETE FROM segments WHERE n = ?", [n]);
+    r.deletedInterned += pruneInterned(db);
   })();
-  return rows;
+  r.deletedFlows += rows;
+  r.droppedSegments++;
 }
 
 export function pruneStep(db: Database, segs: Segments, series: SeriesStore, alerts: AlertLog, cfg: RetentionConfig, nowMs: number): PruneResult {
-  const r: PruneResult = { droppedSegments: 0, deletedFlows: 0, vacuumedPages: 0, deletedRollups: 0 };
+  const r: PruneResult = { droppedSegments: 0, deletedFlows: 0, vacuumedPages: 0, deletedRollups: 0, deletedInterned: 0 };
   const list = segs.list();
   // Age counts back from the newest stored flow when it is older than the wall clock (a store
   // filled offline from an old capture keeps its last retentionDays), else from now.
@@ -77,13 +84,11 @@ export function pruneStep(db: Database, segs: Segments, series: SeriesStore, ale
   const pages = pageFigures(db);
   const used = (pages.pageCount - pages.freelist) * pages.pageSize;
   if (aged) {
-    r.deletedFlows += dropSegment(db, segs, aged.n);
-    r.droppedSegments++;
+    dropSegment(db, segs, aged.n, r);
   } else if (used > cfg.retentionBytes * SIZE_PRUNE_AT && list.length > 0) {
     const oldest = list[0]!;
     if (list.length > 1) {
-      r.deletedFlows += dropSegment(db, segs, oldest.n);
-      r.droppedSegments++;
+      dropSegment(db, segs, oldest.n, r);
     } else if (oldest.rows > 0) {
       const t = segmentTable(oldest.n);
       db.transaction(() => {

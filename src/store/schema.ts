@@ -126,6 +126,19 @@ export const MIGRATIONS: Migration[] = [
       for (const col of ["x", "cid", "exp"]) db.run(`ALTER TABLE ${t} ADD COLUMN ${col} INTEGER NOT NULL DEFAULT 0`);
     }
   },
+  // 5: interned rows pruned with the segments (flow-extras.ts): `last_seg` is at least the number of
+  // every segment whose flows use the row; retention deletes the rows whose last_seg is below the
+  // oldest remaining segment (an index range, no scan of the segments). Existing rows get the
+  // newest segment's number (no scan at migration: rows only dropped segments used go once every
+  // segment present now is gone, at most retentionDays later).
+  (db) => {
+    const top = (db.query("SELECT coalesce(max(n), 0) AS n FROM segments").get() as { n: number }).n;
+    for (const t of ["flow_extras", "flow_exporters"]) {
+      db.run(`ALTER TABLE ${t} ADD COLUMN last_seg INTEGER NOT NULL DEFAULT 0`);
+      db.run(`UPDATE ${t} SET last_seg = ?`, [top]);
+      db.run(`CREATE INDEX ${t}_last_seg ON ${t}(last_seg)`);
+    }
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -143,6 +143,7 @@ export class Segments {
         s = null;
       }
       if (!s) s = this.open();
+      xt.useSegment(s.n);
       const row = this.row, ins = this.insert!;
       let minF = Infinity, maxF = -Infinity, minL = Infinity, maxL = -Infinity, maxId = 0;
       for (let i = 0; i < count; i++) {
@@ -174,6 +175,7 @@ export class Segments {
 
   /** Reload the newest segment's figures after a failed transaction (the cached copy may be ahead). */
   reload(): void {
+    ExtrasTable.of(this.db).forget(); // ids interned in a rolled-back transaction were never written
     if (!this.current) return;
     const s = this.db.query("SELECT * FROM segments WHERE n = ?").get(this.current.n) as Segment | null;
     if (s && !s.sealed) this.use(s);
