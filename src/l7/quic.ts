@@ -191,10 +191,10 @@ export function quicClientPacket(b: Uint8Array, off: number, len: number, stream
         stream.keys = clientInitialKeys(version, dcid);
       }
       if (stream.keys !== null && stream.opened < 4) {
-        const plain = openInitial(b, p, q, pktEnd, stream.keys);
-        if (plain !== null) {
+        const opened = openInitial(b, p, q, pktEnd, stream.keys);
+        if (opened !== null) {
           stream.opened++;
-          gatherCrypto(plain, stream);
+          gatherCrypto(opened.frames, stream);
           const have = stream.prefix();
           if (have >= 4 && stream.buf[0] === 1) {
             const hl = (stream.buf[1]! << 16) | (stream.buf[2]! << 8) | stream.buf[3]!;
@@ -219,12 +219,19 @@ export function quicClientPacket(b: Uint8Array, off: number, len: number, stream
   return { status, stream };
 }
 
-/** The unprotected header and packet number of the last Initial `openInitial` opened (for tests). */
-let openedHeader: Buffer | null = null;
-let openedPn = -1;
+/** An opened Initial: its unprotected header, packet number and plaintext frames. */
+export interface OpenedInitial {
+  header: Buffer;
+  pn: number;
+  frames: Uint8Array;
+}
 
-/** Removes header protection and opens one Initial; returns the plaintext frames or null. */
-function openInitial(b: Uint8Array, start: number, pnOff: number, pktEnd: number, keys: InitialKeys): Uint8Array | null {
+/**
+ * Removes header protection and opens one Initial; null when it cannot be opened under `keys`.
+ * Cost: one AES-ECB block and one AES-GCM open (node:crypto), a few small buffers; only for flows
+ * still undecided that sent a QUIC long header, at most 4 Initials per flow.
+ */
+function openInitial(b: Uint8Array, start: number, pnOff: number, pktEnd: number, keys: InitialKeys): OpenedInitial | null {
   if (pnOff + 4 + 16 > pktEnd) return null;
   try {
     const ecb = createCipheriv("aes-128-ecb", keys.hp, null);
@@ -248,9 +255,7 @@ function openInitial(b: Uint8Array, start: number, pnOff: number, pktEnd: number
     gcm.setAuthTag(b.subarray(ctEnd, pktEnd));
     const out = gcm.update(b.subarray(pnOff + pnLen, ctEnd));
     gcm.final();
-    openedHeader = header;
-    openedPn = pn;
-    return out;
+    return { header, pn, frames: out };
   } catch {
     return null; // authentication failed: not a client Initial under these keys
   }
@@ -328,7 +333,7 @@ export function gquicChlo(b: Uint8Array, off: number, end: number, info: HelloIn
  * of its DCID (or `keys`, e.g. server keys), returning the unprotected header, the packet number and
  * the plaintext frames; null when it cannot be opened.
  */
-export function _openFirstInitial(b: Uint8Array, off: number, len: number, keys?: InitialKeys): { header: Buffer; pn: number; frames: Uint8Array } | null {
+export function _openFirstInitial(b: Uint8Array, off: number, len: number, keys?: InitialKeys): OpenedInitial | null {
   const end = off + len;
   if (len < 7) return null;
   const version = ((b[off + 1]! << 24) | (b[off + 2]! << 16) | (b[off + 3]! << 8) | b[off + 4]!) >>> 0;
@@ -346,6 +351,5 @@ export function _openFirstInitial(b: Uint8Array, off: number, len: number, keys?
   q += varintLen;
   const k = keys ?? clientInitialKeys(version, dcid);
   if (k === null) return null;
-  const frames = openInitial(b, off, q, q + plen, k); // sets openedHeader/openedPn when it opens
-  return frames !== null && openedHeader !== null ? { header: openedHeader, pn: openedPn, frames } : null;
+  return openInitial(b, off, q, q + plen, k);
 }
