@@ -63,6 +63,23 @@ describe("bandwidth rule", () => {
     expect(a.recent()[a.recent().length - 1]!.cleared).not.toBeNull();
   });
 
+  test("the flow filter names the top hosts at raise time (at most 5, IPv6 too), kept while the alert lasts", () => {
+    const a = new AlertEngine();
+    const hosts = ["10.0.0.5", "2001:db8::7", "192.0.2.1", "10.0.0.6", "10.0.0.7", "10.0.0.8", "10.0.0.9"];
+    const talkers = [...hosts.map((host, k) => ({ host, bytes: 1e6 - k, packets: 1, flows: 1, bps: 1e6 - k })),
+      { host: "10.0.0.99", bytes: 0, packets: 0, flows: 0, bps: 0 }];
+    for (let s = 1; s <= 5; s++) a.onTick(tick(s, { bps: 150e6, talkers }));
+    const al = a.active().find((x) => x.rule === "bandwidth")!;
+    expect(al.q).toBe("ip:10.0.0.5 OR ip:2001:db8::7 OR ip:192.0.2.1 OR ip:10.0.0.6 OR ip:10.0.0.7");
+    // other hosts later: the raise's filter stays
+    a.onTick(tick(6, { bps: 150e6, talkers: [{ host: "10.1.1.1", bytes: 5, packets: 1, flows: 1, bps: 5 }] }));
+    expect(a.active().find((x) => x.rule === "bandwidth")!.q).toBe(al.q);
+    // no host with traffic (not seen from a real engine): the live rate filter
+    const b = new AlertEngine();
+    for (let s = 1; s <= 5; s++) b.onTick(tick(s, { bps: 150e6, talkers: [talkers[7]!] }));
+    expect(b.active().find((x) => x.rule === "bandwidth")!.q).toBe("bps>0");
+  });
+
   test("a spike shorter than the window does not raise; cool-down blocks a re-raise for 60 s", () => {
     const a = new AlertEngine({ bandwidthSeconds: 2, coolDownSec: 60 });
     a.onTick(tick(1, { bps: 200e6 }));
