@@ -54,7 +54,8 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   // thread (offline nothing is dropped); ids continue after the store's highest id.
   const store = values["data-dir"] !== undefined ? openStore(values["data-dir"]) : null;
   const sinks: EndedFlowSink[] = store ? [{ name: "history", offer: (b) => (store.insertBatch(b.key, b.rec, b.count, b.side), true) }] : [];
-  // --export-ipfix: every ended flow also goes to an IPFIX collector, encoded and sent as it ends.
+  // --export-ipfix: every ended flow also goes to an IPFIX collector, encoded and sent by an
+  // exporter Worker (off this thread); lossless: the read waits when a full queue is not yet sent.
   const ipfix = values["export-ipfix"] !== undefined ? await openIpfix(values["export-ipfix"], values["ipfix-domain"]) : null;
   if (ipfix) sinks.push(ipfix);
   const engine = new FlowEngine({
@@ -63,11 +64,21 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
     ...flowsTableConfig(values),
   });
   // Application protocol, server names, passive DNS, country and AS (src/l7): the inspector is the
-  // engine's packet hook; rows read the extras through the resolver it sets.
-  const annotator = openAnnotator(engine, values["geoip-db"], values["asn-db"]);
+  // engine's packet hook; rows read the extras through the resolver it sets. Country and AS only
+  // when something reads them: rows, the store, or a database named on the command line (not
+  // `--format summary` whose only reader of extras is the IPFIX exporter: application and server
+  // name; the lookups cost ~0.5 µs per ended flow there, and the AS table's load at the first).
+  const geo = format !== "summary" || store !== null || values["geoip-db"] !== undefined || values["asn-db"] !== undefined;
+  const annotator = openAnnotator(engine, values["geoip-db"], values["asn-db"], geo);
   // Open and check before writing anything: the file and its header, or libpcap + the filter.
-  preflightFile(path, filter);
-  const source = await openFileSource(path, filter);
+  let source;
+  try {
+    preflightFile(path, filter);
+    source = await openFileSource(path, filter);
+  } catch (e) {
+    await ipfix?.close(); // the exporter Worker would keep an in-process caller alive
+    throw e;
+  }
 
   const out = io.out ?? new OutputWriter(1);
   if (format === "json") out.write('{"flows":[');
@@ -122,20 +133,23 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   const note = io.note ?? ((l: string) => process.stderr.write(l + "\n"));
   if (format !== "json" && format !== "summary") note(summaryLine(stats));
   if (storeNote !== null) note(storeNote);
-  if (ipfix) note(ipfixLine(ipfix));
+  if (ipfix) note(ipfixLine(ipfix, engine.sinkStats().find((x) => x.name === ipfix.name)?.dropped_flows ?? 0));
   return 0;
 }
 
 /** The FlowAnnotator of `flows` (a database named by a flag that cannot be read is a usage error). */
-function openAnnotator(engine: FlowEngine, geoipDb: string | undefined, asnDb: string | undefined): FlowAnnotator {
+function openAnnotator(engine: FlowEngine, geoipDb: string | undefined, asnDb: string | undefined, geo: boolean): FlowAnnotator {
   try {
-    return new FlowAnnotator(engine, { geoipDb, asnDb, ring: false });
+    return new FlowAnnotator(engine, { geoipDb, asnDb, ring: false, geo });
   } catch (e) {
     throw new UsageError(`${geoipDb !== undefined ? `--geoip-db ${geoipDb}` : ""}${asnDb !== undefined ? ` --asn-db ${asnDb}` : ""}: ${(e as Error).message}`.trim());
   }
 }
 
-/** The IPFIX exporter of `flows --export-ipfix` (synchronous sends: nothing is dropped for want of a turn). */
+/**
+ * The IPFIX exporter of `flows --export-ipfix`: its own Worker, lossless (the read loop waits for
+ * room rather than drop: every flow of the file reaches the collector; see IpfixSink).
+ */
 async function openIpfix(target: string, domain: string): Promise<IpfixSink> {
   let hp;
   try {
@@ -152,11 +166,11 @@ async function openIpfix(target: string, domain: string): Promise<IpfixSink> {
   }
 }
 
-/** "ipfix: 1234 flows in 98 messages to 127.0.0.1:4739 (domain 1), 0 send errors". */
-function ipfixLine(s: IpfixSink): string {
+/** "ipfix: 1234 flows in 98 messages to 127.0.0.1:4739 (domain 1), 0 send errors" (and flows not exported, if any). */
+function ipfixLine(s: IpfixSink, dropped: number): string {
   const st = s.stats();
   return `ipfix: ${st.flows} flows in ${st.messages} messages (${st.template_messages} with templates) to ${st.target} (domain ${st.domain_id}), ` +
-    `${st.send_errors} send errors${st.last_error ? ` (last: ${st.last_error})` : ""}`;
+    `${st.send_errors} send errors${dropped > 0 ? `, ${dropped} flows NOT exported` : ""}${st.last_error ? ` (last: ${st.last_error})` : ""}`;
 }
 
 /** The history store of `flows --data-dir`: opened before anything is read or written; a store that cannot be used is a usage error (exit 2). */

@@ -15,8 +15,7 @@
  * Each emitted message is a fresh Uint8Array the caller may keep or send.
  */
 import { F_BYTES, F_FIRST, F_LAST, KEY_WORDS, KW_PORTS, KW_PROTO, META_INIT_B, PW_PROTO, PW_V6, PW_VLAN, PW_VLAN_SHIFT, REC_F64, REC_U32, U_FLAGS, U_PKTS, type FlowColumns } from "../flows/table/columns.ts";
-import { communityId } from "../flows/table/community-id.ts";
-import type { FlowSide } from "../flows/table/extras.ts";
+import { putCommunityId } from "../flows/table/community-id.ts";
 import { END_REASON_IPFIX, FIXED_V4, FIXED_V6, IPFIX_VERSION, TEMPLATE_V4, TEMPLATE_V6, templateSet } from "./ipfix-templates.ts";
 
 export interface IpfixEncoderConfig {
@@ -30,7 +29,19 @@ export interface IpfixEncoderConfig {
   now?: () => number;
 }
 
+/**
+ * The per-flow strings the encoder exports: application (applicationName) and server name; any
+ * null or empty string is sent as an empty field. FlowSide (flows/table/extras.ts) is one; the
+ * exporter Worker gets a slimmer one (ipfix-protocol.ts FlowNames).
+ */
+export interface FlowNameSource {
+  app(j: number): string | null;
+  serverName(j: number): string | null;
+}
+
 export const HEADER_BYTES = 16;
+/** Community ID text: "1:" + base64 of a SHA-1 = 30 ASCII bytes, always. */
+const CID_BYTES = 30;
 const SET_HEADER = 4;
 const TWO32 = 4294967296;
 
@@ -81,21 +92,21 @@ export class IpfixEncoder {
 
   /**
    * Encodes flow slots [from, to) of `c` into messages, handing each to `emit`. `side`: the flows'
-   * extras (EndedBatch.side) for applicationName and serverName; empty strings without it.
+   * application and server name (index j of `side` is slot j of `c`); empty strings without it.
+   * Cost ≈ 0.2-0.4 µs per flow (Community ID's SHA-1 included), plus a 1400-byte copy per message.
    */
-  encode(c: FlowColumns, from: number, to: number, emit: (msg: Uint8Array) => void, side: FlowSide | null = null): void {
+  encode(c: FlowColumns, from: number, to: number, emit: (msg: Uint8Array) => void, side: FlowNameSource | null = null): void {
     if (this.now() - this.lastTemplatesMs >= this.refreshMs) emit(this.templateMessage());
     for (let i = from; i < to; i++) {
       const v6 = (c.key[i * KEY_WORDS + KW_PROTO]! & PW_V6) !== 0;
       const tpl = v6 ? TEMPLATE_V6 : TEMPLATE_V4;
-      const cid = communityId(c, i);
       this.app = side === null ? "" : side.app(i) ?? "";
       this.name = side === null ? "" : side.serverName(i) ?? "";
-      const size = (v6 ? FIXED_V6 : FIXED_V4) + 1 + cid.length + varlenSize(this.app) + varlenSize(this.name);
+      const size = (v6 ? FIXED_V6 : FIXED_V4) + 1 + CID_BYTES + varlenSize(this.app) + varlenSize(this.name);
       const need = size + (this.setTemplate === tpl ? 0 : SET_HEADER);
       if (this.p + need > this.maxMessage) this.finish(emit);
       if (this.setTemplate !== tpl) this.openSet(tpl);
-      this.record(c, i, v6, cid);
+      this.record(c, i, v6);
       this.inMessage++;
     }
     this.finish(emit);
@@ -137,7 +148,7 @@ export class IpfixEncoder {
     emit(msg);
   }
 
-  private record(c: FlowColumns, i: number, v6: boolean, cid: string): void {
+  private record(c: FlowColumns, i: number, v6: boolean): void {
     const v = this.view, b = this.buf, key = c.key;
     let p = this.p;
     const kb = i * KEY_WORDS;
@@ -173,8 +184,8 @@ export class IpfixEncoder {
     b[p + 4] = END_REASON_IPFIX[(flags >>> 20) & 0xf] ?? 0;
     b[p + 5] = 1; // biflowDirection: initiator
     p += 6;
-    b[p++] = cid.length;
-    for (let k = 0; k < cid.length; k++) b[p++] = cid.charCodeAt(k);
+    b[p++] = CID_BYTES;
+    p = putCommunityId(c, i, b, p);
     p = putVarlen(b, p, this.app);
     p = putVarlen(b, p, this.name);
     this.p = p;
@@ -185,11 +196,16 @@ const utf8 = new TextEncoder();
 
 /** Bytes of a variable-length string field (RFC 7011 §7: 1 length byte below 255; names are ≤ 253 ASCII). */
 function varlenSize(s: string): number {
+  if (s.length === 0) return 1;
   const n = Buffer.byteLength(s);
   return n < 255 ? 1 + n : 3 + n;
 }
 
 function putVarlen(b: Uint8Array, p: number, s: string): number {
+  if (s.length === 0) {
+    b[p] = 0;
+    return p + 1;
+  }
   const bytes = utf8.encode(s);
   if (bytes.length < 255) b[p++] = bytes.length;
   else {

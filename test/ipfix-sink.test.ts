@@ -1,0 +1,170 @@
+/**
+ * The IPFIX sink and its exporter Worker (src/export/ipfix-sink.ts, ipfix-worker.ts): real Worker,
+ * real UDP sockets on 127.0.0.1, flows of the shared captures.
+ * - What arrives: every record's Community ID, application and server name, as the flows had them
+ *   (names travel to the Worker as pairs, not through the encoder test's FlowSide).
+ * - Lossless mode (`flows --read`): a synchronous loop offering far more than the queue holds,
+ *   never yielding, loses nothing: offer() waits for the Worker (shared-memory counter).
+ * - Bounded mode (serve): offers beyond the queue are refused at once (the batcher counts them),
+ *   except the final flush of shutdown; everything accepted is sent before close() returns.
+ * - No collector listening: `flows --read` still exits 0 and counts the refused datagrams.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { FileSource } from "../src/capture/file-source.ts";
+import { EndReason, FlowColumns, KEY_WORDS, REC_U32, U_FLAGS } from "../src/flows/table/columns.ts";
+import { FlowEngine } from "../src/flows/engine.ts";
+import { communityId } from "../src/flows/table/community-id.ts";
+import { toRecord } from "../src/flows/format/record.ts";
+import type { EndedBatch } from "../src/flows/sinks.ts";
+import { FlowAnnotator } from "../src/l7/annotate.ts";
+import { IpfixSink } from "../src/export/ipfix-sink.ts";
+import { TEMPLATE_V4, TEMPLATE_V6 } from "../src/export/ipfix-templates.ts";
+import { PCAPS } from "./shared-paths.ts";
+
+const L7 = join(import.meta.dir, "..", "..", "shared", "pcaps-l7") + "/";
+const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+
+/** A UDP receiver on 127.0.0.1 keeping every datagram. */
+async function receiver() {
+  const got: Uint8Array[] = [];
+  const sock = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data: (_s, d) => void got.push(new Uint8Array(d)) } });
+  return { port: sock.port, got, close: () => sock.close() };
+}
+const rx = await receiver();
+afterAll(() => rx.close());
+
+/** Ended flows of a few shared captures, copied into one column set. */
+function seedFlows(): { cols: FlowColumns; n: number } {
+  const cols = new FlowColumns(1 << 14);
+  let n = 0;
+  for (const f of ["ndpi__gnutella.pcap", "ndpi__quic.pcap", "zeek__communityid_icmp6.pcap"]) {
+    const e = new FlowEngine({ recentEnded: 1, rates: false });
+    e.onEnded((c, i) => cols.copyFrom(c, i, n++));
+    new FileSource({ path: PCAPS + f }).readSync(e);
+    e.finish();
+  }
+  return { cols, n };
+}
+const seed = seedFlows();
+
+/** `count` flows (the seed's, repeated) as a batch of their own buffers; `shutdown`: its flows ended at stop. */
+function batch(count: number, shutdown = false): EndedBatch {
+  const c = new FlowColumns(count);
+  for (let i = 0; i < count; i++) {
+    c.copyFrom(seed.cols, i % seed.n, i);
+    if (shutdown) {
+      const o = i * REC_U32 + U_FLAGS;
+      c.u32[o] = (c.u32[o]! & ~(0xf << 20)) | (EndReason.shutdown << 20);
+    }
+  }
+  return { count, key: c.key.slice(0, count * KEY_WORDS), rec: c.f64.buffer.slice(0, count * 64) as ArrayBuffer };
+}
+
+/** Community ID, applicationName and serverName of every data record of a message. */
+function records(m: Uint8Array): { cid: string; app: string; name: string }[] {
+  const v = new DataView(m.buffer, m.byteOffset, m.length);
+  const out: { cid: string; app: string; name: string }[] = [];
+  const dec = new TextDecoder();
+  for (let p = 16; p < m.length;) {
+    const id = v.getUint16(p), len = v.getUint16(p + 2);
+    if (id === TEMPLATE_V4 || id === TEMPLATE_V6) {
+      for (let q = p + 4; q < p + len;) {
+        q += id === TEMPLATE_V4 ? 69 : 93;
+        const s: string[] = [];
+        for (let k = 0; k < 3; k++) {
+          let n = m[q++]!;
+          if (n === 255) {
+            n = v.getUint16(q);
+            q += 2;
+          }
+          s.push(dec.decode(m.subarray(q, q + n)));
+          q += n;
+        }
+        out.push({ cid: s[0]!, app: s[1]!, name: s[2]! });
+      }
+    }
+    p += len;
+  }
+  return out;
+}
+
+test("through the Worker: every flow arrives with its Community ID, application and server name", async () => {
+  const files = ["ndpi__tls_ech.pcapng", "ndpi__chrome.pcap", "ndpi__quic-v2.pcapng"].filter((f) => existsSync(L7 + f));
+  expect(files.length).toBeGreaterThan(0);
+  rx.got.length = 0;
+  const want: { cid: string; app: string; name: string }[] = [];
+  for (const f of files) {
+    const before = want.length;
+    const sink = await new IpfixSink({ host: "127.0.0.1", port: rx.port, domainId: 3 }, true).open();
+    const e = new FlowEngine({ recentEnded: 1, rates: false, sinks: [sink] });
+    const a = new FlowAnnotator(e, { ring: false });
+    e.onEnded((c, i) => {
+      const r = toRecord(c, i);
+      want.push({ cid: communityId(c, i), app: r.app ?? "", name: r.server_name ?? "" });
+    });
+    a.attach();
+    new FileSource({ path: L7 + f }).readSync(e);
+    e.finish();
+    await e.closeSinks();
+    a.detach();
+    expect(sink.stats()).toMatchObject({ flows: want.length - before, send_errors: 0, queued: 0, domain_id: 3 });
+  }
+  for (let i = 0; i < 50 && rx.got.flatMap(records).length < want.length; i++) await Bun.sleep(20);
+  const got = rx.got.flatMap(records);
+  expect(got).toEqual(want);
+  expect(got.some((g) => g.app === "tls" && g.name !== "")).toBe(true);
+});
+
+test("lossless: a synchronous loop offering 16x the queue never drops; offer() waits for the Worker", async () => {
+  const sink = await new IpfixSink({ host: "127.0.0.1", port: rx.port, domainId: 1, maxQueuedFlows: 4096 }, true).open();
+  const batches = Array.from({ length: 64 }, () => batch(1024));
+  let accepted = 0;
+  for (const b of batches) if (sink.offer(b)) accepted += b.count; // no await: this thread takes no message meanwhile
+  expect(accepted).toBe(64 * 1024);
+  expect(sink.stats().queued).toBeLessThanOrEqual(4096);
+  await sink.close();
+  const st = sink.stats();
+  expect(st.flows).toBe(64 * 1024);
+  expect(st.queued).toBe(0);
+  expect(st.send_errors).toBe(0);
+  expect(st.messages).toBeGreaterThan((64 * 1024) / 14);
+});
+
+test("bounded: offers beyond the queue are refused at once, the shutdown flush is always taken, the rest is sent", async () => {
+  const sink = await new IpfixSink({ host: "127.0.0.1", port: rx.port, domainId: 1, maxQueuedFlows: 8192 }).open();
+  let accepted = 0, refused = 0;
+  for (let k = 0; k < 20; k++) {
+    const b = batch(8192);
+    if (sink.offer(b)) accepted += b.count;
+    else refused += b.count;
+  }
+  expect(accepted).toBeGreaterThanOrEqual(8192);
+  expect(refused).toBeGreaterThan(0);
+  // The final flush at stop: taken whatever the queue holds.
+  for (let k = 0; k < 3; k++) {
+    expect(sink.offer(batch(8192, true))).toBe(true);
+    accepted += 8192;
+  }
+  expect(sink.stats().queued).toBeGreaterThan(8192);
+  await sink.close();
+  expect(sink.stats()).toMatchObject({ flows: accepted, queued: 0, send_errors: 0 });
+});
+
+test("no collector listening: flows --read exits 0, every flow encoded, refused datagrams counted with the error", async () => {
+  const probe = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.port;
+  probe.close(); // nobody listens there now
+  const p = Bun.spawn([process.execPath, MAIN, "flows", "--read", `${PCAPS}ndpi__gnutella.pcap`, "--format", "summary", "--export-ipfix", `127.0.0.1:${port}`], { stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  expect(code).toBe(0);
+  const flows = (JSON.parse(out) as { flows: number }).flows;
+  const m = /ipfix: (\d+) flows in (\d+) messages .* (\d+) send errors \(last: (.*)\)/.exec(err);
+  expect(m).not.toBeNull();
+  expect(Number(m![1])).toBe(flows);
+  expect(Number(m![3])).toBeGreaterThan(0);
+  expect(Number(m![3])).toBeLessThanOrEqual(Number(m![2]));
+  expect(m![4]).toContain("ECONNREFUSED");
+  expect(err).not.toContain("NOT exported");
+});
