@@ -4,7 +4,13 @@
  * the server's RSS, the CPU of each of its threads (the server thread vs the engine Worker) and the
  * export throughput (CSV rows received per second, all exporters together).
  *
- *   bun bench/api-export-load.ts [--exporters 0,10,50] [--load-requests 200] [--load-seconds 40]
+ *   bun bench/api-export-load.ts [--exporters 0,10,50] [--load-requests 200] [--load-seconds 40] [--rounds 1] [--trace]
+ *
+ * --trace: the server runs with FLOWMATRIX_CALL_TRACE=1 (src/worker/call-trace.ts) and each window
+ * prints where the interactive requests' time went: before the engine call (client, HTTP, the
+ * server's event loop), waiting in the engine Worker (behind export slices, table slices, other
+ * calls), the query itself, the reply, and after (JSON, the server's event loop, the client).
+ * Tracing adds a 1 ms lag timer on each thread: compare traced runs with traced runs.
  *
  * Table: the scan capture (`gen-pcap.mjs --packets 1000000 --flows 950000 --seed 2`, cached in
  * bench/.cache/ like `npm run bench`'s) replayed once at full speed into a server in its own
@@ -26,6 +32,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { opt, pct } from "./args.ts";
 import { captureSpecs, ensureCapture } from "./captures.ts";
+import { nowMs, SpanRing, type Span } from "../src/worker/call-trace.ts";
 
 const CACHE = new URL("./.cache/", import.meta.url).pathname;
 const TOP100 = "/api/v1/flows?sort_by=bytes&limit=100";
@@ -50,25 +57,50 @@ export interface LoadResult {
 export interface ServerProc {
   url: string;
   pid: number;
+  /** Spans since the last call (server thread and engine Worker); only when started with trace. */
+  trace(): Promise<{ server: Span[]; engine: Span[] }>;
   stop(): Promise<void>;
 }
 
-export async function startServerProc(config: unknown): Promise<ServerProc> {
+export async function startServerProc(config: unknown, opts: { trace?: boolean } = {}): Promise<ServerProc> {
   const p = Bun.spawn([process.execPath, new URL("./api-server.ts", import.meta.url).pathname, JSON.stringify(config)], {
     stdin: "pipe", stdout: "pipe", stderr: "inherit",
+    env: { ...process.env, FLOWMATRIX_CALL_TRACE: opts.trace ? "1" : "0" },
   });
   process.on("exit", () => p.kill("SIGKILL"));
   const reader = p.stdout.getReader();
+  const dec = new TextDecoder();
   let text = "";
   while (!text.includes("\n")) {
     const { value, done } = await reader.read();
     if (done) throw new Error(`bench server exited: ${await p.exited}`);
-    text += new TextDecoder().decode(value);
+    text += dec.decode(value);
   }
-  void (async () => { while (!(await reader.read()).done); })(); // drain the rest
+  const url = text.split("\n")[0]!.trim();
+  text = text.slice(text.indexOf("\n") + 1);
+  const traceWaiters: ((t: { server: Span[]; engine: Span[] }) => void)[] = [];
+  void (async () => {
+    // The rest of stdout: TRACE lines answer trace() in order.
+    for (;;) {
+      let nl: number;
+      while ((nl = text.indexOf("\n")) >= 0) {
+        const line = text.slice(0, nl);
+        text = text.slice(nl + 1);
+        if (line.startsWith("TRACE ")) traceWaiters.shift()?.(JSON.parse(line.slice(6)));
+      }
+      const { value, done } = await reader.read();
+      if (done) return;
+      text += dec.decode(value);
+    }
+  })();
   return {
-    url: text.split("\n")[0]!.trim(),
+    url,
     pid: p.pid,
+    trace: () => new Promise((resolve) => {
+      traceWaiters.push(resolve);
+      p.stdin.write("trace\n");
+      p.stdin.flush();
+    }),
     stop: async () => {
       p.kill("SIGTERM");
       const t = setTimeout(() => p.kill("SIGKILL"), 10_000);
@@ -156,8 +188,70 @@ async function exporter(url: string, k: number, signal: AbortSignal): Promise<vo
   }
 }
 
+/** Overlap in ms of [a, b] with the spans of `kinds` (a span of a kind ending in ":" matches by prefix). */
+function overlap(spans: Span[], kinds: string[], a: number, b: number): number {
+  let sum = 0;
+  for (const [k, , s, e] of spans) {
+    if (e <= a || s >= b) continue;
+    if (!kinds.some((x) => (x.endsWith(":") ? k.startsWith(x) : k === x))) continue;
+    sum += Math.min(b, e) - Math.max(a, s);
+  }
+  return sum;
+}
+
+/**
+ * Where each interactive request's time went (--trace): the client's [start, end] joined with the
+ * server thread's `post:flows` span (the engine call) and the engine Worker's `call:flows` span
+ * (its handler), then what overlapped the waits (export slices, table slices, ticks, event loops
+ * that ran late). Printed: the percentiles of each part, and the parts of the slowest 3 %.
+ */
+function printBreakdown(reqs: [number, number][], tr: { server: Span[]; engine: Span[] }, client: Span[]): void {
+  const posts = tr.server.filter((x) => x[0] === "post:flows");
+  const calls = new Map(tr.engine.filter((x) => x[0] === "call:flows").map((x) => [x[1], x]));
+  type Row = Record<string, number>;
+  const rows: Row[] = [];
+  for (const [t0, t1] of reqs) {
+    const post = posts.find((x) => x[2] >= t0 - 2 && x[2] <= t1);
+    const call = post ? calls.get(post[1]) : undefined;
+    if (!post || !call) continue;
+    rows.push({
+      total: t1 - t0,
+      "client→call": post[2] - t0,
+      "engine queue": call[2] - post[2],
+      "engine run": call[3] - call[2],
+      "reply": post[3] - call[3],
+      "reply→client": t1 - post[3],
+      "q:export slices": overlap(tr.engine, ["bulk"], post[2], call[2]),
+      "q:table slices": overlap(tr.engine, ["slice", "tick"], post[2], call[2]),
+      "q:other calls": overlap(tr.engine, ["call:"], post[2], call[2]),
+      "srv lag": overlap(tr.server, ["lag"], t0, post[2]) + overlap(tr.server, ["lag"], post[3], t1),
+      "client lag": overlap(client, ["lag"], t0, t1),
+    });
+  }
+  if (rows.length === 0) {
+    console.log("  trace: no request joined (FLOWMATRIX_CALL_TRACE off in the server?)");
+    return;
+  }
+  const keys = Object.keys(rows[0]!);
+  const col = (k: string) => rows.map((r) => r[k]!).sort((a, b) => a - b);
+  rows.sort((a, b) => b.total! - a.total!);
+  const slow = rows.slice(0, Math.max(1, Math.ceil(rows.length * 0.03)));
+  const mean = (rs: Row[], k: string) => rs.reduce((n, r) => n + r[k]!, 0) / rs.length;
+  const fmt = (v: number) => v.toFixed(1).padStart(8);
+  console.log(`  trace of ${rows.length} requests (ms):  ${keys.map((k) => k.padStart(Math.max(8, k.length))).join(" ")}`);
+  for (const [label, f] of [["p50", (k: string) => pct(col(k), 50)], ["p99", (k: string) => pct(col(k), 99)], [`slowest ${slow.length} (mean)`, (k: string) => mean(slow, k)]] as const) {
+    console.log(`  ${label.padStart(33)}  ${keys.map((k) => fmt(f(k)).padStart(Math.max(8, k.length))).join(" ")}`);
+  }
+  const stat = (spans: Span[], kind: string) => {
+    const d = spans.filter((x) => x[0] === kind).map((x) => x[3] - x[2]).sort((a, b) => a - b);
+    return d.length ? `${kind} n=${d.length} p50 ${pct(d, 50).toFixed(2)} p99 ${pct(d, 99).toFixed(2)} max ${d[d.length - 1]!.toFixed(1)} sum ${d.reduce((a, b) => a + b, 0).toFixed(0)}` : `${kind} none`;
+  };
+  console.log(`  engine: ${["bulk", "slice", "tick", "lag", "call:exportNext", "call:flows"].map((k) => stat(tr.engine, k)).join("; ")}`);
+  console.log(`  server: ${["lag", "post:exportNext", "post:exportOpen"].map((k) => stat(tr.server, k)).join("; ")}; client: ${stat(client, "lag")}`);
+}
+
 /** One load window: `exporters` export loops, then interactive requests one at a time. */
-export async function loadWindow(srv: ServerProc, exporters: number, requests: number, seconds: number, path = TOP100): Promise<LoadResult> {
+export async function loadWindow(srv: ServerProc, exporters: number, requests: number, seconds: number, path = TOP100, trace = false): Promise<LoadResult> {
   const ac = new AbortController();
   const loops = Array.from({ length: exporters }, (_, k) => exporter(srv.url, k, ac.signal));
   let rssPeak = 0;
@@ -165,16 +259,24 @@ export async function loadWindow(srv: ServerProc, exporters: number, requests: n
   await fetch(srv.url + path).then((r) => r.text()); // warm-up
   if (exporters > 0) await Bun.sleep(2000);
   const c0 = { ...counters };
+  const clientLag = trace ? new SpanRing() : null;
+  if (trace) await srv.trace(); // start from an empty trace
+  clientLag?.startLagSampler();
+  const reqs: [number, number][] = [];
   const th0 = threadTicks(srv.pid);
   const t0 = performance.now();
   const times: number[] = [];
   while (times.length < requests && performance.now() - t0 < seconds * 1000) {
     const t = performance.now();
+    const a = nowMs();
     const res = await fetch(srv.url + path);
     await res.text();
+    reqs.push([a, nowMs()]);
     times.push(performance.now() - t);
     if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}`);
   }
+  clientLag?.stop();
+  if (trace) printBreakdown(reqs, await srv.trace(), clientLag!.drain());
   const s = (performance.now() - t0) / 1000;
   const threads = threadCpu(th0, threadTicks(srv.pid), s);
   const c1 = { ...counters };
@@ -207,14 +309,17 @@ export function printLoad(results: LoadResult[]): void {
 
 type Health = { capture: { state: string; packets: number }; flows: { active: number; ended: number } };
 
-/** The export-load case: the scan capture's ~950 k flows, then one window per exporter count. */
-export async function exportLoad(exporterCounts: number[], requests: number, seconds: number): Promise<LoadResult[]> {
+/**
+ * The export-load case: the scan capture's ~950 k flows, then one window per exporter count, all
+ * of it `rounds` times in the same server (rows of one run compare; the load average is printed).
+ */
+export async function exportLoad(exporterCounts: number[], requests: number, seconds: number, opts: { rounds?: number; trace?: boolean } = {}): Promise<LoadResult[]> {
   const scan = captureSpecs(false).find((s) => s.name === "scan")!;
   const pcap = await ensureCapture(CACHE, scan, (l) => console.error(l));
   const srv = await startServerProc({
     engine: { source: { kind: "file", path: pcap, speed: "max", loop: false }, maxFlows: 1_100_000, idleTimeout: 3600 },
     metricsIntervalMs: 5000,
-  });
+  }, { trace: opts.trace });
   try {
     const t0 = performance.now();
     let h: Health;
@@ -228,13 +333,18 @@ export async function exportLoad(exporterCounts: number[], requests: number, sec
     console.log(`\n== sort_by=bytes&limit=100 while N clients export ${EXPORT_ROWS.toLocaleString()}-row CSV pages in a loop (requests one at a time, ≤ ${requests} or ${seconds} s)`);
     const results: LoadResult[] = [];
     const la = () => loadavg().map((x) => x.toFixed(1)).join(" ");
-    console.log(`load average at start: ${la()} (a shared machine: compare rows of one run)`);
-    for (const n of exporterCounts) {
-      results.push(await loadWindow(srv, n, requests, seconds));
-      await Bun.sleep(1000);
+    for (let round = 1; round <= (opts.rounds ?? 1); round++) {
+      console.log(`round ${round}: load average at start: ${la()} (a shared machine: compare rows of one run)`);
+      const rs: LoadResult[] = [];
+      for (const n of exporterCounts) {
+        if (opts.trace) console.log(`-- ${n} exporters`);
+        rs.push(await loadWindow(srv, n, requests, seconds, TOP100, opts.trace));
+        await Bun.sleep(1000);
+      }
+      printLoad(rs);
+      console.log(`round ${round}: load average at end: ${la()}`);
+      results.push(...rs);
     }
-    printLoad(results);
-    console.log(`load average at end: ${la()}`);
     console.log(`server VmHWM (peak since start, replay included): ${hwmMiB(srv.pid).toFixed(0)} MiB; target < 1024 MiB`);
     return results;
   } finally {
@@ -245,5 +355,5 @@ export async function exportLoad(exporterCounts: number[], requests: number, sec
 if (import.meta.main) {
   const i = process.argv.indexOf("--exporters");
   const counts = i >= 0 ? process.argv[i + 1]!.split(",").map(Number) : [0, 10, 50];
-  await exportLoad(counts, opt("load-requests", 200), opt("load-seconds", 40));
+  await exportLoad(counts, opt("load-requests", 200), opt("load-seconds", 40), { rounds: opt("rounds", 1), trace: process.argv.includes("--trace") });
 }

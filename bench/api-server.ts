@@ -5,7 +5,9 @@
  *   bun bench/api-server.ts '<ServerConfig as JSON>'
  *
  * Prints the server URL on its first stdout line once listening; SIGTERM, or the end of its stdin (the
- * bench exited), stops it cleanly.
+ * bench exited), stops it cleanly. With FLOWMATRIX_CALL_TRACE=1 in its environment, a line "trace"
+ * on stdin is answered with one stdout line `TRACE {"server":[spans],"engine":[spans]}` (the spans
+ * since the last one, see src/worker/call-trace.ts).
  */
 import { FlowmatrixServer } from "../src/server/app.ts";
 import type { ServerConfig } from "../src/server/context.ts";
@@ -20,6 +22,22 @@ process.on("SIGINT", stop);
 // The bench that started this process went away (its end of stdin closed): stop too.
 void (async () => {
   const r = Bun.stdin.stream().getReader();
-  while (!(await r.read()).done);
+  const dec = new TextDecoder();
+  let text = "";
+  for (;;) {
+    const { value, done } = await r.read();
+    if (done) break;
+    text += dec.decode(value);
+    let nl: number;
+    while ((nl = text.indexOf("\n")) >= 0) {
+      const line = text.slice(0, nl).trim();
+      text = text.slice(nl + 1);
+      if (line !== "trace") continue;
+      const engine = server.ctx.engine;
+      const serverSpans = engine.trace?.drain() ?? [];
+      const engineSpans = await engine.call("trace", {}).catch(() => []);
+      console.log(`TRACE ${JSON.stringify({ server: serverSpans, engine: engineSpans })}`);
+    }
+  }
   stop();
 })();

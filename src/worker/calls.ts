@@ -14,6 +14,7 @@ import type { CaptureStatus } from "../capture/capture-runner.ts";
 import type { SeriesPayload } from "./protocol.ts";
 import type { IpfixExportStats } from "../export/ipfix-sink.ts";
 import type { CollectorStats } from "../collect/collector.ts";
+import type { Span } from "./call-trace.ts";
 
 /** The engine as health and /metrics see it, from one call. */
 export interface EngineStatus {
@@ -57,6 +58,8 @@ export interface EngineCalls {
   exportOpen: { params: ExportOpen; result: ExportCursor };
   exportNext: { params: { cursor: number; max: number }; result: ExportPage };
   exportClose: { params: { cursor: number }; result: boolean };
+  /** The engine side's trace spans since the last call (call-trace.ts; [] unless FLOWMATRIX_CALL_TRACE=1). */
+  trace: { params: Record<string, never>; result: Span[] };
 }
 
 export type CallName = keyof EngineCalls;

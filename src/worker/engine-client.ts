@@ -21,6 +21,7 @@ import type { CallName, CallParams, CallResult, EngineStatus } from "./calls.ts"
 import type { PortSinkConfig } from "./port-sink.ts";
 import { EngineCallError } from "./engine-call-error.ts";
 import { EngineStartError, reviveError } from "./wire-error.ts";
+import { nowMs, SpanRing, TRACE_ON } from "./call-trace.ts";
 
 export type { EngineStatus } from "./calls.ts";
 
@@ -87,6 +88,8 @@ export class EngineClient {
   lastFault: EngineHealth["last_fault"] = null;
 
   private readonly sinkPorts: (() => PortSinkConfig[]) | undefined;
+  /** Call tracing on this (the server) thread: `post:<method>` spans and event-loop `lag` (call-trace.ts); null unless FLOWMATRIX_CALL_TRACE=1. */
+  readonly trace: SpanRing | null = TRACE_ON ? new SpanRing() : null;
 
   constructor(readonly config: EngineConfig, options: EngineClientOptions = {}) {
     this.sinkPorts = options.sinkPorts;
@@ -103,6 +106,7 @@ export class EngineClient {
   start(): Promise<void> {
     this.stopping = false;
     this.watchdog ??= setInterval(() => this.checkStall(), Math.min(1000, this.stallMs / 2));
+    this.trace?.startLagSampler();
     return this.spawn().catch(async (e: unknown) => {
       await this.stop();
       throw e;
@@ -258,6 +262,18 @@ export class EngineClient {
       return Promise.reject(new EngineCallError("Unavailable", this.downCause ? `${why}; restarting` : why));
     }
     const id = this.nextId++;
+    const trace = this.trace;
+    if (trace) {
+      const t0 = nowMs();
+      const p = this.callOnce(id, method, params);
+      const end = () => trace.add(`post:${method}`, id, t0, nowMs());
+      p.then(end, end);
+      return p;
+    }
+    return this.callOnce(id, method, params);
+  }
+
+  private callOnce<K extends CallName>(id: number, method: K, params: CallParams<K>): Promise<CallResult<K>> {
     return new Promise<CallResult<K>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -305,6 +321,7 @@ export class EngineClient {
   /** Stops the capture and terminates the Worker. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.trace?.stop();
     if (this.watchdog) clearInterval(this.watchdog);
     this.watchdog = null;
     if (this.restartTimer) clearTimeout(this.restartTimer);

@@ -25,6 +25,7 @@ import { IpfixSink } from "../export/ipfix-sink.ts";
 import { NetflowCollector } from "../collect/collector.ts";
 import { FlowAnnotator } from "../l7/annotate.ts";
 import type { CallMessage, EngineHandlers, ExportPage } from "./calls.ts";
+import { nowMs, SpanRing, TRACE_ON } from "./call-trace.ts";
 import type { EngineConfig, TickSummary } from "./protocol.ts";
 import { bandwidth, TickSummaryBuilder } from "./tick-summary.ts";
 
@@ -80,11 +81,20 @@ export class EngineHost {
   /** --collect-netflow: decoded flow records go straight into the table (FlowTable.addRecord). */
   readonly collector: NetflowCollector | null;
   readonly annotator: FlowAnnotator;
+  /** Call tracing (FLOWMATRIX_CALL_TRACE=1, call-trace.ts), else null. */
+  private readonly trace: SpanRing | null = TRACE_ON ? new SpanRing() : null;
 
   constructor(private readonly config: EngineHostConfig) {
     const c = config.engine;
     this.exportCallBudgetMs = config.exportCallBudgetMs ?? EXPORT_CALL_BUDGET_MS;
-    const schedule = (fn: () => void) => void setImmediate(fn);
+    const trace = this.trace;
+    const schedule = trace
+      ? (fn: () => void) => void setImmediate(() => {
+        const t0 = nowMs();
+        fn();
+        trace.add("slice", 0, t0, nowMs());
+      })
+      : (fn: () => void) => void setImmediate(fn);
     // --export-ipfix: the exporter runs here, beside the table (queued, sliced sends; see IpfixSink).
     this.ipfix = c.exportIpfix ? new IpfixSink(c.exportIpfix) : null;
     this.ipfix?.open().catch((err) => config.onFault?.("ipfix export", err));
@@ -130,6 +140,7 @@ export class EngineHost {
       }
     }
     this.timer = setInterval(() => this.tick(), this.config.tickMs ?? 1000);
+    this.trace?.startLagSampler();
     return this.capture.start().catch((err) => this.config.onFault?.("capture", err));
   }
 
@@ -141,6 +152,7 @@ export class EngineHost {
     this.collector?.stop();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.trace?.stop();
     this.exports.clear();
     await this.engine.shutdown();
     this.annotator.detach();
@@ -149,11 +161,18 @@ export class EngineHost {
   /** Answers one call of the map (a QueryError or a handler's exception rejects). */
   call(m: CallMessage): unknown {
     const h = this.handlers[m.method] as (p: unknown) => unknown;
-    return h(m.params);
+    if (!this.trace) return h(m.params);
+    const t0 = nowMs();
+    try {
+      return h(m.params);
+    } finally {
+      this.trace.add(`call:${m.method}`, m.id, t0, nowMs());
+    }
   }
 
   /** The per-second work: advance the clock, refresh the capture status, build and post the summary. */
   tick(): void {
+    const t0 = this.trace ? nowMs() : 0;
     try {
       const e = this.engine;
       const kind = this.config.engine.source.kind;
@@ -170,6 +189,7 @@ export class EngineHost {
     } catch (err) {
       this.config.onFault?.("tick", err);
     }
+    this.trace?.add("tick", 0, t0, nowMs());
   }
 
   private makeHandlers(): EngineHandlers {
@@ -239,6 +259,7 @@ export class EngineHost {
         });
       },
       exportClose: ({ cursor }) => this.exports.delete(cursor),
+      trace: () => this.trace?.drain() ?? [],
     };
   }
 
@@ -269,12 +290,14 @@ export class EngineHost {
       const job = this.bulk.shift();
       if (!job) return;
       let done = true;
+      const t0 = this.trace ? nowMs() : 0;
       try {
         done = job.run();
       } catch (err) {
         this.config.onFault?.("export", err);
         job.fail(err);
       }
+      this.trace?.add("bulk", 0, t0, nowMs());
       if (!done) this.bulk.push(job);
       this.scheduleBulk();
     });

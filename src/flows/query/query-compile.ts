@@ -24,6 +24,12 @@ export type FlowPredicate = (c: FlowColumns, i: number) => boolean;
  * with `liveOnly`, slots without the META_LIVE bit are skipped. `out` must hold to - from entries.
  */
 export type FlowScan = (c: FlowColumns, from: number, to: number, out: Uint32Array, liveOnly: boolean) => number;
+/**
+ * A scan fused with the first test of a top-k by bytes (select.ts): like FlowScan, but only the
+ * matches whose bytes (both directions) could enter the heap — at least `lim` (descending) or at
+ * most `lim` (ascending) — are written to `out`; every match is counted in `count[0]` (added).
+ */
+export type FlowTopScan = (c: FlowColumns, from: number, to: number, out: Uint32Array, liveOnly: boolean, lim: number, count: Float64Array) => number;
 
 const IDX_ONEWAY = STATES.indexOf("oneway");
 const IDX_BIDIRECTIONAL = STATES.indexOf("bidirectional");
@@ -165,6 +171,7 @@ export function queryToJs(node: QueryNode): string {
 
 const predicates = new Map<string, FlowPredicate>();
 const scans = new Map<string, FlowScan>();
+const topScans = new Map<string, FlowTopScan>();
 const CACHE_SIZE = 64;
 
 function cached<F>(cache: Map<string, F>, body: string, source: string): F {
@@ -206,4 +213,20 @@ export function compileScan(node: QueryNode): FlowScan {
     `for(let i=from;i<to;i++){const uo=i*${REC_U32},fl=u[uo+${U_FLAGS}],m=fl>>>16;` +
     `if(liveOnly&&(m&${META_LIVE})===0)continue;` +
     `const b=i*${KEY_WORDS},fo=i*${REC_F64};if(${body})out[h++]=i;}return h;}`);
+}
+
+/**
+ * compileScan fused with the heap's entry test for sort_by=bytes (select.ts): one pass over the
+ * slots reads the flags, the predicate's words and the bytes from the same records, and only
+ * matches that could enter the heap leave the loop. Measured on the scan capture's 950 k flows
+ * (bench/query-select.ts): about half the time of a scan followed by a second pass over the matches.
+ */
+export function compileTopScan(node: QueryNode, desc: boolean): FlowTopScan {
+  const body = expr(node);
+  return cached(topScans, `${desc ? "d" : "a"}:${body}`,
+    `function flowTopScan(c,from,to,out,liveOnly,lim,count){const k=c.key,f=c.f64,u=c.u32;let h=0,n=0;` +
+    `for(let i=from;i<to;i++){const uo=i*${REC_U32},fl=u[uo+${U_FLAGS}],m=fl>>>16;` +
+    `if(liveOnly&&(m&${META_LIVE})===0)continue;` +
+    `const b=i*${KEY_WORDS},fo=i*${REC_F64};if(${body}){n++;` +
+    `if(${CMP_VALUE.bytes}${desc ? ">=" : "<="}lim)out[h++]=i;}}count[0]+=n;return h;}`);
 }

@@ -14,7 +14,7 @@
 import type { FlowColumns } from "../table/columns.ts";
 import type { EndedRing } from "../table/ended.ts";
 import type { FlowQuery, SortKey } from "./flow-query.ts";
-import type { FlowScan } from "./query-compile.ts";
+import { compileTopScan, type FlowScan, type FlowTopScan } from "./query-compile.ts";
 import { toRecord, type FlowRecord } from "../format/record.ts";
 import type { FlowTable } from "../table/table.ts";
 
@@ -67,6 +67,11 @@ class TopK {
     if (this.n < this.k) return this.k === 0;
     const root = this.vals[0]!;
     return this.desc ? v < root : v > root;
+  }
+  /** The weakest value that can still enter (the root once full; ±Infinity before): rejects(v) iff v is strictly worse. */
+  limit(): number {
+    if (this.n < this.k) return this.desc ? -Infinity : Infinity;
+    return this.vals[0]!;
   }
   push(v: number, ref: number, tie: number): void {
     if (this.k === 0) return;
@@ -125,6 +130,28 @@ const POP_COST = 8;
 /** Reused match buffer (grown on demand): slots written by the compiled scan. */
 let matches = new Uint32Array(1 << 16);
 
+/** Slots per fused top scan call: the heap's entry limit is refreshed between chunks. */
+const TOP_CHUNK = 16_384;
+const topCount = new Float64Array(1);
+
+/**
+ * sort_by=bytes without time bounds: the fused scan (compileTopScan) hands over only matches at
+ * or past the heap's limit, refreshed every TOP_CHUNK slots. Same result as `offer`, one pass.
+ */
+function offerTop(top: TopK, scan: FlowTopScan, c: FlowColumns, from: number, to: number, live: boolean): number {
+  if (matches.length < TOP_CHUNK) matches = new Uint32Array(Math.max(TOP_CHUNK, matches.length * 2));
+  topCount[0] = 0;
+  for (let a = from; a < to; a += TOP_CHUNK) {
+    const n = scan(c, a, Math.min(to, a + TOP_CHUNK), matches, live, top.limit(), topCount);
+    for (let m = 0; m < n; m++) {
+      const i = matches[m]!;
+      const v = c.totalBytes(i);
+      if (!top.rejects(v)) top.push(v, live ? i : -(i + 1), c.id(i));
+    }
+  }
+  return topCount[0]!;
+}
+
 /**
  * Scan slots [from, to) of `c` and offer every match to `top`; ring slots are stored as refs < 0.
  * Returns the number of matches.
@@ -176,10 +203,13 @@ export class Selector {
   private cursor = 0;
   private refs: Int32Array | null = null;
   private ids: Float64Array | null = null;
+  /** The fused scan for sort_by=bytes without time bounds, else null (offer with `scan`). */
+  private readonly topScan: FlowTopScan | null;
 
   constructor(private readonly table: FlowTable, private readonly recent: EndedRing, private readonly scan: FlowScan, private readonly q: FlowQuery) {
     this.top = new TopK(Math.min(q.offset + q.limit, 1_000_000), q.order === "desc");
     this.phase = q.state !== "ended" ? 0 : 1;
+    this.topScan = q.sortBy === "bytes" && q.since === undefined && q.until === undefined ? compileTopScan(q.query, q.order === "desc") : null;
   }
 
   get done(): boolean {
@@ -196,7 +226,11 @@ export class Selector {
       const cols = live ? this.table.cols : this.recent.cols;
       const end = live ? this.table.hwm : this.recent.size;
       const to = Math.min(end, this.cursor + budget);
-      if (to > this.cursor) this.total += offer(this.top, this.scan, cols, this.cursor, to, live, this.q);
+      if (to > this.cursor) {
+        this.total += this.topScan
+          ? offerTop(this.top, this.topScan, cols, this.cursor, to, live)
+          : offer(this.top, this.scan, cols, this.cursor, to, live, this.q);
+      }
       budget -= to - this.cursor;
       this.cursor = to;
       if (to >= end) {
