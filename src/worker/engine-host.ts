@@ -95,7 +95,8 @@ export class EngineHost {
         trace.add("slice", 0, t0, nowMs());
       })
       : (fn: () => void) => void setImmediate(fn);
-    // --export-ipfix: the exporter runs here, beside the table (queued, sliced sends; see IpfixSink).
+    // --export-ipfix: only the batches are posted from here; encoding and sends run in the exporter's
+    // own Worker (bounded queue: a batch beyond it is dropped and counted, never waited for; IpfixSink).
     this.ipfix = c.exportIpfix ? new IpfixSink(c.exportIpfix) : null;
     this.ipfix?.open().catch((err) => config.onFault?.("ipfix export", err));
     const sinks = this.ipfix ? [...(config.sinks ?? []), this.ipfix] : config.sinks;
