@@ -1,6 +1,7 @@
 /** The CLI as a user runs it: usage errors, interfaces, and serve flags reaching the server. */
 import { expect, test } from "bun:test";
 import { PCAPS } from "./shared-paths.ts";
+import { serve } from "../src/server/security/test-serve.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 
@@ -38,26 +39,16 @@ test("interfaces --json lists lo, up, with 127.0.0.1", () => {
 });
 
 test("serve --alert-bps sets the bandwidth threshold: a low one raises the alert", async () => {
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--no-store", "--read", `${PCAPS}ndpi__gnutella.pcap`, "--loop", "--speed", "4",
-    "--port", "0", "--alert-bps", "1k"], { stdout: "pipe", stderr: "pipe" });
+  const s = await serve({ args: ["--no-store", "--read", `${PCAPS}ndpi__gnutella.pcap`, "--loop", "--speed", "4", "--port", "0", "--alert-bps", "1k"] });
   try {
-    const reader = proc.stdout.getReader();
-    let text = "";
-    while (!/http:\/\/\S+\//.test(text)) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("serve exited");
-      text += new TextDecoder().decode(value);
-    }
-    const url = text.match(/(http:\/\/[^\s/]+)\//)![1]!;
     let rules: string[] = [];
     for (let n = 0; n < 40 && !rules.includes("bandwidth"); n++) {
       await Bun.sleep(500);
-      const a = (await (await fetch(`${url}/api/v1/alerts`)).json()) as { active: { rule: string }[] };
+      const a = (await (await fetch(`${s.url}/api/v1/alerts`)).json()) as { active: { rule: string }[] };
       rules = a.active.map((x) => x.rule);
     }
     expect(rules).toContain("bandwidth");
   } finally {
-    proc.kill("SIGTERM");
-    expect(await proc.exited).toBe(0);
+    expect(await s.stop()).toBe(0);
   }
 }, 40_000);

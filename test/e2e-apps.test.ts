@@ -8,9 +8,8 @@
  * - a flow's details show the Community ID, application and origin.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, killAll, launchBrowser, RESULTS, ServerProcess, waitFor, type Browser } from "./e2e-helpers.ts";
+import { closeBrowserAndServers, freePort, RESULTS, startServerAndBrowser, waitFor, type Browser, type ServerProcess } from "./e2e-helpers.ts";
 
 setDefaultTimeout(90_000);
 const FILE = join(import.meta.dir, "../../shared/pcaps-l7/ndpi__android.pcap");
@@ -19,24 +18,10 @@ let server: ServerProcess;
 let browser: Browser;
 
 beforeAll(async () => {
-  mkdirSync(RESULTS, { recursive: true });
-  server = new ServerProcess({ file: FILE, port: freePort(), loop: true, speed: "10" });
-  try {
-    await server.start();
-    browser = await launchBrowser();
-  } catch (e) {
-    await killAll();
-    throw e;
-  }
+  ({ server, browser } = await startServerAndBrowser({ file: FILE, port: freePort(), loop: true, speed: "10" }));
 });
 
-afterAll(async () => {
-  try {
-    await browser?.close();
-  } finally {
-    await killAll();
-  }
-});
+afterAll(() => closeBrowserAndServers(browser));
 
 describe("Top applications (Chromium)", () => {
   test("the panel shows tls, http and dns from the live push; clicking tls filters the flows on app:tls", async () => {

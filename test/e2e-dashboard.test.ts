@@ -17,11 +17,11 @@
  * (≈ 1 run in 3 fails). Loading the three scripts without `defer` fixes it (5/5 runs green).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import type { Page } from "playwright-core";
-import { freePort, killAll, launchBrowser, PCAPS, RESULTS, ServerProcess, waitFor, type Browser } from "./e2e-helpers.ts";
+import { closeBrowserAndServers, freePort, pagePackets, PCAPS, RESULTS, startServerAndBrowser, waitFor, type Browser, type ServerProcess } from "./e2e-helpers.ts";
 
 setDefaultTimeout(90_000);
 const FILE = PCAPS + "ndpi__alexa-app.pcapng";
@@ -32,36 +32,15 @@ let server: ServerProcess;
 let browser: Browser;
 
 beforeAll(async () => {
-  mkdirSync(RESULTS, { recursive: true });
-  server = new ServerProcess({ file: FILE, port: freePort(), loop: true, speed: "1" });
-  try {
-    await server.start();
-    browser = await launchBrowser();
-  } catch (e) {
-    await killAll();
-    throw e;
-  }
+  ({ server, browser } = await startServerAndBrowser({ file: FILE, port: freePort(), loop: true, speed: "1" }));
 });
 
-afterAll(async () => {
-  try {
-    await browser?.close();
-  } finally {
-    await killAll();
-  }
-});
+afterAll(() => closeBrowserAndServers(browser));
 
 async function serverPackets(): Promise<number> {
   const r = await fetch(`${server.url}/api/v1/health`);
   const h = (await r.json()) as { capture: { packets: number } };
   return h.capture.packets;
-}
-
-/** The exact packet count the page shows (title of the Packets counter). */
-async function pagePackets(page: Page): Promise<number> {
-  const title = await page.locator("#counters .counter").evaluateAll((cs) =>
-    cs.find((c) => c.querySelector("dt")?.textContent === "Packets")?.querySelector("dd")?.getAttribute("title") ?? "");
-  return Number(title.replace(/[^\d]/g, ""));
 }
 
 /**

@@ -1,16 +1,18 @@
 /**
  * Helpers for the browser and live-push tests: a Flowmatrix server run as a child process
- * (`bun src/main.ts serve --read FILE --loop --port P`) that can be killed and restarted on the
- * same port, a free-port finder, and Debian Chromium through playwright-core.
+ * (`bun src/main.ts serve --read FILE --loop --port P`, --no-store or a --data-dir) that can be
+ * killed and restarted on the same port, a free-port finder, Debian Chromium through
+ * playwright-core, and the server-plus-browser setup most browser tests share
+ * (startServerAndBrowser / closeBrowserAndServers).
  *
  * Limits: the port from freePort() is free when asked, not reserved (another process could take
  * it before the server binds; the loopback test machine makes that unlikely). Every child is
  * tracked in `children` so `killAll()` (afterAll) ends any left running; kill() waits for exit.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type BrowserContext } from "playwright-core";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
 import { PCAPS } from "./shared-paths.ts";
@@ -34,8 +36,11 @@ export function freePort(): number {
 const children = new Set<ServerProcess>();
 
 export interface ServeOptions {
-  file: string;
+  /** Capture to replay (--read); without it no --read, --speed or --loop is passed (e.g. --no-capture in args). */
+  file?: string;
   port: number;
+  /** History store directory (--data-dir); without it the server runs --no-store. */
+  dataDir?: string;
   loop?: boolean;
   speed?: string;
   transport?: "ws" | "sse";
@@ -43,7 +48,7 @@ export interface ServeOptions {
   args?: string[];
 }
 
-/** A `flowmatrix serve` child process. */
+/** A `flowmatrix serve` child process (--no-store unless opts.dataDir). */
 export class ServerProcess {
   proc: ReturnType<typeof Bun.spawn> | null = null;
   url = "";
@@ -58,9 +63,10 @@ export class ServerProcess {
   /** Spawns the server and resolves with its URL once it answers HTTP. */
   async start(timeoutMs = 20_000): Promise<string> {
     const o = this.opts;
-    const args = [BUN, join(ROOT, "src/main.ts"), "serve", "--no-store", "--read", o.file, "--port", String(o.port),
-      "--speed", o.speed ?? "1", ...(o.loop === false ? [] : ["--loop"]), ...(o.transport ? ["--transport", o.transport] : []),
-      ...(o.args ?? [])];
+    const args = [BUN, join(ROOT, "src/main.ts"), "serve", ...(o.dataDir ? ["--data-dir", o.dataDir] : ["--no-store"]),
+      "--port", String(o.port),
+      ...(o.file ? ["--read", o.file, "--speed", o.speed ?? "1", ...(o.loop === false ? [] : ["--loop"])] : []),
+      ...(o.transport ? ["--transport", o.transport] : []), ...(o.args ?? [])];
     const proc = Bun.spawn(args, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
     this.proc = proc;
     children.add(this);
@@ -96,18 +102,29 @@ export class ServerProcess {
     }
   }
 
-  /** SIGKILL (an abrupt loss, as a crash) or SIGTERM; waits for the exit. */
-  async kill(signal: "SIGKILL" | "SIGTERM" = "SIGKILL"): Promise<void> {
+  /**
+   * SIGKILL (an abrupt loss, as a crash) or SIGTERM (the store flushes; SIGKILL after 10 s);
+   * waits for the exit and returns its code (null when not running).
+   */
+  async kill(signal: "SIGKILL" | "SIGTERM" = "SIGKILL"): Promise<number | null> {
     const p = this.proc;
-    if (!p) return;
+    if (!p) return null;
     this.proc = null;
     children.delete(this);
     if (p.exitCode === null) {
       p.kill(signal);
-      await Promise.race([p.exited, Bun.sleep(5000)]);
+      await Promise.race([p.exited, Bun.sleep(signal === "SIGTERM" ? 10_000 : 5000)]);
       if (p.exitCode === null) p.kill("SIGKILL");
       await p.exited;
     }
+    return p.exitCode;
+  }
+
+  /** GET `path` as JSON; throws on a status other than 2xx. */
+  async json<T>(path: string): Promise<T> {
+    const r = await fetch(this.url + path);
+    if (!r.ok) throw new Error(`${path}: HTTP ${r.status} ${await r.text()}`);
+    return (await r.json()) as T;
   }
 }
 
@@ -160,6 +177,38 @@ export async function launchBrowser(): Promise<Browser> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The usual browser-test setup (call from beforeAll): test-results/ made, a server started with
+ * `opts` and answering, then Chromium; on any failure everything started is ended and it throws.
+ */
+export async function startServerAndBrowser(opts: ServeOptions): Promise<{ server: ServerProcess; browser: Browser }> {
+  mkdirSync(RESULTS, { recursive: true });
+  const server = new ServerProcess(opts);
+  try {
+    await server.start();
+    return { server, browser: await launchBrowser() };
+  } catch (e) {
+    await killAll();
+    throw e;
+  }
+}
+
+/** Its counterpart (call from afterAll): closes the browser, then ends every server child, even if closing failed. */
+export async function closeBrowserAndServers(browser: Browser | undefined): Promise<void> {
+  try {
+    await browser?.close();
+  } finally {
+    await killAll();
+  }
+}
+
+/** The exact packet count the dashboard shows (the title of its Packets counter). */
+export async function pagePackets(page: Page): Promise<number> {
+  const title = await page.locator("#counters .counter").evaluateAll((cs) =>
+    cs.find((c) => c.querySelector("dt")?.textContent === "Packets")?.querySelector("dd")?.getAttribute("title") ?? "");
+  return Number(title.replace(/[^\d]/g, ""));
 }
 
 /** Polls `fn` until it returns a truthy value or `ms` pass (then throws with `what`). */

@@ -24,12 +24,12 @@
  * part. Network only to loopback.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import type { Page } from "playwright-core";
-import { BUN, freePort, killAll, launchBrowser, PCAPS, RESULTS, ROOT, ServerProcess, waitFor, type Browser } from "./e2e-helpers.ts";
+import { closeBrowserAndServers, freePort, killAll, PCAPS, RESULTS, ServerProcess, startServerAndBrowser, waitFor, type Browser } from "./e2e-helpers.ts";
 
 setDefaultTimeout(120_000);
 
@@ -38,86 +38,13 @@ const GNUTELLA = PCAPS + "ndpi__gnutella.pcap";
 /** The alexa capture's client: every one of its flows, none of gnutella's. */
 const Q = "ip:172.16.42.216";
 
-/** A `flowmatrix serve` child with the history store in `dataDir` (e2e-helpers' ServerProcess runs --no-store). */
-class StoreServer {
-  proc: ReturnType<typeof Bun.spawn> | null = null;
-  output = "";
-  readonly url: string;
-
-  constructor(readonly port: number, readonly dataDir: string, readonly args: string[]) {
-    this.url = `http://127.0.0.1:${port}`;
-  }
-
-  async start(timeoutMs = 20_000): Promise<void> {
-    const proc = Bun.spawn([BUN, join(ROOT, "src/main.ts"), "serve", "--port", String(this.port), "--data-dir", this.dataDir,
-      "--quiet", ...this.args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-    this.proc = proc;
-    running.add(this);
-    void this.drain(proc.stdout as ReadableStream<Uint8Array>);
-    void this.drain(proc.stderr as ReadableStream<Uint8Array>);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${this.output}`);
-      try {
-        const r = await fetch(`${this.url}/api/v1/health`);
-        await r.arrayBuffer();
-        if (r.status === 200 || r.status === 503) return;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`server did not answer within ${timeoutMs} ms: ${this.output}`);
-      await Bun.sleep(100);
-    }
-  }
-
-  private async drain(s: ReadableStream<Uint8Array>): Promise<void> {
-    const dec = new TextDecoder();
-    const reader = s.getReader();
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        this.output = (this.output + dec.decode(value)).slice(-20_000);
-      }
-    } catch {
-      // process gone
-    }
-  }
-
-  /** SIGTERM (the store flushes) and wait for the exit; SIGKILL after 10 s. Returns the exit code. */
-  async stop(): Promise<number | null> {
-    const p = this.proc;
-    if (!p) return null;
-    this.proc = null;
-    running.delete(this);
-    if (p.exitCode === null) {
-      p.kill("SIGTERM");
-      await Promise.race([p.exited, Bun.sleep(10_000)]);
-      if (p.exitCode === null) p.kill("SIGKILL");
-      await p.exited;
-    }
-    return p.exitCode;
-  }
-
-  async json<T>(path: string): Promise<T> {
-    const r = await fetch(this.url + path);
-    if (!r.ok) throw new Error(`${path}: HTTP ${r.status} ${await r.text()}`);
-    return (await r.json()) as T;
-  }
-}
-
-const running = new Set<StoreServer>();
-process.on("exit", () => {
-  for (const s of running) s.proc?.kill("SIGKILL");
-});
-
 interface FlowsAnswer {
   flows: { id: number; last_seen: string; first_seen: string }[];
   total: number;
 }
 
 const DATA = mkdtempSync(join(tmpdir(), "fm-e2e-history-"));
-let server: StoreServer;
+let server: ServerProcess;
 let browser: Browser;
 /** Run A: flows matching Q, their ids, when it started and when B started (ms). */
 let countA = 0;
@@ -128,11 +55,10 @@ let startA = 0;
 let restartAt = 0;
 
 beforeAll(async () => {
-  mkdirSync(RESULTS, { recursive: true });
   const port = freePort();
   try {
     startA = Date.now();
-    const a = new StoreServer(port, DATA, ["--read", ALEXA, "--speed", "10", "--idle-timeout", "5", "--alert-bps", "1k"]);
+    const a = new ServerProcess({ port, dataDir: DATA, file: ALEXA, loop: false, speed: "10", args: ["--quiet", "--idle-timeout", "5", "--alert-bps", "1k"] });
     server = a;
     await a.start();
     // The replay ends (≈ 18 s) and its flows end by idle timeout; the bandwidth alert is raised.
@@ -156,23 +82,20 @@ beforeAll(async () => {
     countA = before.total;
     idsA = before.flows.map((f) => f.id).sort((x, y) => x - y);
     expect(countA).toBeGreaterThan(100);
-    expect(await a.stop()).toBe(0);
+    expect(await a.kill("SIGTERM")).toBe(0);
 
     restartAt = Date.now();
-    server = new StoreServer(port, DATA, ["--read", GNUTELLA, "--loop", "--speed", "1"]);
-    await server.start();
-    browser = await launchBrowser();
+    ({ server, browser } = await startServerAndBrowser({ port, dataDir: DATA, file: GNUTELLA, loop: true, speed: "1", args: ["--quiet"] }));
   } catch (e) {
-    await Promise.all([...running].map((s) => s.stop()));
+    await killAll();
     throw e;
   }
 });
 
 afterAll(async () => {
   try {
-    await browser?.close();
+    await closeBrowserAndServers(browser);
   } finally {
-    await Promise.all([...running].map((s) => s.stop()));
     rmSync(DATA, { recursive: true, force: true });
   }
 });

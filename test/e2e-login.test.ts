@@ -16,7 +16,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { launchBrowser, PCAPS, RESULTS, waitFor, type Browser } from "./e2e-helpers.ts";
+import { launchBrowser, pagePackets, PCAPS, RESULTS, waitFor, type Browser } from "./e2e-helpers.ts";
 import { serve, type Served } from "../src/server/security/test-serve.ts";
 
 setDefaultTimeout(120_000);
@@ -50,12 +50,6 @@ function watchCsp(page: Page): string[] {
   return seen;
 }
 
-async function packets(page: Page): Promise<number> {
-  const title = await page.locator("#counters .counter").evaluateAll((cs) =>
-    cs.find((c) => c.querySelector("dt")?.textContent === "Packets")?.querySelector("dd")?.getAttribute("title") ?? "");
-  return Number(title.replace(/[^\d]/g, ""));
-}
-
 /** Logs in through the form, checks the dashboard is live and updating under the CSP. */
 async function loginAndUse(page: Page, url: string, shot: string): Promise<void> {
   const csp = watchCsp(page);
@@ -77,8 +71,8 @@ async function loginAndUse(page: Page, url: string, shot: string): Promise<void>
   // _hyperscript drives the indicator from htmx's WebSocket events: live means both run and the
   // WebSocket (same origin, the session cookie) was accepted.
   await waitFor(async () => (await page.locator("#conn-status").getAttribute("data-state")) === "live", 15_000, "live over WebSocket");
-  const first = await packets(page);
-  await waitFor(async () => (await packets(page)) > first, 20_000, "the packet counter to move (htmx OOB swaps)");
+  const first = await pagePackets(page);
+  await waitFor(async () => (await pagePackets(page)) > first, 20_000, "the packet counter to move (htmx OOB swaps)");
   await page.screenshot({ path: join(RESULTS, `${shot}-live.png`), fullPage: true });
 
   // Tabs: htmx hx-get swaps #main and pushes the URL; _hyperscript marks the tab current.
@@ -95,8 +89,8 @@ async function loginAndUse(page: Page, url: string, shot: string): Promise<void>
   // SSE with the same cookie.
   await page.goto(`${url}/?transport=sse`);
   await waitFor(async () => (await page.locator("#conn-status").getAttribute("data-state")) === "live", 15_000, "live over SSE");
-  const before = await packets(page);
-  await waitFor(async () => (await packets(page)) > before, 20_000, "updates over SSE");
+  const before = await pagePackets(page);
+  await waitFor(async () => (await pagePackets(page)) > before, 20_000, "updates over SSE");
 
   expect(csp).toEqual([]);
   // The watcher does see violations: an injected inline script and a foreign image are refused.

@@ -9,6 +9,7 @@ import { expect, setDefaultTimeout, test } from "bun:test";
 import { realpathSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { PCAPS } from "./shared-paths.ts";
+import { serve } from "../src/server/security/test-serve.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 const CAPTURE = `${PCAPS}ndpi__gnutella.pcap`;
@@ -79,43 +80,25 @@ test("libpcap missing (hidden in a private mount namespace): exit 3 with what to
 });
 
 test("a second serve on the same port is refused (port N is in use); the first keeps serving", async () => {
-  const first = Bun.spawn([process.execPath, MAIN, "serve", "--no-store", "--read", CAPTURE, "--loop", "--port", "0", "--quiet"], { stdout: "pipe", stderr: "pipe" });
+  const first = await serve({ args: ["--no-store", "--read", CAPTURE, "--loop", "--port", "0", "--quiet"] });
   try {
-    const reader = first.stdout.getReader();
-    let text = "";
-    while (!/http:\/\/\S+\//.test(text)) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("the first serve exited");
-      text += new TextDecoder().decode(value);
-    }
-    const url = text.match(/(http:\/\/[^\s/]+)\//)![1]!;
-    const port = new URL(url).port;
-    const second = await serveFails(["--read", CAPTURE, "--port", port]);
-    expectOneLine(second, 2, `port ${port} is in use`);
+    const second = await serveFails(["--read", CAPTURE, "--port", String(first.port)]);
+    expectOneLine(second, 2, `port ${first.port} is in use`);
     // Every request reaches the first server (with SO_REUSEPORT the kernel would split them).
-    for (let i = 0; i < 8; i++) expect((await fetch(`${url}/api/v1/health`)).status).toBe(200);
-    expect(first.exitCode).toBeNull();
+    for (let i = 0; i < 8; i++) expect((await fetch(`${first.url}/api/v1/health`)).status).toBe(200);
+    expect(first.proc.exitCode).toBeNull();
   } finally {
-    first.kill("SIGTERM");
-    await first.exited;
+    await first.stop();
   }
 }, 30_000);
 
 test("a good start still prints the dashboard URL and serves", async () => {
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--no-store", "--read", CAPTURE, "--port", "0", "--max-gap", "2"], { stdout: "pipe", stderr: "pipe" });
+  // serve() resolves once stdout says "dashboard at <url>/"
+  const s = await serve({ args: ["--no-store", "--read", CAPTURE, "--port", "0", "--max-gap", "2"] });
   try {
-    const reader = proc.stdout.getReader();
-    let text = "";
-    while (!/http:\/\/\S+\//.test(text)) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("serve exited");
-      text += new TextDecoder().decode(value);
-    }
-    const url = text.match(/(http:\/\/[^\s/]+)\//)![1]!;
-    expect((await fetch(`${url}/api/v1/flows?limit=1`)).status).toBe(200);
+    expect((await fetch(`${s.url}/api/v1/flows?limit=1`)).status).toBe(200);
   } finally {
-    proc.kill("SIGTERM");
-    await proc.exited;
+    await s.stop();
   }
 });
 
