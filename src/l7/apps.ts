@@ -43,12 +43,22 @@ const UDP_PORTS: Record<number, number> = {
   5355: APP.llmnr, 5683: APP.coap, 6881: APP.bittorrent, 11211: APP.memcached, 51820: APP.wireguard,
 };
 
+// Dense tables by port (64 KiB each): one byte load per lookup, no property lookup on a sparse object
+// (the port guess runs for every flow that ends without a payload decision: every flow of a scan).
+const byPort = (t: Record<number, number>): Uint8Array => {
+  const a = new Uint8Array(65536);
+  for (const [port, id] of Object.entries(t)) a[Number(port)] = id;
+  return a;
+};
+const TCP_BY_PORT = byPort(TCP_PORTS);
+const UDP_BY_PORT = byPort(UDP_PORTS);
+
 /**
  * The port fallback: the responder's port first (it is the server), then the initiator's.
- * 0 when neither is a listed port.
+ * 0 when neither is a listed port. Ports are 0-65535.
  */
 export function appByPort(proto: number, respPort: number, initPort: number): number {
-  const t = proto === 6 ? TCP_PORTS : proto === 17 ? UDP_PORTS : null;
+  const t = proto === 6 ? TCP_BY_PORT : proto === 17 ? UDP_BY_PORT : null;
   if (t === null) return 0;
-  return t[respPort] ?? t[initPort] ?? 0;
+  return t[respPort & 0xffff]! || t[initPort & 0xffff]!;
 }

@@ -11,12 +11,12 @@
  *   the pool full is decided by port at once (`app_source: "port"`) and counted (`overflow`).
  * - DNS flows stay "tapped": their responses feed passive DNS (one parse per DNS packet).
  *
- * Memory: per flow slot 6 bytes of typed arrays (state 1, app 1, record index 4) plus an 8-byte
- * reference in the server-name array (the name string itself, ~20–60 bytes, only for flows that
- * have one): 14 bytes per slot next to the table's 112. Per flow under inspection 4 more bytes of
- * typed arrays + a 32-byte hint object (created once per record index); a ClientHello or QUIC
- * CRYPTO stream longer than one packet borrows a reassembly buffer (≤ 16 KiB, at most
- * MAX_STREAMS = 256 at once).
+ * Memory: per flow slot one 32-bit word (state, port-fallback flag, has-name flag, app id and the
+ * inspection record's index, packed: one load per packet, one cache miss per new flow) = 4 bytes
+ * per slot next to the table's 112. Server names live in a Map by slot, only for flows that have
+ * one (≈ 64 bytes + the name each). Per flow under inspection 7 bytes in typed arrays (packet
+ * counts, tentative app, the signatures' hint); a ClientHello or QUIC CRYPTO stream longer than
+ * one packet borrows a reassembly buffer (≤ 16 KiB, at most MAX_STREAMS = 256 at once).
  *
  * Lifetime: a slot's result stays readable after its flow ended (the table's onEnded listeners run
  * while the slot is intact, in any order relative to release()) until the slot is reused by a new
@@ -49,8 +49,21 @@ export interface FlowInspectorConfig {
   passiveDns?: PassiveDns;
 }
 
+// The per-slot word (Int32Array `w`, kept below 2^31 so JSC keeps it an unboxed int32):
+//   bits 0-1   state: FRESH (no payload seen yet), INSPECTING, DONE, DNS_TAP (decided: dns, its
+//              responses still feed passive DNS)
+//   bit  2     SRC_PORT: decided by the well-known-port fallback
+//   bit  3     NAMED: the slot has a server name in `names`
+//   bits 4-11  app id (apps.ts)
+//   bits 12-30 inspection record index (while INSPECTING)
+// A new flow in a slot starts from 0 (FRESH, no app, no name).
 const FRESH = 0, INSPECTING = 1, DONE = 2, DNS_TAP = 3;
-const STATE = 7, SRC_PORT = 0x10;
+const STATE = 3, SRC_PORT = 4, NAMED = 8;
+const APP_SHIFT = 4, APP_MASK = 0xff, REC_SHIFT = 12;
+/** Largest pool the word's record field can index (2^19 records). */
+const MAX_RECORDS = 1 << 19;
+/** Estimated bytes of one server name held in `names` besides its characters (Map entry, string header). */
+const NAME_ENTRY_BYTES = 64;
 const MAX_STREAMS = 256;
 const MAX_TLS = 16384 + 64;
 
@@ -80,22 +93,24 @@ export class FlowInspector {
   readonly maxInspected: number;
   readonly perDirection: number;
   private cap = 0;
-  private st = new Uint8Array(0);
-  private app = new Uint8Array(0);
-  private rec = new Int32Array(0);
-  private names: (string | undefined)[] = [];
-  // Inspection records.
+  private w = new Int32Array(0);
+  /** Server names by slot (only slots with the NAMED bit). */
+  private readonly names = new Map<number, string>();
+  private nameBytes = 0;
+  // Inspection records (typed arrays, no object per record).
   private readonly rCnt: Uint8Array;
   private readonly rApp: Uint8Array;
-  private readonly rSlot: Int32Array;
-  private readonly hints: (Hint | undefined)[] = [];
+  private readonly hApp: Uint8Array;
+  private readonly hWord: Int32Array;
+  private readonly hCount: Uint8Array;
   private readonly free: Int32Array;
   private freeTop: number;
   private readonly streams = new Map<number, TlsStream | CryptoStream>();
   private readonly pl = new Payload();
   private readonly hello = new HelloInfo();
   private readonly dns = new DnsInfo();
-  private readonly ctx: SigContext = { b: new Uint8Array(0), p: 0, n: 0, proto: 0, fromInit: true, initPort: 0, respPort: 0, hint: new Hint() };
+  private readonly hint = new Hint();
+  private readonly ctx: SigContext = { b: new Uint8Array(0), p: 0, n: 0, proto: 0, fromInit: true, initPort: 0, respPort: 0, hint: this.hint };
   private now = 0;
   private readonly learn = (name: string, addr: Uint8Array, ttl: number) => this.passiveDns.learn(name, addr, ttl, this.now);
   // Counters.
@@ -107,24 +122,28 @@ export class FlowInspector {
 
   constructor(private readonly table: FlowTable, config: FlowInspectorConfig = {}) {
     this.passiveDns = config.passiveDns ?? new PassiveDns();
-    this.maxInspected = Math.max(16, Math.floor(config.maxInspected ?? 65_536));
+    this.maxInspected = Math.min(MAX_RECORDS, Math.max(16, Math.floor(config.maxInspected ?? 65_536)));
     this.perDirection = Math.max(1, Math.min(255, Math.floor(config.perDirection ?? 8)));
     const m = this.maxInspected;
     this.rCnt = new Uint8Array(m * 2);
     this.rApp = new Uint8Array(m);
-    this.rSlot = new Int32Array(m);
+    this.hApp = new Uint8Array(m);
+    this.hWord = new Int32Array(m);
+    this.hCount = new Uint8Array(m);
     this.free = new Int32Array(m);
     for (let i = 0; i < m; i++) this.free[i] = m - 1 - i;
     this.freeTop = m;
     this.grow(table.cols.capacity);
   }
 
-  /** Bytes per flow slot the inspector adds to the table's figure (typed arrays + name reference). */
-  static readonly bytesPerSlot = 1 + 1 + 4 + 8;
+  /** Bytes per flow slot the inspector adds to the table's figure (the packed word; names apart). */
+  static readonly bytesPerSlot = 4;
+  /** Bytes per inspection record (packet counts 2, tentative app 1, hint 6, free list 4). */
+  static readonly bytesPerRecord = 2 + 1 + 1 + 4 + 1 + 4;
 
-  /** Bytes held: per-slot arrays, the record pool, reassembly buffers in use. */
+  /** Bytes held: the per-slot words, the server names, the record pool, reassembly buffers in use. */
   byteSize(): number {
-    let s = this.cap * FlowInspector.bytesPerSlot + this.maxInspected * (2 + 1 + 4 + 4);
+    let s = this.cap * FlowInspector.bytesPerSlot + this.nameBytes + this.maxInspected * FlowInspector.bytesPerRecord;
     for (const v of this.streams.values()) s += v instanceof TlsStream ? v.buf.length : 2 * 8192;
     return s;
   }
@@ -133,14 +152,7 @@ export class FlowInspector {
     let c = Math.max(16, this.cap);
     while (c < min) c *= 2;
     if (c === this.cap) return;
-    const st = new Uint8Array(c); st.set(this.st); this.st = st;
-    const app = new Uint8Array(c); app.set(this.app); this.app = app;
-    const rec = new Int32Array(c).fill(-1); rec.set(this.rec); this.rec = rec;
-    // Dense from the start: a holey array written at scattered slots falls into JSC's sparse
-    // storage (measured: +420 MB RSS and 2 s more on a 1 M-flow scan).
-    const names = new Array<string | undefined>(c).fill(undefined);
-    for (let k = 0; k < this.names.length; k++) names[k] = this.names[k];
-    this.names = names;
+    const w = new Int32Array(c); w.set(this.w); this.w = w;
     this.cap = c;
   }
 
@@ -151,19 +163,20 @@ export class FlowInspector {
     if (slot >= this.cap) this.grow(slot + 1);
     const u = this.table.cols.u32;
     const o = slot * REC_U32 + U_PKTS;
-    let s = this.st[slot]!;
+    let w = this.w[slot]!;
     if (u[o]! + u[o + 1]! === 1) {
-      if (s !== FRESH || this.app[slot] !== 0) this.reset(slot);
-      s = FRESH;
-    } else if (s === DONE || s === (DONE | SRC_PORT)) return;
-    this.inspect(slot, s & STATE, p, buf, off, caplen, ts);
+      if (w !== 0) this.reset(slot, w);
+      w = 0;
+    } else if ((w & STATE) === DONE) return;
+    this.inspect(slot, w, p, buf, off, caplen, ts);
   }
 
   /** The flow in `slot` left the table: free its inspection record (its result stays readable). */
   release(slot: number): void {
     if (slot >= this.cap) return;
-    if ((this.st[slot]! & STATE) === INSPECTING) this.giveUp(slot);
-    else if ((this.st[slot]! & STATE) === FRESH) this.decidePort(slot);
+    const s = this.w[slot]! & STATE;
+    if (s === INSPECTING) this.giveUp(slot);
+    else if (s === FRESH) this.decidePort(slot);
   }
 
   /**
@@ -172,14 +185,14 @@ export class FlowInspector {
    */
   adopt(slot: number, appId: number, byPort: boolean, name: string | null): void {
     if (slot >= this.cap) this.grow(slot + 1);
-    if ((this.st[slot]! & STATE) === INSPECTING) this.freeRecord(slot);
-    this.app[slot] = appId;
-    this.st[slot] = appId === APP.dns && !byPort ? DNS_TAP : byPort ? DONE | SRC_PORT : DONE;
-    this.names[slot] = name ?? undefined;
+    const w = this.w[slot]!;
+    if (w !== 0) this.reset(slot, w);
+    this.w[slot] = ((appId & APP_MASK) << APP_SHIFT) | (appId === APP.dns && !byPort ? DNS_TAP : byPort ? DONE | SRC_PORT : DONE);
+    this.setName(slot, name);
   }
 
   appId(slot: number): number {
-    return slot < this.cap ? this.app[slot]! : 0;
+    return slot < this.cap ? (this.w[slot]! >>> APP_SHIFT) & APP_MASK : 0;
   }
 
   /** result(slot) written into `out` (no allocation: the record and row writers call it per flow). */
@@ -189,36 +202,30 @@ export class FlowInspector {
       out.app = appName(id); out.app_source = id === 0 ? null : "port"; out.server_name = null;
       return;
     }
-    const st = this.st[slot]!;
-    let id = this.app[slot]!;
-    let src: AppSource = st & SRC_PORT ? "port" : "payload";
-    if (id === 0 && (st & STATE) !== DONE && (st & STATE) !== DNS_TAP) {
-      const rid = (st & STATE) === INSPECTING ? this.rApp[this.rec[slot]!]! : 0;
+    const w = this.w[slot]!;
+    const st = w & STATE;
+    let id = (w >>> APP_SHIFT) & APP_MASK;
+    let src: AppSource = w & SRC_PORT ? "port" : "payload";
+    if (id === 0 && st !== DONE && st !== DNS_TAP) {
+      // Still undecided (no payload yet, or inspecting): the tentative app, else the port fallback, labelled.
+      const rid = st === INSPECTING ? this.rApp[w >>> REC_SHIFT]! : 0;
       if (rid !== 0) id = rid;
       else { id = this.portGuess(slot); src = "port"; }
     }
     out.app = appName(id);
     out.app_source = id === 0 ? null : src;
-    out.server_name = this.names[slot] ?? null;
+    out.server_name = w & NAMED ? this.names.get(slot) ?? null : null;
   }
 
   /** app, app_source, server_name of the flow in `slot` (valid while the slot holds that flow). */
   result(slot: number): L7Result {
-    if (slot >= this.cap) return { app: this.portGuessName(slot), app_source: this.portGuessName(slot) ? "port" : null, server_name: null };
-    const st = this.st[slot]!;
-    let id = this.app[slot]!;
-    let src: AppSource | null = st & SRC_PORT ? "port" : "payload";
-    if (id === 0 && (st & STATE) !== DONE && (st & STATE) !== DNS_TAP) {
-      // Still undecided (no payload yet, or inspecting): the port fallback, labelled.
-      const rid = (st & STATE) === INSPECTING ? this.rApp[this.rec[slot]!]! : 0;
-      if (rid !== 0) id = rid;
-      else { id = this.portGuess(slot); src = "port"; }
-    }
-    return { app: appName(id), app_source: id === 0 ? null : src, server_name: this.names[slot] ?? null };
+    const r: L7Result = { app: null, app_source: null, server_name: null };
+    this.resultInto(slot, r);
+    return r;
   }
 
   serverName(slot: number): string | null {
-    return this.names[slot] ?? null;
+    return slot < this.cap && (this.w[slot]! & NAMED) !== 0 ? this.names.get(slot) ?? null : null;
   }
 
   stats(): InspectorStats {
@@ -237,19 +244,35 @@ export class FlowInspector {
 
   // ---------------------------------------------------------------------------------------------
 
-  private reset(slot: number): void {
-    if ((this.st[slot]! & STATE) === INSPECTING) this.freeRecord(slot);
-    this.st[slot] = FRESH;
-    this.app[slot] = 0;
-    this.names[slot] = undefined;
+  private reset(slot: number, w: number): void {
+    if ((w & STATE) === INSPECTING) this.freeRecord(slot, w);
+    if (w & NAMED) this.dropName(slot);
+    this.w[slot] = 0;
   }
 
-  private freeRecord(slot: number): void {
-    const r = this.rec[slot]!;
-    if (r < 0) return;
+  private setName(slot: number, name: string | null | undefined): void {
+    if (name === null || name === undefined) return;
+    const old = this.names.get(slot);
+    if (old !== undefined) this.nameBytes -= NAME_ENTRY_BYTES + old.length;
+    this.names.set(slot, name);
+    this.nameBytes += NAME_ENTRY_BYTES + name.length;
+    this.w[slot]! |= NAMED;
+  }
+
+  private dropName(slot: number): void {
+    const old = this.names.get(slot);
+    if (old !== undefined) {
+      this.nameBytes -= NAME_ENTRY_BYTES + old.length;
+      this.names.delete(slot);
+    }
+  }
+
+  /** Return the slot's inspection record to the pool (the word keeps the state bits: the caller sets them). */
+  private freeRecord(slot: number, w: number): void {
+    const r = w >>> REC_SHIFT;
     this.streams.delete(r);
-    this.rec[slot] = -1;
     this.free[this.freeTop++] = r;
+    this.w[slot] = w & ((1 << REC_SHIFT) - 1);
   }
 
   private portGuess(slot: number): number {
@@ -261,44 +284,48 @@ export class FlowInspector {
     return appByPort(k[o + KW_PROTO]! & PW_PROTO, initB ? pa : pb, initB ? pb : pa);
   }
 
-  private portGuessName(slot: number): string | null {
-    return appName(this.portGuess(slot));
-  }
-
+  /** Decided by payload: the record goes back to the pool, a DNS flow stays tapped for passive DNS. */
   private decide(slot: number, id: number): void {
-    if ((this.st[slot]! & STATE) === INSPECTING) this.freeRecord(slot);
-    this.app[slot] = id;
-    this.st[slot] = id === APP.dns ? DNS_TAP : DONE;
+    const w = this.w[slot]!;
+    if ((w & STATE) === INSPECTING) this.freeRecord(slot, w);
+    this.w[slot] = (this.w[slot]! & NAMED) | (id << APP_SHIFT) | (id === APP.dns ? DNS_TAP : DONE);
     this.decidedPayload++;
   }
 
   private decidePort(slot: number): void {
-    if ((this.st[slot]! & STATE) === INSPECTING) this.freeRecord(slot);
+    const w = this.w[slot]!;
+    if ((w & STATE) === INSPECTING) this.freeRecord(slot, w);
     const id = this.portGuess(slot);
-    this.app[slot] = id;
-    this.st[slot] = DONE | SRC_PORT;
+    this.w[slot] = (this.w[slot]! & NAMED) | (id << APP_SHIFT) | DONE | SRC_PORT;
     if (id !== 0) this.decidedPort++;
     else this.undecided++;
   }
 
   /** Inspection ends without a payload match: a tentative app if the flow had one, else the port. */
   private giveUp(slot: number): void {
-    const r = this.rec[slot]!;
-    const id = r >= 0 ? this.rApp[r]! : 0;
+    const w = this.w[slot]!;
+    const id = (w & STATE) === INSPECTING ? this.rApp[w >>> REC_SHIFT]! : 0;
     if (id !== 0) this.decide(slot, id);
     else this.decidePort(slot);
   }
 
-  private inspect(slot: number, state: number, p: DecodedPacket, buf: Uint8Array, off: number, caplen: number, ts: number): void {
+  /** A packet of an undecided (or DNS-tapped) flow; `w` is the slot's word (0 for a new flow). */
+  private inspect(slot: number, w: number, p: DecodedPacket, buf: Uint8Array, off: number, caplen: number, ts: number): void {
     const proto = p.proto;
     if (proto !== 6 && proto !== 17) {
       if (proto === 50 || proto === 51) this.decide(slot, APP.ipsec);
-      else { this.st[slot] = DONE; this.undecided++; }
+      else { this.w[slot] = (w & NAMED) | DONE; this.undecided++; }
       return;
     }
+    // Headers only (a SYN, a pure ACK, an empty datagram): nothing to find, and no need to look
+    // for the headers. The IP length counts every header, so at or below the smallest headers
+    // there is no payload (0 = unknown length, e.g. segmentation offload: look).
+    const ipLen = p.ipLen;
+    if (ipLen !== 0 && ipLen <= (p.ipVersion === 4 ? 20 : 40) + (proto === 6 ? 20 : 8)) return;
     const pl = this.pl;
     if (!locatePayload(buf, off, caplen, p, pl)) return;
     const b = buf, q = pl.off, n = pl.len;
+    const state = w & STATE;
     if (state === DNS_TAP) {
       const d = this.dns;
       if (parseDns(b, q, n, d) && d.response) { this.now = ts; dnsAnswers(b, q, n, d, this.learn); }
@@ -325,16 +352,14 @@ export class FlowInspector {
         return;
       }
       r = this.free[--this.freeTop]!;
-      this.rec[slot] = r;
-      this.rSlot[r] = slot;
       this.rCnt[r * 2] = 0;
       this.rCnt[r * 2 + 1] = 0;
       this.rApp[r] = 0;
-      let h = this.hints[r];
-      if (h === undefined) { h = new Hint(); this.hints[r] = h; }
-      h.app = 0; h.word = 0; h.count = 0;
-      this.st[slot] = INSPECTING;
-    } else r = this.rec[slot]!;
+      this.hApp[r] = 0;
+      this.hWord[r] = 0;
+      this.hCount[r] = 0;
+      this.w[slot] = (w & ~STATE) | (r << REC_SHIFT) | INSPECTING;
+    } else r = w >>> REC_SHIFT;
     const ci = r * 2 + (fromInit ? 0 : 1);
     const per = this.perDirection;
     this.rCnt[ci]!++;
@@ -343,7 +368,7 @@ export class FlowInspector {
     const pending = this.rApp[r]!;
     if (pending !== 0) this.continueName(slot, r, pending, b, q, n, fromInit, pl.seq);
     else this.first(slot, r, proto, b, q, n, fromInit, initPort, respPort, pl.seq);
-    if ((this.st[slot]! & STATE) !== INSPECTING) return;
+    if ((this.w[slot]! & STATE) !== INSPECTING) return;
     const c0 = this.rCnt[r * 2]!, c1 = this.rCnt[r * 2 + 1]!;
     if (c0 >= per || c1 >= per) this.giveUp(slot);
   }
@@ -367,7 +392,7 @@ export class FlowInspector {
           const h = this.hello;
           h.sni = null;
           gquicChlo(b, q, q + n, h);
-          this.names[slot] = h.sni ?? undefined;
+          this.setName(slot, h.sni);
           this.decide(slot, APP.quic);
           return;
         }
@@ -375,11 +400,12 @@ export class FlowInspector {
     }
     const c = this.ctx;
     c.b = b; c.p = q; c.n = n; c.proto = proto; c.fromInit = fromInit; c.initPort = initPort; c.respPort = respPort;
-    c.hint = this.hints[r]!;
+    // The record's hint through the one scratch Hint: loaded before, stored after.
+    const h = this.hint;
+    h.app = this.hApp[r]!; h.word = this.hWord[r]!; h.count = this.hCount[r]!;
     const id = matchPayload(c);
-    if (id === 0) {
-      return;
-    }
+    this.hApp[r] = h.app; this.hWord[r] = h.word; this.hCount[r] = h.count;
+    if (id === 0) return;
     switch (id) {
       case APP.tls:
         if (fromInit && tlsRecordKind(b, q, n) === TLS_CLIENT_HELLO) {
@@ -393,7 +419,7 @@ export class FlowInspector {
       case APP.http: {
         if (httpKind(b, q, n) === 1) {
           const host = httpHost(b, q, n);
-          if (host !== null) { this.names[slot] = host; this.decide(slot, APP.http); }
+          if (host !== null) { this.setName(slot, host); this.decide(slot, APP.http); }
           else this.rApp[r] = APP.http; // Host in a later segment
         } else this.decide(slot, APP.http);
         return;
@@ -401,7 +427,7 @@ export class FlowInspector {
       case APP.dns: case APP.mdns: case APP.llmnr: {
         const d = this.dns;
         if (parseDns(b, q, n, d)) {
-          if (d.qname !== null && d.qname !== ".") this.names[slot] = d.qname;
+          if (d.qname !== null && d.qname !== ".") this.setName(slot, d.qname);
           if (d.response) dnsAnswers(b, q, n, d, this.learn);
         }
         this.decide(slot, id);
@@ -419,7 +445,7 @@ export class FlowInspector {
     else if (app === APP.quic) this.quic(slot, r, b, q, n);
     else if (app === APP.http) {
       const host = httpHostContinued(b, q, n);
-      if (host !== null) { this.names[slot] = host; this.decide(slot, APP.http); }
+      if (host !== null) { this.setName(slot, host); this.decide(slot, APP.http); }
     }
   }
 
@@ -428,7 +454,7 @@ export class FlowInspector {
     let s = this.streams.get(r);
     if (first || s === undefined) {
       const res = parseClientHelloStream(b, q, n, h);
-      if (res === TLS_DONE) { this.names[slot] = h.sni ?? undefined; this.decide(slot, APP.tls); return; }
+      if (res === TLS_DONE) { this.setName(slot, h.sni); this.decide(slot, APP.tls); return; }
       if (res !== NEED_MORE || this.streams.size >= MAX_STREAMS || !first) { this.decide(slot, APP.tls); return; }
       // ClientHello longer than this segment: keep the bytes, in sequence order, until it is whole.
       const t = new TlsStream(Math.min(MAX_TLS, Math.max(h.need, n)));
@@ -446,7 +472,7 @@ export class FlowInspector {
     s.nextSeq = (seq + n) >>> 0;
     const res = parseClientHelloStream(s.buf, 0, s.len, h);
     if (res === NEED_MORE && s.len < s.buf.length) return;
-    this.names[slot] = res === TLS_DONE ? h.sni ?? undefined : undefined;
+    if (res === TLS_DONE) this.setName(slot, h.sni);
     this.decide(slot, APP.tls);
   }
 
@@ -458,7 +484,7 @@ export class FlowInspector {
     }
     const res = quicClientPacket(b, q, n, stream, this.hello);
     if (res.status === QUIC_DONE) {
-      this.names[slot] = this.hello.sni ?? undefined;
+      this.setName(slot, this.hello.sni);
       this.decide(slot, APP.quic);
       return;
     }

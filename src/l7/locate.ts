@@ -39,13 +39,23 @@ function ipAt(buf: Uint8Array, q: number, p: DecodedPacket): boolean {
   return true;
 }
 
+/** 802.1Q (0x8100), 802.1ad (0x88a8) or the old QinQ 0x9100 tag protocol id at b[q]. */
+function isTpid(b: Uint8Array, q: number): boolean {
+  const t = (b[q]! << 8) | b[q + 1]!;
+  return t === 0x8100 || t === 0x88a8 || t === 0x9100;
+}
+
 /** Offset of the outer IP header of the decoded packet `p` in buf[off, off+caplen), or -1. */
 export function findIpHeader(buf: Uint8Array, off: number, caplen: number, p: DecodedPacket): number {
   let end = off + caplen;
   if (end > buf.length) end = buf.length;
   const hdr = p.ipVersion === 4 ? 20 : 40;
-  // Common case first: untagged Ethernet.
+  // Common cases first: untagged Ethernet, then one or two 802.1Q/802.1ad tags (by their TPID).
   if (off + 14 + hdr <= end && ipAt(buf, off + 14, p)) return off + 14;
+  if (p.vlan >= 0 && off + 18 + hdr <= end && isTpid(buf, off + 12)) {
+    if (ipAt(buf, off + 18, p)) return off + 18;
+    if (off + 22 + hdr <= end && isTpid(buf, off + 16) && ipAt(buf, off + 22, p)) return off + 22;
+  }
   const last = Math.min(end - hdr, off + MAX_LINK);
   for (let i = off; i <= last; i++) if (ipAt(buf, i, p)) return i;
   return -1;

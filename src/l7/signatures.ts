@@ -37,12 +37,22 @@ function asciiAtCI(b: Uint8Array, p: number, end: number, s: string): boolean {
   }
   return true;
 }
-/** Does b[p, min(end, p+lim)) contain `s` (case-insensitive, s upper case)? */
+/**
+ * Does b[p, min(end, p+lim)) contain `s` (case-insensitive, s upper case)? Cost: one byte compare
+ * per position (the first character), the whole pattern only where that matches.
+ */
 function containsCI(b: Uint8Array, p: number, end: number, s: string, lim = 256): boolean {
   const e = Math.min(end, p + lim) - s.length;
-  for (let i = p; i <= e; i++) if (asciiAtCI(b, i, end, s)) return true;
+  const f = s.charCodeAt(0);
+  for (let i = p; i <= e; i++) {
+    let c = b[i]!;
+    if (c >= 0x61 && c <= 0x7a) c -= 32;
+    if (c === f && asciiAtCI(b, i, end, s)) return true;
+  }
   return false;
 }
+/** An ASCII letter, either case (text commands and banners start with one). */
+const isLetter = (c: number) => ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a);
 const u16 = (b: Uint8Array, p: number) => (b[p]! << 8) | b[p + 1]!;
 const u32 = (b: Uint8Array, p: number) => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
 
@@ -65,8 +75,12 @@ const SIP_METHODS = ["INVITE ", "REGISTER ", "OPTIONS ", "ACK ", "BYE ", "CANCEL
 
 /** SIP request line "METHOD sip:…" / "sips:" / "tel:", or "SIP/2.0 " status line (RFC 3261 §7). */
 function isSip(b: Uint8Array, p: number, end: number): boolean {
+  // Methods and the status line are upper case (method names are case-sensitive: RFC 3261 §7.1).
+  const x0 = b[p];
+  if (x0 === undefined || x0 < 0x41 || x0 > 0x5a) return false;
   if (asciiAt(b, p, end, "SIP/2.0 ")) return true;
-  for (const m of SIP_METHODS) {
+  for (let k = 0; k < SIP_METHODS.length; k++) {
+    const m = SIP_METHODS[k]!;
     if (asciiAt(b, p, end, m)) {
       const t = p + m.length;
       return asciiAtCI(b, t, end, "SIP:") || asciiAtCI(b, t, end, "SIPS:") || asciiAtCI(b, t, end, "TEL:");
@@ -341,7 +355,8 @@ export function matchPayload(c: SigContext): number {
     if ((x0 & 0x80) && n >= 11 && b[p + 2] === 1 && b[p + 3] === 3 && b[p + 4]! <= 4 && ((x0 & 0x7f) << 8 | b[p + 1]!) + 2 === n) return APP.tls;
     if (asciiAt(b, p, end, "SSH-") && (asciiAt(b, p + 4, end, "2.0-") || asciiAt(b, p + 4, end, "1.99-") || asciiAt(b, p + 4, end, "1.5-"))) return APP.ssh;
     if (isSip(b, p, end)) return APP.sip;
-    if (asciiAt(b, p, end, "RTSP/1.0 ") || (containsCI(b, p, end, " RTSP/1.0\r\n", 512) && !asciiAt(b, p, end, "HTTP"))) return APP.rtsp;
+    // RTSP status line, or a request line "Method SP URI SP RTSP/1.0 CRLF" (RFC 2326 §6.1: the method is a token).
+    if (asciiAt(b, p, end, "RTSP/1.0 ") || (x0 > 0x20 && x0 < 0x7f && containsCI(b, p, end, " RTSP/1.0\r\n", 512) && !asciiAt(b, p, end, "HTTP"))) return APP.rtsp;
     const hk = httpKind(b, p, n);
     if (hk !== 0) return APP.http;
     if (n >= 20 && x0 === 19 && asciiAt(b, p + 1, end, "BitTorrent protocol")) return APP.bittorrent;
@@ -381,10 +396,13 @@ export function matchPayload(c: SigContext): number {
       if (asciiAt(b, p, end, ":") && containsCI(b, p, end, " NOTICE ", 128)) return APP.irc;
       if (asciiAt(b, p, end, "-ERR") && ports(110)) return APP.pop3;
     } else {
-      if (asciiAtCI(b, p, end, "EHLO ") || asciiAtCI(b, p, end, "HELO ")) return APP.smtp;
-      if (hint.word === 220 && (asciiAtCI(b, p, end, "USER ") || asciiAtCI(b, p, end, "AUTH TLS") || asciiAtCI(b, p, end, "AUTH SSL") || asciiAtCI(b, p, end, "FEAT") || asciiAtCI(b, p, end, "SYST"))) return APP.ftp;
-      if (hint.word === 220 && (asciiAtCI(b, p, end, "MAIL FROM") || asciiAtCI(b, p, end, "STARTTLS") || asciiAtCI(b, p, end, "QUIT"))) return hint.app || APP.smtp;
-      if (asciiAtCI(b, p, end, "CAPA\r\n") || asciiAtCI(b, p, end, "STLS\r\n") || asciiAtCI(b, p, end, "APOP ")) return APP.pop3;
+      // Client commands (keywords, case-insensitive: they start with a letter): SMTP, FTP, POP3.
+      if (isLetter(x0)) {
+        if (asciiAtCI(b, p, end, "EHLO ") || asciiAtCI(b, p, end, "HELO ")) return APP.smtp;
+        if (hint.word === 220 && (asciiAtCI(b, p, end, "USER ") || asciiAtCI(b, p, end, "AUTH TLS") || asciiAtCI(b, p, end, "AUTH SSL") || asciiAtCI(b, p, end, "FEAT") || asciiAtCI(b, p, end, "SYST"))) return APP.ftp;
+        if (hint.word === 220 && (asciiAtCI(b, p, end, "MAIL FROM") || asciiAtCI(b, p, end, "STARTTLS") || asciiAtCI(b, p, end, "QUIT"))) return hint.app || APP.smtp;
+        if (asciiAtCI(b, p, end, "CAPA\r\n") || asciiAtCI(b, p, end, "STLS\r\n") || asciiAtCI(b, p, end, "APOP ")) return APP.pop3;
+      }
       // IMAP command: tag SP command (RFC 9051 §2.2.1)
       let q = p, t = 0;
       while (q < end && t < 16 && b[q]! > 0x20 && b[q]! < 0x7f && b[q] !== 0x2a) { q++; t++; }
