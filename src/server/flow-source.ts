@@ -14,6 +14,7 @@ import ipaddr from "ipaddr.js";
 import type { FlowQuery, SortKey } from "../flows/query/flow-query.ts";
 import type { FlowRecord } from "../flows/format/record.ts";
 import type { Selection } from "../flows/query/select.ts";
+import { exportBatchRecords } from "../flows/query/export-cursor.ts";
 import type { ServerContext } from "./context.ts";
 
 export async function queryFlows(ctx: ServerContext, q: FlowQuery): Promise<Selection> {
@@ -137,6 +138,11 @@ export async function openExport(ctx: ServerContext, q: FlowQuery): Promise<Expo
   };
 }
 
+/**
+ * The engine's export cursor. Its pages arrive as raw rows (the flows' slots and extras, copied by
+ * the engine Worker); their records are made here, on the server thread, so an export costs the
+ * engine — where interactive queries run — a copy per row, not a record and its structured clone.
+ */
 async function engineExport(ctx: ServerContext, q: FlowQuery): Promise<ExportPages> {
   const { cursor } = await ctx.engine.call("exportOpen", { query: q });
   let closed = false;
@@ -144,7 +150,7 @@ async function engineExport(ctx: ServerContext, q: FlowQuery): Promise<ExportPag
     async next(max) {
       const page = await ctx.engine.call("exportNext", { cursor, max });
       if (page.done) closed = true;
-      return page;
+      return { records: exportBatchRecords(page.rows), done: page.done };
     },
     close() {
       if (closed) return;

@@ -7,6 +7,7 @@
 import type { EngineStats } from "../flows/engine.ts";
 import type { FlowQuery } from "../flows/query/flow-query.ts";
 import type { FlowRecord } from "../flows/format/record.ts";
+import type { ExportBatch } from "../flows/query/export-cursor.ts";
 import type { Selection } from "../flows/query/select.ts";
 import type { SinkStats } from "../flows/sinks.ts";
 import type { Talker, TalkerBy } from "../flows/stats/talkers.ts";
@@ -44,7 +45,8 @@ export interface ExportCursor {
   total: number;
 }
 export interface ExportPage {
-  records: FlowRecord[];
+  /** The page's flows as raw rows and extras (records are made on the server thread: exportBatchRecords). */
+  rows: ExportBatch;
   /** No rows left; the cursor is closed. */
   done: boolean;
 }

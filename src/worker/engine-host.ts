@@ -5,9 +5,12 @@
  *
  * Scheduling: the Worker has one thread. Interactive calls (flows, flow, talkers, bandwidth,
  * status) are answered as they arrive. Bulk work — an export's snapshot and its pages — runs in
- * slices (EXPORT_SLICE_SLOTS slots or EXPORT_SLICE_ROWS rows, ≈ 0.5–3 ms on a quiet machine) scheduled with
+ * turns of about BULK_TURN_MS (steps of EXPORT_SLICE_SLOTS slots or EXPORT_SLICE_ROWS rows, each
+ * well under a millisecond on a quiet machine, until the turn's time is up) scheduled with
  * setImmediate, round robin between exports, so a query arriving meanwhile waits at most one
- * slice, never a whole export. The per-second table work is sliced the same way (FlowEngine).
+ * turn, never a whole export. Export pages leave as raw rows (ExportRows: the slots copied, plus
+ * extras); records and text are made on the server thread, so an export costs this thread a copy
+ * per row. The per-second table work is sliced too (FlowEngine, TICK_SLICE).
  *
  * Faults: an exception in the tick, a timer or the packet path is reported through `onFault`
  * (the Worker posts it; the server logs and counts it) and the host goes on.
@@ -16,7 +19,7 @@
  */
 import { CaptureRunner } from "../capture/capture-runner.ts";
 import { FlowEngine } from "../flows/engine.ts";
-import { ExportCursor } from "../flows/query/export-cursor.ts";
+import { ExportCursor, ExportRows } from "../flows/query/export-cursor.ts";
 import { compileScan } from "../flows/query/query-compile.ts";
 import { toRecord, type FlowRecord } from "../flows/format/record.ts";
 import { selectFlows } from "../flows/query/select.ts";
@@ -45,9 +48,11 @@ export interface EngineHostConfig {
   exportCallBudgetMs?: number;
 }
 
-/** Export snapshot work per slice (flow slots scanned) and page work per slice (rows built). */
-export const EXPORT_SLICE_SLOTS = 32_768;
-export const EXPORT_SLICE_ROWS = 1_000;
+/** Export snapshot work per step (flow slots scanned) and page work per step (rows copied). */
+export const EXPORT_SLICE_SLOTS = 8_192;
+export const EXPORT_SLICE_ROWS = 500;
+/** Bulk work per turn, ms: steps run until this much time has passed, then the event loop answers what arrived. */
+export const BULK_TURN_MS = 1;
 /** An export cursor not read for this long is closed (its client went away). */
 export const EXPORT_IDLE_MS = 60_000;
 /**
@@ -240,18 +245,18 @@ export class EngineHost {
       exportNext: ({ cursor, max }) => {
         const cur = this.exports.get(cursor);
         if (!cur) throw new RangeError(`export cursor ${cursor} is closed or unknown`);
-        const records: FlowRecord[] = [];
+        const rows = new ExportRows(max);
         const t0 = Date.now(), budget = this.exportCallBudgetMs;
         return new Promise<ExportPage>((resolve, reject) => {
           this.enqueue(() => {
             if (this.exports.get(cursor) !== cur) {
-              resolve({ records, done: true });
+              resolve({ rows: rows.batch(), done: true });
               return true;
             }
-            for (const r of cur.next(Math.min(EXPORT_SLICE_ROWS, max - records.length))) records.push(r);
-            if (records.length < max && !cur.done && !(records.length > 0 && Date.now() - t0 > budget)) return false;
+            cur.nextBatch(Math.min(EXPORT_SLICE_ROWS, max - rows.count), rows);
+            if (!rows.full && !cur.done && !(rows.count > 0 && Date.now() - t0 > budget)) return false;
             if (cur.done) this.exports.delete(cursor);
-            resolve({ records, done: cur.done });
+            resolve({ rows: rows.batch(), done: cur.done });
             return true;
           }, (err) => {
             this.exports.delete(cursor);
@@ -277,7 +282,7 @@ export class EngineHost {
     for (const [id, cur] of this.exports) if (now - cur.lastUsed > EXPORT_IDLE_MS) this.exports.delete(id);
   }
 
-  /** Bulk work: one slice per job in turn, each in its own setImmediate. */
+  /** Bulk work: one turn (BULK_TURN_MS of steps) per job in turn, each in its own setImmediate. */
   private enqueue(run: () => boolean, fail: (err: unknown) => void): void {
     this.bulk.push({ run, fail });
     this.scheduleBulk();
@@ -291,14 +296,15 @@ export class EngineHost {
       const job = this.bulk.shift();
       if (!job) return;
       let done = true;
-      const t0 = this.trace ? nowMs() : 0;
+      const t0 = performance.now();
       try {
-        done = job.run();
+        do done = job.run();
+        while (!done && performance.now() - t0 < BULK_TURN_MS);
       } catch (err) {
         this.config.onFault?.("export", err);
         job.fail(err);
       }
-      this.trace?.add("bulk", 0, t0, nowMs());
+      this.trace?.add("bulk", 0, performance.timeOrigin + t0, nowMs());
       if (!done) this.bulk.push(job);
       this.scheduleBulk();
     });

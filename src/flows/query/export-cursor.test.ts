@@ -7,12 +7,19 @@
  *   for several keys, both orders, offsets and limits (the page is ordered by popping the heap).
  * - Moving table: flows that end after the snapshot are read from the recently-ended list (same
  *   id, end reason set); flows created after it are not in the export; no id twice.
+ * - Raw pages (ExportRows / exportBatchRecords, what the engine Worker sends the server thread):
+ *   the records made from them on a thread without the engine's extras resolver and origin table
+ *   equal the engine's own records (apps, names, countries, NetFlow exporters included).
  */
 import { describe, expect, test } from "bun:test";
 import { FileSource } from "../../capture/file-source.ts";
 import { PCAPS } from "../../../test/shared-paths.ts";
 import { FlowEngine } from "../engine.ts";
-import { ExportCursor } from "./export-cursor.ts";
+import { ExportCursor, ExportRows, exportBatchRecords, type ExportBatch } from "./export-cursor.ts";
+import { FlowAnnotator } from "../../l7/annotate.ts";
+import { ExporterRegistry } from "../../collect/exporters.ts";
+import { CollectedFlow } from "../../collect/flow-record.ts";
+import { clearOrigins } from "../../collect/origins.ts";
 import type { FlowQuery, SortKey } from "./flow-query.ts";
 import { compileScan } from "./query-compile.ts";
 import { parseQuery } from "./query.ts";
@@ -110,4 +117,42 @@ test("moving table: flows that end after the snapshot come from the ring, new fl
   expect(new Set(ids).size).toBe(ids.length);
   expect(ids.sort((a, b) => a - b)).toEqual([...live].sort((a, b) => a - b));
   for (const id of created) expect(live.has(id)).toBe(false);
+});
+
+test("raw pages (nextBatch, as the engine Worker sends them) make the same records on a thread without the engine's extras or origins", () => {
+  // Application, names and country from the annotator; 2,500 flows from two NetFlow exporters (origins),
+  // so a page grows past its first 2,048 rows.
+  const e = new FlowEngine({ recentEnded: 100_000 });
+  const annotator = new FlowAnnotator(e, {});
+  annotator.attach();
+  new FileSource({ path: `${PCAPS}ndpi__sites.pcapng` }).readSync(e);
+  const reg = new ExporterRegistry();
+  const origins = [reg.exporter("192.0.2.1")!.domain(7, e.now)!.origin, reg.exporter("2001:db8::9")!.domain(0, e.now)!.origin];
+  for (let k = 1; k <= 2500; k++) {
+    const f = new CollectedFlow();
+    f.src[0] = 0x0b000000 + k; f.dst[0] = 0x0a000002; f.proto = 17; f.sport = 1000; f.dport = 53;
+    f.first = e.now; f.last = e.now + 1; f.packets = 3; f.bytes = 100 + k;
+    e.table.addRecord(f, origins[k % 2]!);
+  }
+  const query = q({ limit: 1_000_000 });
+  const a = new ExportCursor(e.table, e.recent, compileScan(query.query), query);
+  const b = new ExportCursor(e.table, e.recent, compileScan(query.query), query);
+  while (!a.step(500));
+  while (!b.step(500));
+  const want: FlowRecord[] = [];
+  while (!a.done) want.push(...a.next(37));
+  expect(want.some((r) => r.app !== null)).toBe(true);
+  const collected = want.filter((r) => r.source === "netflow");
+  expect(collected.length).toBe(2500);
+  expect(new Set(collected.map((r) => `${r.exporter}/${r.exporter_domain}`))).toEqual(new Set(["192.0.2.1/7", "2001:db8::9/0"]));
+  const batches: ExportBatch[] = [];
+  while (!b.done) {
+    const rows = new ExportRows(3000); // grows past its first 2,048 rows
+    while (!rows.full && !b.done) b.nextBatch(Math.min(41, 3000 - rows.count), rows);
+    batches.push(structuredClone(rows.batch()));
+  }
+  // The receiving thread: no extras resolver, no origin table.
+  annotator.detach();
+  clearOrigins();
+  expect(batches.flatMap((x) => exportBatchRecords(x))).toEqual(want);
 });
