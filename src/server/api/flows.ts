@@ -8,15 +8,18 @@
  * at once and 16 wait (ExportSlots); more get 429 with Retry-After. A client that disconnects
  * closes its cursor.
  */
-import { Elysia, t } from "elysia";
+import { Elysia, type Static } from "elysia";
 import { csvHeader } from "../../flows/format/csv.ts";
 import { csvRecords, ndjsonRecords } from "../../flows/format/records.ts";
 import type { FlowRecord } from "../../flows/format/record.ts";
-import { SORT_KEYS, type FlowQuery } from "../../flows/query/flow-query.ts";
+import type { FlowQuery } from "../../flows/query/flow-query.ts";
 import { queryToString } from "../../flows/query/query.ts";
 import { withSuspicious, type SuspiciousContext, type WithSuspicious } from "../../alerts/suspicious.ts";
 import type { ServerContext } from "../context.ts";
-import { EXPORT_MAX, PAGE_MAX, parseFlowId, parseFlowRequest, Q_MAX_LENGTH, rawQuery } from "./flow-request.ts";
+import { EXPORT_MAX, parseFlowId, parseFlowRequest, rawQuery } from "./flow-request.ts";
+import { badRequest, internal, notFound, tooManyRequests, unavailable } from "./schemas/errors.ts";
+import { ApiFlowSchema, FlowIdParams, FlowsPage, FlowsQuery } from "./schemas/flow.ts";
+import { json, operation, text } from "./schemas/operation.ts";
 import { NotFoundError } from "./not-found-error.ts";
 import { findFlow, openExport, queryFlows, type ExportPages } from "../flow-source.ts";
 import { ExportSlots } from "./export-slots.ts";
@@ -91,43 +94,34 @@ async function exportStream(ctx: ServerContext, slots: ExportSlots, query: FlowQ
   }, { highWaterMark: 0 });
 }
 
-const d = (description: string) => t.Optional(t.String({ description }));
+/** GET /api/v1/flows in the OpenAPI document: typed parameters, the JSON page, CSV and NDJSON. */
+const listDoc = operation({
+  summary: "List flows",
+  description: "Filter, sort and page the flow table (live and recently ended flows; with since/until and the history store, stored flows too). `format=csv|ndjson` streams an export.",
+  tags: ["flows"],
+  query: FlowsQuery,
+  responses: {
+    "200": {
+      description: "format=json: a page of flows. format=csv: RFC 4180 with a header row (attachment flows.csv). format=ndjson: one flow object per line (the JSON flow schema).",
+      content: { ...json("", FlowsPage).content, ...text("", ["text/csv", "application/x-ndjson"]).content },
+    },
+    "400": badRequest, "429": tooManyRequests, "500": internal, "503": unavailable,
+  },
+});
 
-export const flowsQuerySchema = t.Object({
-  q: d(`Filter in the query grammar (max ${Q_MAX_LENGTH} chars), e.g. "src_ip:192.168.1.0/24 protocol:tcp -port:53". AND-ed with the parameters below.`),
-  ip: d("Either endpoint: address or CIDR (IPv4/IPv6)."),
-  src_ip: d("Initiator address or CIDR."),
-  dst_ip: d("Responder address or CIDR."),
-  port: d("Either port: N, N-M."),
-  src_port: d("Initiator port: N, N-M."),
-  dst_port: d("Responder port: N, N-M."),
-  protocol: d("Protocol name (tcp, udp, icmp, icmpv6, gre, …) or number 0-255."),
-  proto: d("Alias of protocol."),
-  vlan: d("VLAN id 0-4095 or none."),
-  state: d("active | ended | all (which flows are searched, default all), or a flow state: attempted, rejected, established, closing, closed, reset, midstream, oneway, bidirectional."),
-  ip_version: d("4 or 6."),
-  min_bytes: d("At least this many bytes (1500, 500k, 1M, 2GiB)."),
-  max_bytes: d("At most this many bytes."),
-  min_packets: d("At least this many packets."),
-  max_packets: d("At most this many packets."),
-  min_duration: d("At least this long (250ms, 10s, 2m, 1h; bare number = seconds)."),
-  max_duration: d("At most this long."),
-  min_bps: d("Current rate at least (bit/s: 500k, 1M, 1.5G)."),
-  max_bps: d("Current rate at most (bit/s)."),
-  app: d("Application protocol (tls, quic, dns, http, ssh, …), from the payload or, labelled, the port."),
-  name: d("Glob over server_name and the passive-DNS names of both ends (*.example.com; case-insensitive)."),
-  country: d("Country of either end: ISO code (DE) or a special-range label (private, loopback, …)."),
-  asn: d("AS number of either end (15169 or AS15169)."),
-  community_id: d("Community ID v1 (seed 0), e.g. 1:LQU9qZlK+B5F3KDmev6m5PMibrg=."),
-  source: d("capture | netflow."),
-  exporter: d("The NetFlow/IPFIX exporter's address or CIDR."),
-  sort_by: d(`Sort key: ${SORT_KEYS.join(", ")} (default bytes).`),
-  order: d("asc | desc (default desc)."),
-  limit: d(`Rows to return: 0-${PAGE_MAX} (default 100); csv/ndjson: up to ${EXPORT_MAX} (default ${EXPORT_MAX}).`),
-  offset: d("Rows to skip (default 0)."),
-  format: d("json (default) | csv (RFC 4180 attachment flows.csv) | ndjson (one flow per line)."),
-  since: d("Flows active at or after this time: ISO 8601 (2026-12-01T03:12:00Z), relative (-1h, -15m), now, or epoch seconds. With the history store, ended flows come from it."),
-  until: d("Flows that started at or before this time (same forms as since)."),
+/**
+ * GET /api/v1/flows/{id} in the OpenAPI document. It goes in through the plugin's
+ * `documentation.paths` (index.ts) and the route is hidden: for a route with a path parameter the
+ * plugin writes its own `id: string` over `detail.parameters`, and declaring `params` would make
+ * Elysia validate (and coerce "1e3") ahead of parseFlowId.
+ */
+export const flowByIdDoc = operation({
+  summary: "One flow",
+  description: "404 when the id is unknown or no longer kept.",
+  tags: ["flows"],
+  operationId: "getApiV1FlowsById",
+  path: FlowIdParams,
+  responses: { "200": json("The flow.", ApiFlowSchema), "400": badRequest, "404": notFound, "500": internal, "503": unavailable },
 });
 
 /**
@@ -146,7 +140,7 @@ async function admitted(set: { headers: Record<string, unknown> }, stream: Promi
 export function flowRoutes(ctx: ServerContext) {
   const slots = new ExportSlots();
   return new Elysia()
-    .get("/api/v1/flows", async ({ request, set }) => {
+    .get("/api/v1/flows", async ({ request, set }): Promise<Response | Static<typeof FlowsPage>> => {
       const req = parseFlowRequest(rawQuery(request.url));
       if (req.format === "csv") {
         return new Response(await admitted(set, exportStream(ctx, slots, req.query, "csv")), {
@@ -176,17 +170,11 @@ export function flowRoutes(ctx: ServerContext) {
         order: req.query.order,
         generated_at: new Date().toISOString(),
       };
-    }, {
-      query: flowsQuerySchema,
-      detail: { summary: "List flows", description: "Filter, sort and page the flow table (live and recently ended flows). `format=csv|ndjson` streams an export.", tags: ["flows"] },
-    })
-    .get("/api/v1/flows/:id", async ({ params }) => {
+    }, { detail: listDoc })
+    .get("/api/v1/flows/:id", async ({ params }): Promise<Static<typeof ApiFlowSchema>> => {
       const id = parseFlowId(params.id);
       const flow = await findFlow(ctx, id);
       if (!flow) throw new NotFoundError(`no flow with id ${id} (it may have been expired from the ended-flow history)`);
       return withSuspicious([flow], suspiciousContext(ctx))[0]!;
-    }, {
-      params: t.Object({ id: t.String({ description: "Flow id (positive integer)." }) }),
-      detail: { summary: "One flow", description: "404 when the id is unknown or no longer kept.", tags: ["flows"] },
-    });
+    }, { detail: { hide: true } });
 }

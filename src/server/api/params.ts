@@ -72,6 +72,13 @@ export function clip(s: string): string {
   return s.length > 64 ? `${s.slice(0, 61)}...` : s;
 }
 
+const REL_TIME = /^-(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const EPOCH_TIME = /^\d{9,11}(\.\d+)?$/;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+const inner = (re: RegExp) => re.source.slice(1, -1);
+/** The syntax timeParam accepts, as one pattern (the OpenAPI document shows it); a valid date is checked after. */
+export const TIME_PATTERN = `^(now|${inner(REL_TIME)}|${inner(EPOCH_TIME)}|${inner(ISO_TIME)})$`;
+
 /**
  * A point in time, seconds since the epoch: ISO 8601 (`2026-12-01T03:12:00Z`; without a zone it
  * is UTC), relative to now (`-1h`, `-15m`, `-90s`, `-7d`), `now`, or epoch seconds. Undefined when
@@ -81,13 +88,13 @@ export function timeParam(q: RawQuery, name: string, nowSec = Date.now() / 1000)
   const v = single(q, name)?.trim();
   if (v === undefined || v === "") return undefined;
   if (v === "now") return nowSec;
-  const rel = /^-(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(v);
+  const rel = REL_TIME.exec(v);
   if (rel) {
     const unit = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }[rel[2] as "ms" | "s" | "m" | "h" | "d"];
     return nowSec - Number(rel[1]) * unit;
   }
-  if (/^\d{9,11}(\.\d+)?$/.test(v)) return Number(v);
-  if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(v)) {
+  if (EPOCH_TIME.test(v)) return Number(v);
+  if (ISO_TIME.test(v)) {
     const zoned = /(Z|[+-]\d{2}:?\d{2})$/.test(v) || v.length === 10 ? v : `${v}Z`;
     const ms = Date.parse(zoned.replace(" ", "T"));
     if (Number.isFinite(ms)) return ms / 1000;

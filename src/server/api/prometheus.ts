@@ -7,6 +7,8 @@
 import { Elysia } from "elysia";
 import type { ServerContext } from "../context.ts";
 import { healthReport } from "../health.ts";
+import { internal } from "./schemas/errors.ts";
+import { operation, text } from "./schemas/operation.ts";
 
 type Sample = { labels?: Record<string, string>; value: number };
 
@@ -113,5 +115,10 @@ export async function prometheusText(ctx: ServerContext): Promise<string> {
 export function prometheusRoutes(ctx: ServerContext) {
   return new Elysia().get("/metrics", async () => new Response(await prometheusText(ctx), {
     headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" },
-  }), { detail: { summary: "Prometheus metrics", tags: ["system"] } });
+  }), {
+    detail: operation({
+      summary: "Prometheus metrics", description: "Text exposition format 0.0.4; every metric with HELP and TYPE.", tags: ["system"],
+      responses: { "200": text("The metrics.", ["text/plain; version=0.0.4"]), "500": internal },
+    }),
+  });
 }

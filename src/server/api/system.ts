@@ -5,16 +5,18 @@
  * `points` (default 720, max 2000), coarser beyond (means over the bucket). `dropped` is the
  * cumulative capture drop counter as sampled (its increase between points = drops in that step).
  */
-import { Elysia, t } from "elysia";
+import { Elysia, type Static } from "elysia";
 import type { ServerContext } from "../context.ts";
 import { healthReport } from "../health.ts";
 import { rawQuery } from "./flow-request.ts";
 import { durationParam, enumParam, intParam, rejectUnknown, timeParam } from "./params.ts";
 import { HISTORY_MAX_S } from "./traffic.ts";
+import { badRequest, internal } from "./schemas/errors.ts";
+import { json, operation } from "./schemas/operation.ts";
+import { AlertsBody, AlertsQuery, HealthBody, HISTORY_SERIES_NAMES, MetricsHistoryBody, MetricsHistoryQuery } from "./schemas/system.ts";
 
-const d = (description: string) => t.Optional(t.String({ description }));
-
-const HISTORY_SERIES: Record<string, string> = {
+/** API series name → the collector's (or store's) series name. */
+const HISTORY_SERIES: Record<(typeof HISTORY_SERIES_NAMES)[number], string> = {
   cpu_percent: "cpu",
   load1: "load1",
   memory_used: "mem_used",
@@ -29,15 +31,18 @@ const HISTORY_SERIES: Record<string, string> = {
 
 export function systemRoutes(ctx: ServerContext) {
   return new Elysia()
-    .get("/api/v1/health", async ({ request, set }) => {
+    .get("/api/v1/health", async ({ request, set }): Promise<Static<typeof HealthBody>> => {
       rejectUnknown(rawQuery(request.url), []);
       const h = await healthReport(ctx);
       if (h.status === "critical") set.status = 503;
       return h;
     }, {
-      detail: { summary: "System health", description: "status ok | degraded | critical with reasons; HTTP 503 when critical.", tags: ["system"] },
+      detail: operation({
+        summary: "System health", description: "status ok | degraded | critical with reasons; HTTP 503 when critical.", tags: ["system"],
+        responses: { "200": json("ok or degraded, with reasons.", HealthBody), "400": badRequest, "503": json("critical: the same body.", HealthBody) },
+      }),
     })
-    .get("/api/v1/metrics/history", async ({ request }) => {
+    .get("/api/v1/metrics/history", async ({ request }): Promise<Static<typeof MetricsHistoryBody>> => {
       const raw = rawQuery(request.url);
       rejectUnknown(raw, ["duration", "points"]);
       const duration = durationParam(raw, "duration", 900, 60, ctx.history ? HISTORY_MAX_S : 86_400);
@@ -45,40 +50,37 @@ export function systemRoutes(ctx: ServerContext) {
       // With a store the history survives restarts: read it there (per second up to 1 h, per minute beyond).
       const now = Date.now() / 1000;
       const h = ctx.history ? await ctx.history.store.metricsHistory(now - duration, now, points) : ctx.metrics.history(duration, points);
-      const series: Record<string, (number | null)[]> = {};
-      for (const [out, name] of Object.entries(HISTORY_SERIES)) series[out] = h.series[name] ?? h.t.map(() => null);
+      const series = {} as Static<typeof MetricsHistoryBody>["series"];
+      for (const out of HISTORY_SERIES_NAMES) series[out] = h.series[HISTORY_SERIES[out]] ?? h.t.map(() => null);
       return { step: h.step, duration_s: duration, t: h.t, series, generated_at: new Date().toISOString() };
     }, {
-      query: t.Object({
-        duration: d("How far back: 60s-24h, or up to 30d with the history store (default 15m)."),
-        points: d("Maximum points: 10-2000 (default 720)."),
+      detail: operation({
+        summary: "System metrics history", description: "cpu_percent, load1, memory_used/total, process_rss/cpu, dropped (cumulative), bps, pps, active_flows.", tags: ["system"],
+        query: MetricsHistoryQuery,
+        responses: { "200": json("The series, parallel to t.", MetricsHistoryBody), "400": badRequest, "500": internal },
       }),
-      detail: { summary: "System metrics history", description: "cpu_percent, load1, memory_used/total, process_rss/cpu, dropped (cumulative), bps, pps, active_flows.", tags: ["system"] },
     })
-    .get("/api/v1/alerts", async ({ request }) => {
+    .get("/api/v1/alerts", async ({ request }): Promise<Static<typeof AlertsBody>> => {
       const raw = rawQuery(request.url);
       rejectUnknown(raw, ["state", "since", "until", "limit"]);
       const state = enumParam(raw, "state", ["current", "all"] as const, "current");
       const since = timeParam(raw, "since");
       const until = timeParam(raw, "until");
       const limit = intParam(raw, "limit", 100, 1, 10_000);
-      const out: Record<string, unknown> = { active: ctx.alerts.active(), recent: ctx.alerts.recent() };
-      if (state === "all" || since !== undefined || until !== undefined) {
-        // Every raise and clear, newest first: from the store (it survives restarts), else this run's recent list.
-        out.history = ctx.history
-          ? await ctx.history.store.alerts({ since, until, limit })
-          : ctx.alerts.recent().filter((a) => (since === undefined || Date.parse(a.since) / 1000 >= since) && (until === undefined || Date.parse(a.since) / 1000 <= until)).slice(0, limit)
-            .map((a) => ({ at: a.since, event: "raised", alert: a }));
-      }
-      out.generated_at = new Date().toISOString();
-      return out;
+      const active = ctx.alerts.active();
+      const recent = ctx.alerts.recent();
+      if (state !== "all" && since === undefined && until === undefined) return { active, recent, generated_at: new Date().toISOString() };
+      // Every raise and clear, newest first: from the store (it survives restarts), else this run's recent list.
+      const history = ctx.history
+        ? await ctx.history.store.alerts({ since, until, limit })
+        : recent.filter((a) => (since === undefined || Date.parse(a.since) / 1000 >= since) && (until === undefined || Date.parse(a.since) / 1000 <= until)).slice(0, limit)
+          .map((a) => ({ at: a.since, event: "raised" as const, alert: a }));
+      return { active, recent, history, generated_at: new Date().toISOString() };
     }, {
-      query: t.Object({
-        state: d("current (default: active and recently raised alerts) | all (also `history`: every raise and clear, from the store when there is one)."),
-        since: d("history from this time: ISO 8601, relative (-1h, -7d), now or epoch seconds."),
-        until: d("history up to this time."),
-        limit: d("history events: 1-10000 (default 100)."),
+      detail: operation({
+        summary: "Alerts", query: AlertsQuery,
+        responses: { "200": json("Active, recent and (on request) past alerts.", AlertsBody), "400": badRequest, "500": internal },
+        description: "Active alerts (most severe first), recently raised ones (newest first, bounded), and with state=all or since/until the alert history (raised and cleared events, newest first).", tags: ["system"],
       }),
-      detail: { summary: "Alerts", description: "Active alerts (most severe first), recently raised ones (newest first, bounded), and with state=all or since/until the alert history (raised and cleared events, newest first).", tags: ["system"] },
     });
 }

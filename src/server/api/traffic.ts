@@ -6,12 +6,15 @@
  * most `points` points (default 900, max 2000; wider buckets carry the mean rate over the bucket).
  * Times are the engine clock (packet time): for a replayed file, the capture's own timestamps.
  */
-import { Elysia, t } from "elysia";
+import { Elysia, type Static } from "elysia";
 import type { ServerContext } from "../context.ts";
 import { durationParam, enumParam, intParam, rejectUnknown } from "./params.ts";
 import { rawQuery } from "./flow-request.ts";
+import { badRequest, internal, unavailable } from "./schemas/errors.ts";
+import { json, operation } from "./schemas/operation.ts";
+import { BandwidthBody, BandwidthQuery, TALKER_BY, TalkersBody, TalkersQuery } from "./schemas/traffic.ts";
 
-const d = (description: string) => t.Optional(t.String({ description }));
+type Bandwidth = Static<typeof BandwidthBody>;
 
 function rate(values: (number | null)[] | undefined, factor: number): (number | null)[] {
   return (values ?? []).map((v) => (v === null ? null : Math.round(v * factor * 1000) / 1000));
@@ -19,23 +22,21 @@ function rate(values: (number | null)[] | undefined, factor: number): (number | 
 
 export function trafficRoutes(ctx: ServerContext) {
   return new Elysia()
-    .get("/api/v1/talkers", async ({ request }) => {
+    .get("/api/v1/talkers", async ({ request }): Promise<Static<typeof TalkersBody>> => {
       const raw = rawQuery(request.url);
       rejectUnknown(raw, ["by", "window", "limit"]);
-      const by = enumParam(raw, "by", ["src", "dst", "host"] as const, "host");
+      const by = enumParam(raw, "by", TALKER_BY, "host");
       const window = durationParam(raw, "window", 60, 1, 300);
       const limit = intParam(raw, "limit", 10, 1, 100);
       const talkers = await ctx.engine.call("talkers", { by, window, limit });
       return { talkers, by, window_s: window, limit, generated_at: new Date().toISOString() };
     }, {
-      query: t.Object({
-        by: d("src (bytes sent by the host) | dst (received) | host (both, default)."),
-        window: d("Window ending now: 1s-300s (default 60s)."),
-        limit: d("Hosts to return: 1-100 (default 10)."),
+      detail: operation({
+        summary: "Top talkers", tags: ["traffic"], query: TalkersQuery,
+        responses: { "200": json("Hosts by bytes over the window.", TalkersBody), "400": badRequest, "500": internal, "503": unavailable },
       }),
-      detail: { summary: "Top talkers", tags: ["traffic"] },
     })
-    .get("/api/v1/bandwidth", async ({ request }) => {
+    .get("/api/v1/bandwidth", async ({ request }): Promise<Bandwidth> => {
       const raw = rawQuery(request.url);
       rejectUnknown(raw, ["duration", "points"]);
       const duration = durationParam(raw, "duration", 900, 10, ctx.history ? HISTORY_MAX_S : 86_400);
@@ -65,11 +66,11 @@ export function trafficRoutes(ctx: ServerContext) {
         generated_at: new Date().toISOString(),
       };
     }, {
-      query: t.Object({
-        duration: d("How far back: 10s-24h, or up to 30d with the history store (default 15m). From 1h on, read from the store when there is one."),
-        points: d("Maximum points: 10-2000 (default 900)."),
+      detail: operation({
+        summary: "Bandwidth series", description: "bps/pps totals, active flows, and bit/s by protocol class (tcp, udp, icmp, other, non_ip). `t` = start of each step (s since epoch).", tags: ["traffic"],
+        query: BandwidthQuery,
+        responses: { "200": json("The series, parallel to t.", BandwidthBody), "400": badRequest, "500": internal, "503": unavailable },
       }),
-      detail: { summary: "Bandwidth series", description: "bps/pps totals, active flows, and bit/s by protocol class (tcp, udp, icmp, other, non_ip). `t` = start of each step (s since epoch).", tags: ["traffic"] },
     });
 }
 
@@ -80,7 +81,7 @@ export const HISTORY_MAX_S = 30 * 86_400;
  * The bandwidth series from the history store (so it survives restarts): traffic rows are
  * per-second amounts at any step (bytes/s), active flows come from the stored metric samples.
  */
-async function storedBandwidth(ctx: ServerContext, duration: number, points: number) {
+async function storedBandwidth(ctx: ServerContext, duration: number, points: number): Promise<Bandwidth> {
   const store = ctx.history!.store;
   const now = Math.floor(ctx.engine.last?.now || Date.now() / 1000);
   const [s, m] = await Promise.all([
@@ -104,7 +105,7 @@ async function storedBandwidth(ctx: ServerContext, duration: number, points: num
       other: times(x.other_bytes, 8),
       non_ip: times(x.non_ip_bytes, 8),
     },
-    source: "history",
+    source: "history" as const,
     generated_at: new Date().toISOString(),
   };
 }

@@ -15,6 +15,9 @@ import { log, type LogLevel } from "../../config/log.ts";
 import { SCHEMA, SETTINGS_BY_KEY, type Value } from "../../config/schema.ts";
 import type { ServerContext } from "../context.ts";
 import { BadRequestError } from "../api/bad-request-error.ts";
+import { badRequest } from "../api/schemas/errors.ts";
+import { json, operation } from "../api/schemas/operation.ts";
+import { SettingsBody, SettingsPatchBody, SettingsPatchRequest } from "../api/schemas/settings.ts";
 import { roleOf } from "./guard.ts";
 
 /**
@@ -75,7 +78,10 @@ export function settingsRoutes(ctx: ServerContext) {
   });
   return new Elysia({ name: "flowmatrix-settings" })
     .get("/api/v1/settings", ({ request }) => listing(request), {
-      detail: { summary: "Settings", description: "Every setting with its value, source (flag, environment, file, default), flag, variable and doc; secrets masked.", tags: ["system"] },
+      detail: operation({
+        summary: "Settings", description: "Every setting with its value, source (flag, environment, file, default), flag, variable and doc; secrets masked.", tags: ["system"],
+        responses: { "200": json("Every setting.", SettingsBody) },
+      }),
     })
     .patch("/api/v1/settings", async ({ request }) => {
       let body: unknown;
@@ -104,7 +110,13 @@ export function settingsRoutes(ctx: ServerContext) {
       return { changed, ...listing(request) };
     }, {
       parse: "none",
-      detail: { summary: "Change settings", description: "Admin only (a viewer token gets 403). Body: a JSON object of setting → value, for settings that can change while serving (alert thresholds, log level); others are 400.", tags: ["system"] },
+      detail: {
+        ...operation({
+          summary: "Change settings", description: "Admin only (a viewer token gets 403). Body: a JSON object of setting → value, for settings that can change while serving (alert thresholds, log level); others are 400.", tags: ["system"],
+          responses: { "200": json("The keys that changed, and every setting.", SettingsPatchBody), "400": badRequest },
+        }),
+        requestBody: { required: true, content: json("", SettingsPatchRequest).content! },
+      },
     });
 }
 

@@ -1,0 +1,67 @@
+/**
+ * OpenAPI operation objects built from `t` (TypeBox) schemas, for a route's `detail`.
+ *
+ * Why `detail` and not Elysia's `query` / `response` hooks: a hook makes Elysia validate (and
+ * coerce) every request and every response. Its query coercion is looser than ours (it takes
+ * "1e3", "0x10" and " 5" as numbers, keeps the last of a repeated parameter, ignores unknown
+ * ones, rejects a blank `limit=` and "DESC") and its range errors carry no field name; response
+ * validation would walk every row of a 10,000-flow page. So the typed schemas describe the API
+ * in /api/v1/openapi.json while the parsers in params.ts / flow-request.ts do the one strict
+ * parse (400 naming the field); test/api-openapi.test.ts checks that the two agree (every
+ * documented bound and enum value is tried against the server) and that real responses validate
+ * against the documented schemas.
+ */
+import type { TSchema } from "elysia";
+
+/** A `t.Object` (only its properties are read). */
+type TObject = { properties: Record<string, TSchema> };
+
+/** A JSON value of a schema: TypeBox schemas are JSON Schema objects (its Symbol keys drop out). */
+const plain = (s: TSchema): Record<string, unknown> => JSON.parse(JSON.stringify(s)) as Record<string, unknown>;
+
+export interface OpenApiParameter { name: string; in: "query" | "path"; required: boolean; description?: string; schema: Record<string, unknown> }
+
+/** One parameter per property of `schema` (its description on the parameter too, for the docs page). */
+export function parameters(where: "query" | "path", schema: TObject): OpenApiParameter[] {
+  return Object.entries(schema.properties).map(([name, s]) => {
+    const json = plain(s);
+    const description = typeof json.description === "string" ? json.description : undefined;
+    return { name, in: where, required: where === "path", ...(description ? { description } : {}), schema: json };
+  });
+}
+
+export interface OpenApiResponse { description: string; content?: Record<string, { schema: Record<string, unknown> }>; headers?: Record<string, { description?: string; schema: Record<string, unknown> }> }
+
+/** A JSON response. */
+export function json(description: string, schema: TSchema): OpenApiResponse {
+  return { description, content: { "application/json": { schema: plain(schema) } } };
+}
+
+/** A text response in each of `types` (e.g. text/csv, application/x-ndjson): a string body. */
+export function text(description: string, types: readonly string[]): OpenApiResponse {
+  return { description, content: Object.fromEntries(types.map((ty) => [ty, { schema: { type: "string" } }])) };
+}
+
+export interface OperationSpec {
+  summary: string;
+  description?: string;
+  tags: string[];
+  query?: TObject;
+  path?: TObject;
+  /** By status code ("200", "400", …). */
+  responses: Record<string, OpenApiResponse>;
+  operationId?: string;
+}
+
+/** The OpenAPI operation (Elysia's `detail`): summary, tags, typed parameters and responses. */
+export function operation(o: OperationSpec) {
+  const params = [...(o.path ? parameters("path", o.path) : []), ...(o.query ? parameters("query", o.query) : [])];
+  return {
+    summary: o.summary,
+    ...(o.description ? { description: o.description } : {}),
+    tags: o.tags,
+    ...(o.operationId ? { operationId: o.operationId } : {}),
+    ...(params.length ? { parameters: params } : {}),
+    responses: o.responses,
+  };
+}
