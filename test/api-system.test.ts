@@ -165,6 +165,8 @@ describe("OpenAPI", () => {
     expect(res.headers.get("content-type")).toContain("text/html");
     const html = await res.text();
     for (const p of ["/api/v1/flows", "/api/v1/flows/{id}", "/api/v1/talkers", "/api/v1/health", "/metrics", "sort_by"]) expect(html).toContain(p);
+    // Typed parameters and the responses, from the document.
+    for (const p of ["integer 0-100000 (default 100)", "one of asc, desc (default desc)", "integer ≥ 1", "Responses: 200 application/json, text/csv, application/x-ndjson · 400 application/json"]) expect(html).toContain(p);
     expect(html).not.toContain("<script");
   });
 });
