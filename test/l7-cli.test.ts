@@ -41,3 +41,20 @@ test("an active-timeout segment keeps its flow's app and server name (flows --ac
   expect(segmented).toBeGreaterThanOrEqual(3);
   expect(named).toBeGreaterThanOrEqual(1);
 });
+
+test("--geoip-db / --asn-db: a user's file is used; one that cannot be read is a usage error before any output", () => {
+  const quic = join(SHARED, "pcaps", "ndpi__quic.pcap");
+  const mmdb = join(ROOT, "node_modules", "@ip-location-db", "geo-whois-asn-country-mmdb", "geo-whois-asn-country.mmdb");
+  const ok = Bun.spawnSync([process.execPath, "src/main.ts", "flows", "--read", quic, "--format", "ndjson", "--geoip-db", mmdb], { cwd: ROOT });
+  expect(ok.exitCode).toBe(0);
+  const first = JSON.parse(ok.stdout.toString().split("\n")[0]!) as { dst_ip: string; dst_country: string | null; src_country: string | null };
+  expect(first.dst_ip).toBe("216.58.212.101");
+  expect(first.dst_country).toBe("US");
+  expect(first.src_country).toBe("private");
+  for (const flag of ["--geoip-db", "--asn-db"]) {
+    const bad = Bun.spawnSync([process.execPath, "src/main.ts", "flows", "--read", quic, "--format", "ndjson", flag, "/nonexistent/x.mmdb"], { cwd: ROOT });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stdout.toString()).toBe("");
+    expect(bad.stderr.toString()).toContain("/nonexistent/x.mmdb");
+  }
+});

@@ -53,6 +53,8 @@ export interface FlowEngineConfig extends FlowTableConfig {
 /** See FlowEngineConfig.hook. */
 export interface FlowPacketHook {
   onPacket(slot: number, p: DecodedPacket, buf: Uint8Array, off: number, caplen: number, ts: number): void;
+  /** Bytes the hook holds for the table's flows (counted into EngineStats.table_bytes). */
+  byteSize?(): number;
 }
 
 /** Flow slots per tick slice (≈ 1-4 ms of work at 1M flows). */
@@ -82,8 +84,13 @@ export interface EngineStats {
   active_flows: number;
   ended_flows: number;
   evicted: number;
-  /** Bytes of the flow table's typed arrays, and per slot. */
+  /**
+   * Bytes of the flow table's typed arrays plus what the packet hook holds for its flows
+   * (application inspection: per-slot state, names, inspection records), and the table's slots.
+   */
   table_bytes: number;
+  /** Of table_bytes, the packet hook's share (absent without a hook). */
+  hook_bytes?: number;
   table_slots: number;
   linktypes: Record<string, number>;
 }
@@ -304,6 +311,7 @@ export class FlowEngine implements PacketSink {
       linktypes[String(this.lastLinktype)] = (linktypes[String(this.lastLinktype)] ?? 0) + (this.packets - this.linktypeRunStart);
     }
     const t = this.table;
+    const hookBytes = this.hook?.byteSize?.();
     return {
       packets: this.packets,
       bytes: this.bytes,
@@ -316,7 +324,8 @@ export class FlowEngine implements PacketSink {
       active_flows: t.count,
       ended_flows: t.ended,
       evicted: t.evicted,
-      table_bytes: t.byteSize(),
+      table_bytes: t.byteSize() + (hookBytes ?? 0),
+      ...(hookBytes !== undefined ? { hook_bytes: hookBytes } : {}),
       table_slots: t.cols.capacity,
       linktypes,
     };

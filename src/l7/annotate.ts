@@ -33,6 +33,8 @@ export interface AnnotateConfig extends GeoConfig {
 }
 
 const CARRY_MAX = 65_536;
+/** Estimated bytes of one carried decision (Map entry, the key text of ~60 characters, the object). */
+const CARRY_ENTRY_BYTES = 160;
 const AS_NAME_MAX = 128;
 
 interface Carried {
@@ -81,6 +83,11 @@ export class FlowAnnotator implements FlowPacketHook, ExtrasResolver {
     this.carry.delete(k);
     this.inspector.adopt(slot, c.app, c.byPort, c.name);
     this.carried++;
+  }
+
+  /** Bytes held for the table's flows: the inspector's, and the decisions carried across active-timeout segments (estimated). */
+  byteSize(): number {
+    return this.inspector.byteSize() + this.carry.size * CARRY_ENTRY_BYTES;
   }
 
   private keyText(slot: number): string {

@@ -14,12 +14,14 @@
  *   redistributable licence is on npm): its `asn-ipv4-num.csv` / `asn-ipv6-num.csv` are loaded on
  *   first use into sorted typed arrays (IPv6 ranges by their top 64 bits) and binary-searched.
  * Lookups are cached per address (bounded LRU). Never throws on a bad address (null fields).
+ * Start-up: the default databases (and the `maxmind` package) are loaded on the first lookup of a
+ * global address, never for a run that looks nothing up.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import ipaddr from "ipaddr.js";
-import { Reader } from "maxmind";
+import type { Reader } from "maxmind";
 
 export interface GeoConfig {
   /** Country MMDB (GeoLite2-Country/City or compatible); default: the npm package's file. */
@@ -98,8 +100,17 @@ const readers = new Map<string, Reader<MmdbRecord>>();
 const asnTables = new Map<string, AsnCsv>();
 function sharedReader(path: string): Reader<MmdbRecord> {
   let r = readers.get(path);
-  if (!r) readers.set(path, (r = new Reader<MmdbRecord>(readFileSync(path))));
+  if (!r) readers.set(path, (r = openMmdb(path)));
   return r;
+}
+/**
+ * An MMDB file read into memory. The `maxmind` package is loaded here, on first use, not at import:
+ * it costs ~20 ms of start-up, and a run that never looks an address up (`flows --format summary`,
+ * a capture of private addresses only) does not need it.
+ */
+function openMmdb(path: string): Reader<MmdbRecord> {
+  const { Reader: MmdbReader } = require("maxmind") as typeof import("maxmind");
+  return new MmdbReader<MmdbRecord>(readFileSync(path));
 }
 function sharedAsnCsv(v4: string, v6: string | null): AsnCsv {
   const key = `${v4}\0${v6 ?? ""}`;
@@ -184,7 +195,9 @@ class AsnCsv {
 type MmdbRecord = Record<string, unknown>;
 
 export class GeoLookup {
-  private readonly country: Reader<MmdbRecord> | null;
+  // The default country database is opened on the first lookup of a global address (undefined
+  // until then); a user's files (--geoip-db, --asn-db) at construction, so a bad one fails at start.
+  private countryDb: Reader<MmdbRecord> | null | undefined;
   private readonly asnMmdb: Reader<MmdbRecord> | null;
   private asnCsv: AsnCsv | null | undefined;
   // Two generations (at most 2 × cacheSize addresses): a full current generation becomes the old
@@ -196,15 +209,17 @@ export class GeoLookup {
   readonly countrySource: string | null;
   readonly asnSource: string | null;
 
-  /** Opens the databases now (a missing or unreadable user file throws, naming it). */
+  /** Opens a user's databases now (a missing or unreadable file throws, naming it); the defaults on first use. */
   constructor(config: GeoConfig = {}) {
     this.cacheSize = config.cacheSize ?? 65_536;
     const cpath = config.geoipDb ?? pkgFile("@ip-location-db/geo-whois-asn-country-mmdb", "geo-whois-asn-country.mmdb");
     this.countrySource = cpath !== null && existsSync(cpath) ? cpath : null;
-    this.country = this.countrySource !== null ? sharedReader(this.countrySource) : null;
-    if (config.geoipDb !== undefined && this.country === null) throw new Error(`cannot read GeoIP database ${config.geoipDb}`);
+    if (config.geoipDb !== undefined) {
+      if (this.countrySource === null) throw new Error(`cannot read GeoIP database ${config.geoipDb}`);
+      this.countryDb = sharedReader(this.countrySource);
+    } else if (this.countrySource === null) this.countryDb = null;
     if (config.asnDb !== undefined) {
-      this.asnMmdb = new Reader<MmdbRecord>(readFileSync(config.asnDb));
+      this.asnMmdb = openMmdb(config.asnDb);
       this.asnSource = config.asnDb;
       this.asnCsv = null;
     } else {
@@ -212,6 +227,11 @@ export class GeoLookup {
       const v4 = pkgFile("@ip-location-db/asn", "asn-ipv4-num.csv");
       this.asnSource = v4 !== null && existsSync(v4) ? v4 : null;
     }
+  }
+
+  private get country(): Reader<MmdbRecord> | null {
+    if (this.countryDb === undefined) this.countryDb = this.countrySource !== null ? sharedReader(this.countrySource) : null;
+    return this.countryDb;
   }
 
   private csv(): AsnCsv | null {
