@@ -9,7 +9,9 @@
  * --trace: the server runs with FLOWMATRIX_CALL_TRACE=1 (src/worker/call-trace.ts) and each window
  * prints where the interactive requests' time went: before the engine call (client, HTTP, the
  * server's event loop), waiting in the engine Worker (behind export slices, table slices, other
- * calls), the query itself, the reply, and after (JSON, the server's event loop, the client).
+ * calls), the query itself (wall and the engine thread's CPU time: a gap is the thread waiting for
+ * a core), the reply, and after (JSON, the server's event loop, the client); `srv lag cpu` is the
+ * server thread's CPU time during its event-loop lag (≈ lag: busy; ≪ lag: not scheduled).
  * Tracing adds a 1 ms lag timer on each thread: compare traced runs with traced runs.
  *
  * Table: the scan capture (`gen-pcap.mjs --packets 1000000 --flows 950000 --seed 2`, cached in
@@ -188,13 +190,17 @@ async function exporter(url: string, k: number, signal: AbortSignal): Promise<vo
   }
 }
 
-/** Overlap in ms of [a, b] with the spans of `kinds` (a span of a kind ending in ":" matches by prefix). */
-function overlap(spans: Span[], kinds: string[], a: number, b: number): number {
+/**
+ * Overlap in ms of [a, b] with the spans of `kinds` (a span of a kind ending in ":" matches by
+ * prefix); with `cpu`, the thread's CPU time in that overlap instead (the span's, pro rata).
+ */
+function overlap(spans: Span[], kinds: string[], a: number, b: number, cpu = false): number {
   let sum = 0;
-  for (const [k, , s, e] of spans) {
+  for (const [k, , s, e, c] of spans) {
     if (e <= a || s >= b) continue;
     if (!kinds.some((x) => (x.endsWith(":") ? k.startsWith(x) : k === x))) continue;
-    sum += Math.min(b, e) - Math.max(a, s);
+    const o = Math.min(b, e) - Math.max(a, s);
+    sum += cpu ? (c * o) / Math.max(e - s, 1e-9) : o;
   }
   return sum;
 }
@@ -219,12 +225,14 @@ function printBreakdown(reqs: [number, number][], tr: { server: Span[]; engine: 
       "client→call": post[2] - t0,
       "engine queue": call[2] - post[2],
       "engine run": call[3] - call[2],
+      "run cpu": call[4],
       "reply": post[3] - call[3],
       "reply→client": t1 - post[3],
       "q:export slices": overlap(tr.engine, ["bulk"], post[2], call[2]),
       "q:table slices": overlap(tr.engine, ["slice", "tick"], post[2], call[2]),
       "q:other calls": overlap(tr.engine, ["call:"], post[2], call[2]),
       "srv lag": overlap(tr.server, ["lag"], t0, post[2]) + overlap(tr.server, ["lag"], post[3], t1),
+      "srv lag cpu": overlap(tr.server, ["lag"], t0, post[2], true) + overlap(tr.server, ["lag"], post[3], t1, true),
       "client lag": overlap(client, ["lag"], t0, t1),
     });
   }
@@ -244,7 +252,8 @@ function printBreakdown(reqs: [number, number][], tr: { server: Span[]; engine: 
   }
   const stat = (spans: Span[], kind: string) => {
     const d = spans.filter((x) => x[0] === kind).map((x) => x[3] - x[2]).sort((a, b) => a - b);
-    return d.length ? `${kind} n=${d.length} p50 ${pct(d, 50).toFixed(2)} p99 ${pct(d, 99).toFixed(2)} max ${d[d.length - 1]!.toFixed(1)} sum ${d.reduce((a, b) => a + b, 0).toFixed(0)}` : `${kind} none`;
+    const cpu = spans.filter((x) => x[0] === kind).reduce((a, x) => a + x[4], 0);
+    return d.length ? `${kind} n=${d.length} p50 ${pct(d, 50).toFixed(2)} p99 ${pct(d, 99).toFixed(2)} max ${d[d.length - 1]!.toFixed(1)} sum ${d.reduce((a, b) => a + b, 0).toFixed(0)} (cpu ${cpu.toFixed(0)})` : `${kind} none`;
   };
   console.log(`  engine: ${["bulk", "slice", "tick", "lag", "call:exportNext", "call:flows"].map((k) => stat(tr.engine, k)).join("; ")}`);
   console.log(`  server: ${["lag", "post:exportNext", "post:exportOpen"].map((k) => stat(tr.server, k)).join("; ")}; client: ${stat(client, "lag")}`);

@@ -14,7 +14,7 @@ import ipaddr from "ipaddr.js";
 import type { FlowQuery, SortKey } from "../flows/query/flow-query.ts";
 import type { FlowRecord } from "../flows/format/record.ts";
 import type { Selection } from "../flows/query/select.ts";
-import { exportBatchRecords } from "../flows/query/export-cursor.ts";
+import { ExportBatchReader } from "../flows/query/export-cursor.ts";
 import type { ServerContext } from "./context.ts";
 
 export async function queryFlows(ctx: ServerContext, q: FlowQuery): Promise<Selection> {
@@ -139,18 +139,41 @@ export async function openExport(ctx: ServerContext, q: FlowQuery): Promise<Expo
 }
 
 /**
+ * Rows made into records per next() on the server thread (≈ 1–3 ms of toRecord on a quiet
+ * machine; the API then formats them), each after a turn of the event loop, so an interactive
+ * request arriving meanwhile waits for at most one such slice, not for a whole engine page.
+ */
+export const RECORDS_PER_TURN = 500;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
  * The engine's export cursor. Its pages arrive as raw rows (the flows' slots and extras, copied by
- * the engine Worker); their records are made here, on the server thread, so an export costs the
- * engine — where interactive queries run — a copy per row, not a record and its structured clone.
+ * the engine Worker); their records are made here, on the server thread, RECORDS_PER_TURN at a
+ * time, so an export costs the engine — where interactive queries run — a copy per row, not a
+ * record and its structured clone.
  */
 async function engineExport(ctx: ServerContext, q: FlowQuery): Promise<ExportPages> {
   const { cursor } = await ctx.engine.call("exportOpen", { query: q });
   let closed = false;
+  let page: ExportBatchReader | null = null;
+  let at = 0;
+  let last = false;
   return {
     async next(max) {
-      const page = await ctx.engine.call("exportNext", { cursor, max });
-      if (page.done) closed = true;
-      return { records: exportBatchRecords(page.rows), done: page.done };
+      if (page === null || at >= page.batch.count) {
+        if (last) return { records: [], done: true };
+        const p = await ctx.engine.call("exportNext", { cursor, max });
+        if (p.done) closed = true; // the engine closed its cursor
+        page = new ExportBatchReader(p.rows);
+        at = 0;
+        last = p.done;
+      } else {
+        await nextTurn();
+      }
+      const records = page.records(at, Math.min(max, RECORDS_PER_TURN));
+      at += records.length;
+      return { records, done: last && at >= page.batch.count };
     },
     close() {
       if (closed) return;

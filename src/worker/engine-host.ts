@@ -28,7 +28,7 @@ import { IpfixSink } from "../export/ipfix-sink.ts";
 import { NetflowCollector } from "../collect/collector.ts";
 import { FlowAnnotator } from "../l7/annotate.ts";
 import type { CallMessage, EngineHandlers, ExportPage } from "./calls.ts";
-import { nowMs, SpanRing, TRACE_ON } from "./call-trace.ts";
+import { cpuMs, nowMs, SpanRing, TRACE_ON } from "./call-trace.ts";
 import type { EngineConfig, TickSummary } from "./protocol.ts";
 import { bandwidth, TickSummaryBuilder } from "./tick-summary.ts";
 
@@ -95,9 +95,9 @@ export class EngineHost {
     const trace = this.trace;
     const schedule = trace
       ? (fn: () => void) => void setImmediate(() => {
-        const t0 = nowMs();
+        const t0 = nowMs(), c0 = cpuMs();
         fn();
-        trace.add("slice", 0, t0, nowMs());
+        trace.add("slice", 0, t0, nowMs(), cpuMs() - c0);
       })
       : (fn: () => void) => void setImmediate(fn);
     // --export-ipfix: only the batches are posted from here; encoding and sends run in the exporter's
@@ -168,17 +168,17 @@ export class EngineHost {
   call(m: CallMessage): unknown {
     const h = this.handlers[m.method] as (p: unknown) => unknown;
     if (!this.trace) return h(m.params);
-    const t0 = nowMs();
+    const t0 = nowMs(), c0 = cpuMs();
     try {
       return h(m.params);
     } finally {
-      this.trace.add(`call:${m.method}`, m.id, t0, nowMs());
+      this.trace.add(`call:${m.method}`, m.id, t0, nowMs(), cpuMs() - c0);
     }
   }
 
   /** The per-second work: advance the clock, refresh the capture status, build and post the summary. */
   tick(): void {
-    const t0 = this.trace ? nowMs() : 0;
+    const t0 = this.trace ? nowMs() : 0, c0 = this.trace ? cpuMs() : 0;
     try {
       const e = this.engine;
       const kind = this.config.engine.source.kind;
@@ -195,7 +195,7 @@ export class EngineHost {
     } catch (err) {
       this.config.onFault?.("tick", err);
     }
-    this.trace?.add("tick", 0, t0, nowMs());
+    this.trace?.add("tick", 0, t0, nowMs(), this.trace ? cpuMs() - c0 : 0);
   }
 
   private makeHandlers(): EngineHandlers {
@@ -296,7 +296,7 @@ export class EngineHost {
       const job = this.bulk.shift();
       if (!job) return;
       let done = true;
-      const t0 = performance.now();
+      const t0 = performance.now(), c0 = this.trace ? cpuMs() : 0;
       try {
         do done = job.run();
         while (!done && performance.now() - t0 < BULK_TURN_MS);
@@ -304,7 +304,7 @@ export class EngineHost {
         this.config.onFault?.("export", err);
         job.fail(err);
       }
-      this.trace?.add("bulk", 0, performance.timeOrigin + t0, nowMs());
+      this.trace?.add("bulk", 0, performance.timeOrigin + t0, nowMs(), this.trace ? cpuMs() - c0 : 0);
       if (!done) this.bulk.push(job);
       this.scheduleBulk();
     });

@@ -181,16 +181,32 @@ export type ExportBatch = EndedBatch & { side: FlowSideData };
  * the exporter come from the batch, not from this thread's resolver or origin table.
  */
 export function exportBatchRecords(b: ExportBatch): FlowRecord[] {
-  const c = FlowColumns.wrap(b.key, b.rec);
-  const side = FlowSide.fromData(b.side);
-  const out: FlowRecord[] = new Array<FlowRecord>(b.count);
-  for (let j = 0; j < b.count; j++) {
-    const r = toRecord(c, j, side.get(j));
-    if (c.origin(j) !== 0) {
-      r.exporter = side.exporter(j);
-      r.exporter_domain = side.domain(j);
-    }
-    out[j] = r;
+  return new ExportBatchReader(b).records(0, b.count);
+}
+
+/** Records of an export batch made a range at a time (so a thread can do other work in between). */
+export class ExportBatchReader {
+  private readonly cols: FlowColumns;
+  private readonly side: FlowSide;
+
+  constructor(readonly batch: ExportBatch) {
+    this.cols = FlowColumns.wrap(batch.key, batch.rec);
+    this.side = FlowSide.fromData(batch.side);
   }
-  return out;
+
+  /** Records of rows [from, from + n) (clamped to the batch). */
+  records(from: number, n: number): FlowRecord[] {
+    const c = this.cols, side = this.side;
+    const to = Math.min(this.batch.count, from + n);
+    const out: FlowRecord[] = [];
+    for (let j = from; j < to; j++) {
+      const r = toRecord(c, j, side.get(j));
+      if (c.origin(j) !== 0) {
+        r.exporter = side.exporter(j);
+        r.exporter_domain = side.domain(j);
+      }
+      out.push(r);
+    }
+    return out;
+  }
 }
