@@ -15,13 +15,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FlowmatrixServer } from "../src/server/app.ts";
 import { FLOW_PARAM_NAMES } from "../src/server/api/flow-request.ts";
-import { schemaErrors, type JsonSchema } from "./json-schema-check.ts";
+import { resolveRef, schemaErrors as check, type JsonSchema } from "./json-schema-check.ts";
 import { PCAPS } from "./shared-paths.ts";
 
 interface Param { name: string; in: string; required: boolean; schema: JsonSchema }
 interface Response { description: string; content?: Record<string, { schema: JsonSchema }> }
 interface Operation { summary?: string; parameters?: Param[]; responses?: Record<string, Response> }
-interface Doc { openapi: string; paths: Record<string, Record<string, Operation>> }
+interface Doc { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, JsonSchema> } }
 
 let server: FlowmatrixServer;
 let url: string;
@@ -80,6 +80,9 @@ const schemaOf = (path: string, status: string, type = "application/json", metho
   return s;
 };
 const enc = encodeURIComponent;
+/** The schema itself when it is a $ref to a component. */
+const deref = (s: JsonSchema) => (s.$ref ? resolveRef(s.$ref, doc) : s);
+const schemaErrors = (s: JsonSchema, value: unknown) => check(s, value, "$", doc);
 const fieldOf = (b: unknown) => (b as { field?: string }).field;
 /** `&limit=1` where the operation has a limit (keeps the answers small). */
 const small = (o: Operation) => ((o.parameters ?? []).some((p) => p.name === "limit") ? "&limit=1" : "");
@@ -96,11 +99,11 @@ describe("the document", () => {
       const ok = op.responses?.["200"]?.content;
       expect(ok, `${method} ${path}`).toBeDefined();
       for (const [type, { schema }] of Object.entries(ok!)) {
-        if (type === "application/json") expect(Object.keys(schema.properties ?? {}).length, `${method} ${path}`).toBeGreaterThan(0);
+        if (type === "application/json") expect(Object.keys(deref(schema).properties ?? {}).length, `${method} ${path}`).toBeGreaterThan(0);
         else expect(schema.type).toBe("string");
       }
       if ((op.parameters ?? []).length > 0) {
-        const bad = schemaOf(path, "400", "application/json", method);
+        const bad = deref(schemaOf(path, "400", "application/json", method));
         expect(bad.required).toEqual(["error", "message", "field"]);
         expect(bad.additionalProperties).toBe(false);
       }
@@ -109,6 +112,9 @@ describe("the document", () => {
     expect(Object.keys(op("/metrics").responses!["200"]!.content!)).toEqual(["text/plain; version=0.0.4"]);
     expect(op("/api/v1/flows/{id}").responses!["404"]).toBeDefined();
     expect(op("/api/v1/flows").responses!["429"]).toBeDefined();
+    // Shared schemas are components, referenced where used.
+    expect(Object.keys(doc.components.schemas).sort()).toEqual(["Alert", "BadRequest", "Flow", "FlowRecord", "Health"]);
+    expect(schemaOf("/api/v1/flows/{id}", "200")).toEqual({ $ref: "#/components/schemas/Flow" });
   });
 
   test("GET /api/v1/flows documents exactly the parameters the server accepts", () => {

@@ -3,10 +3,12 @@
  * 2020-12), written here so the test reads the document as a client does (no TypeBox symbols).
  * Keywords: type (one or a list), properties, required, additionalProperties (false or a schema),
  * patternProperties, items, enum, const, anyOf, minimum, maximum, exclusiveMinimum, minItems,
- * maxItems, pattern, maxLength, format date-time; description and default are annotations. Any
+ * maxItems, pattern, maxLength, format date-time, and $ref into the document given as `root`
+ * ("#/components/schemas/Flow"); description and default are annotations. Any
  * other keyword throws, so a schema is never passed for a keyword this checker ignores.
  */
 export interface JsonSchema {
+  $ref?: string;
   type?: string | string[];
   properties?: Record<string, JsonSchema>;
   required?: string[];
@@ -28,7 +30,7 @@ export interface JsonSchema {
   default?: unknown;
 }
 
-const KNOWN = new Set(["type", "properties", "required", "additionalProperties", "patternProperties", "items", "enum", "const", "anyOf",
+const KNOWN = new Set(["$ref", "type", "properties", "required", "additionalProperties", "patternProperties", "items", "enum", "const", "anyOf",
   "minimum", "maximum", "exclusiveMinimum", "minItems", "maxItems", "pattern", "maxLength", "format", "description", "default"]);
 
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -40,13 +42,23 @@ function typeOf(v: unknown): string {
   return typeof v;
 }
 
+/** The schema `ref` ("#/components/schemas/X") points to in `root`. */
+export function resolveRef(ref: string, root: unknown): JsonSchema {
+  if (!ref.startsWith("#/")) throw new Error(`only local references are supported: ${ref}`);
+  let node = root;
+  for (const part of ref.slice(2).split("/")) node = (node as Record<string, unknown> | undefined)?.[part.replaceAll("~1", "/").replaceAll("~0", "~")];
+  if (node === undefined) throw new Error(`unresolved reference ${ref}`);
+  return node as JsonSchema;
+}
+
 /** Every way `value` breaks `schema`, as "path: problem" lines (empty: it conforms). */
-export function schemaErrors(schema: JsonSchema, value: unknown, path = "$"): string[] {
+export function schemaErrors(schema: JsonSchema, value: unknown, path = "$", root?: unknown): string[] {
   for (const k of Object.keys(schema)) if (!KNOWN.has(k)) throw new Error(`${path}: schema keyword "${k}" is not supported by this checker`);
+  if (schema.$ref !== undefined) return schemaErrors(resolveRef(schema.$ref, root), value, path, root);
   const errs: string[] = [];
   const s = schema;
   if (s.anyOf) {
-    const branches = s.anyOf.map((b) => schemaErrors(b, value, path));
+    const branches = s.anyOf.map((b) => schemaErrors(b, value, path, root));
     if (!branches.some((e) => e.length === 0)) errs.push(`${path}: matches none of anyOf (${branches.map((e) => e[0]).join(" | ")})`);
   }
   if (s.type !== undefined) {
@@ -69,7 +81,7 @@ export function schemaErrors(schema: JsonSchema, value: unknown, path = "$"): st
   if (Array.isArray(value)) {
     if (s.minItems !== undefined && value.length < s.minItems) errs.push(`${path}: fewer than ${s.minItems} items`);
     if (s.maxItems !== undefined && value.length > s.maxItems) errs.push(`${path}: more than ${s.maxItems} items`);
-    if (s.items) value.forEach((v, i) => errs.push(...schemaErrors(s.items!, v, `${path}[${i}]`)));
+    if (s.items) value.forEach((v, i) => errs.push(...schemaErrors(s.items!, v, `${path}[${i}]`, root)));
   }
   if (typeOf(value) === "object") {
     const o = value as Record<string, unknown>;
@@ -78,11 +90,11 @@ export function schemaErrors(schema: JsonSchema, value: unknown, path = "$"): st
       const p = `${path}.${k}`;
       const own = s.properties?.[k];
       const patterned = Object.entries(s.patternProperties ?? {}).filter(([re]) => new RegExp(re, "u").test(k));
-      if (own) errs.push(...schemaErrors(own, v, p));
-      for (const [, ps] of patterned) errs.push(...schemaErrors(ps, v, p));
+      if (own) errs.push(...schemaErrors(own, v, p, root));
+      for (const [, ps] of patterned) errs.push(...schemaErrors(ps, v, p, root));
       if (!own && patterned.length === 0) {
         if (s.additionalProperties === false) errs.push(`${p}: property not in the schema`);
-        else if (typeof s.additionalProperties === "object") errs.push(...schemaErrors(s.additionalProperties, v, p));
+        else if (typeof s.additionalProperties === "object") errs.push(...schemaErrors(s.additionalProperties, v, p, root));
       }
     }
   }

@@ -18,7 +18,7 @@ import { withSuspicious, type SuspiciousContext, type WithSuspicious } from "../
 import type { ServerContext } from "../context.ts";
 import { EXPORT_MAX, parseFlowId, parseFlowRequest, rawQuery } from "./flow-request.ts";
 import { badRequest, internal, notFound, tooManyRequests, unavailable } from "./schemas/errors.ts";
-import { ApiFlowSchema, FlowIdParams, FlowsPage, FlowsQuery } from "./schemas/flow.ts";
+import { ApiFlowSchema, FlowIdParams, FlowRef, FlowsPage, FlowsQuery } from "./schemas/flow.ts";
 import { json, operation, text } from "./schemas/operation.ts";
 import { NotFoundError } from "./not-found-error.ts";
 import { findFlow, openExport, queryFlows, type ExportPages } from "../flow-source.ts";
@@ -121,7 +121,7 @@ export const flowByIdDoc = operation({
   tags: ["flows"],
   operationId: "getApiV1FlowsById",
   path: FlowIdParams,
-  responses: { "200": json("The flow.", ApiFlowSchema), "400": badRequest, "404": notFound, "500": internal, "503": unavailable },
+  responses: { "200": json("The flow.", FlowRef), "400": badRequest, "404": notFound, "500": internal, "503": unavailable },
 });
 
 /**

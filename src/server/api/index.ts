@@ -25,6 +25,7 @@ import type { ServerContext } from "../context.ts";
 import { BadRequestError } from "./bad-request-error.ts";
 import { docsPage, type OpenApiDoc } from "./docs-page.ts";
 import { flowByIdDoc, flowRoutes } from "./flows.ts";
+import { componentSchemas } from "./schemas/operation.ts";
 import { settingsRoutes } from "../security/settings-api.ts";
 import { NotFoundError } from "./not-found-error.ts";
 import { TooManyRequestsError } from "./too-many-requests-error.ts";
@@ -101,6 +102,8 @@ export function apiRoutes(ctx: ServerContext) {
         tags: [{ name: "flows" }, { name: "traffic" }, { name: "system" }],
         // The one operation the plugin cannot take from `detail` (flows.ts flowByIdDoc says why).
         paths: { "/api/v1/flows/{id}": { get: flowByIdDoc } },
+        // Schemas used in several places (Flow, FlowRecord, Alert, Health, BadRequest), by $ref.
+        components: { schemas: componentSchemas() },
       },
       exclude: { paths: [/^\/(?!api\/v1\/|metrics$)/, "/api/v1/*"] },
     }))

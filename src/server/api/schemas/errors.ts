@@ -4,7 +4,7 @@
  * field that is not documented.
  */
 import { t } from "elysia";
-import { json, type OpenApiResponse } from "./operation.ts";
+import { json, named, type OpenApiResponse } from "./operation.ts";
 import { int } from "./params.ts";
 
 const closed = { additionalProperties: false } as const;
@@ -31,7 +31,7 @@ export const InternalBody = t.Object({
   message: t.String(),
 }, closed);
 
-export const badRequest: OpenApiResponse = json("A parameter is invalid, repeated or unknown: the field names it.", BadRequestBody);
+export const badRequest: OpenApiResponse = json("A parameter is invalid, repeated or unknown: the field names it.", named("BadRequest", BadRequestBody));
 export const notFound: OpenApiResponse = json("No such resource.", NotFoundBody);
 export const tooManyRequests: OpenApiResponse = {
   ...json("Too many exports at once (4 run, 16 wait): retry after Retry-After seconds.", TooManyRequestsBody),

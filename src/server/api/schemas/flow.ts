@@ -13,6 +13,7 @@ import { APP_NAMES } from "../../../l7/apps.ts";
 import type { ApiFlow } from "../flows.ts";
 import { EXPORT_MAX, FORMATS, MEMBERSHIPS, PAGE_DEFAULT, PAGE_MAX, Q_MAX_LENGTH } from "../flow-request.ts";
 import { DURATION_PATTERN, int, integer, oneOf, RATE_PATTERN, SIZE_PATTERN, text, time } from "./params.ts";
+import { named } from "./operation.ts";
 import { sameType, type Same } from "./same-type.ts";
 
 const closed = { additionalProperties: false } as const;
@@ -70,6 +71,10 @@ export const ApiFlowSchema = t.Composite([FlowRecordSchema, t.Object({
 })], closed);
 sameType<Same<Static<typeof ApiFlowSchema>, ApiFlow>>();
 
+/** The two as named components: FlowRecord (in alerts) and Flow (the API's flow, with suspicious). */
+export const FlowRecordRef = named("FlowRecord", FlowRecordSchema);
+export const FlowRef = named("Flow", ApiFlowSchema);
+
 const opt = t.Optional;
 const address = (d: string) => opt(text(`${d} Address or CIDR, IPv4 or IPv6.`));
 const portRange = (d: string) => opt(text(`${d} N or N-M (0-65535).`, { pattern: String.raw`^\d{1,5}(-\d{1,5})?$` }));
@@ -115,7 +120,7 @@ export const FlowsQuery = t.Object({
 });
 
 export const FlowsPage = t.Object({
-  flows: t.Array(ApiFlowSchema),
+  flows: t.Array(FlowRef),
   total: count("Flows matching (before offset/limit)."),
   returned: count(),
   offset: count(),

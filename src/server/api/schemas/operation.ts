@@ -11,13 +11,28 @@
  * documented bound and enum value is tried against the server) and that real responses validate
  * against the documented schemas.
  */
-import type { TSchema } from "elysia";
+import { t, type Static, type TSchema } from "elysia";
 
 /** A `t.Object` (only its properties are read). */
 type TObject = { properties: Record<string, TSchema> };
 
 /** A JSON value of a schema: TypeBox schemas are JSON Schema objects (its Symbol keys drop out). */
 const plain = (s: TSchema): Record<string, unknown> => JSON.parse(JSON.stringify(s)) as Record<string, unknown>;
+
+const components: Record<string, Record<string, unknown>> = {};
+
+/**
+ * A named schema: written once under components/schemas and referenced by `$ref` wherever it is
+ * used (the flow record appears in five places), with the same static type as `schema`.
+ */
+export function named<S extends TSchema>(name: string, schema: S) {
+  if (components[name]) throw new Error(`schema ${name} is named twice`);
+  components[name] = plain(schema);
+  return t.Unsafe<Static<S>>({ $ref: `#/components/schemas/${name}` });
+}
+
+/** Every named schema, for the document's components (index.ts). */
+export const componentSchemas = (): Record<string, Record<string, unknown>> => components;
 
 export interface OpenApiParameter { name: string; in: "query" | "path"; required: boolean; description?: string; schema: Record<string, unknown> }
 

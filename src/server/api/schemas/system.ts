@@ -5,7 +5,8 @@
 import { t, type Static } from "elysia";
 import type { Alert } from "../../../alerts/alert.ts";
 import type { HealthReport } from "../../health.ts";
-import { FlowRecordSchema } from "./flow.ts";
+import { FlowRecordRef } from "./flow.ts";
+import { named } from "./operation.ts";
 import { duration, int as integerSchema, integer, oneOf, time } from "./params.ts";
 import { sameType, type Same } from "./same-type.ts";
 
@@ -31,7 +32,7 @@ const StoreStatusSchema = t.Object({
   inserted: count(), dropped: count(), errors: count(),
 }, closed);
 
-export const HealthBody = t.Object({
+const HealthSchema = t.Object({
   status: oneOf(["ok", "degraded", "critical"] as const, undefined, "critical answers HTTP 503."),
   reasons: t.Array(t.Object({
     severity: oneOf(SEVERITIES, undefined, "Severity."),
@@ -69,7 +70,8 @@ export const HealthBody = t.Object({
   version: str(),
   generated_at: generatedAt,
 }, closed);
-sameType<Same<Static<typeof HealthBody>, HealthReport>>();
+sameType<Same<Static<typeof HealthSchema>, HealthReport>>();
+export const HealthBody = named("Health", HealthSchema);
 
 export const MetricsHistoryQuery = t.Object({
   duration: opt(duration("15m", "How far back: 60s-24h, or up to 30d with the history store.")),
@@ -95,7 +97,7 @@ export const AlertsQuery = t.Object({
   limit: opt(integer(1, 10_000, 100, "History events.")),
 });
 
-export const AlertSchema = t.Object({
+const AlertSchema = t.Object({
   id: str({ description: "Unique within the process (a1, a2, …)." }),
   rule: str({ description: "Rule name (bandwidth, host_bandwidth, flow_bandwidth, cpu, memory, capture_drops, interface_down, scan, …)." }),
   key: str({ description: "What the alert is about within its rule; \"\" for global rules." }),
@@ -104,19 +106,20 @@ export const AlertSchema = t.Object({
   cleared: nullable(str({ format: "date-time" })),
   message: str(),
   value: n({ description: "The measured value (bit/s, %, drops, attempts)." }),
-  flows: t.Array(FlowRecordSchema, { description: "Up to 5 flows involved." }),
+  flows: t.Array(FlowRecordRef, { description: "Up to 5 flows involved." }),
   q: str({ description: "Flow query that shows the flows involved." }),
 }, closed);
 sameType<Same<Static<typeof AlertSchema>, Alert>>();
+const AlertRef = named("Alert", AlertSchema);
 
 export const AlertsBody = t.Object({
-  active: t.Array(AlertSchema, { description: "Active alerts, most severe first." }),
-  recent: t.Array(AlertSchema, { description: "Recently raised alerts, newest first (bounded)." }),
+  active: t.Array(AlertRef, { description: "Active alerts, most severe first." }),
+  recent: t.Array(AlertRef, { description: "Recently raised alerts, newest first (bounded)." }),
   history: opt(t.Array(t.Object({
     seq: opt(integerSchema({ description: "Store sequence number (absent without a store)." })),
     at: str({ format: "date-time" }),
     event: oneOf(["raised", "cleared"] as const, undefined, "Event."),
-    alert: AlertSchema,
+    alert: AlertRef,
   }, closed), { description: "With state=all or since/until: raises and clears, newest first." })),
   generated_at: generatedAt,
 }, closed);
