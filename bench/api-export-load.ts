@@ -27,8 +27,9 @@
  * VmHWM (the process's peak since start, replay included) at the end. Thread CPU: utime + stime
  * from /proc/PID/task/TID/stat over the window, in % of one core, by thread name ("bun" is the
  * server thread: HTTP, JSON, CSV text; "Worker" is the engine Worker: queries, export slices;
- * "HeapHelper" is the GC). The load generator runs in this process, on the same 2 cores: its CPU is
- * what is left.
+ * "HeapHelper" is the GC), and each thread's run-queue wait (from schedstat: % of the window it was
+ * runnable but had no core). The load generator runs in this process, on the same 2 cores: its CPU
+ * is what is left.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -119,15 +120,29 @@ const statusKiB = (pid: number, field: string): number => {
 export const rssMiB = (pid: number) => statusKiB(pid, "VmRSS") / 1024;
 export const hwmMiB = (pid: number) => statusKiB(pid, "VmHWM") / 1024;
 
-/** CPU ticks (1/100 s) of every thread of `pid`, by tid, with its name. */
-function threadTicks(pid: number): Map<string, { name: string; ticks: number }> {
-  const out = new Map<string, { name: string; ticks: number }>();
+/** One thread's counters: CPU ticks (1/100 s) from stat; ns on a CPU and ns runnable but waiting for one, from schedstat. */
+export interface ThreadTicks {
+  name: string;
+  ticks: number;
+  runNs: number;
+  waitNs: number;
+}
+
+/** Counters of every thread of `pid`, by tid, with its name. */
+export function threadTicks(pid: number): Map<string, ThreadTicks> {
+  const out = new Map<string, ThreadTicks>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
       const name = s.slice(s.indexOf("(") + 1, s.lastIndexOf(")"));
       const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-      out.set(tid, { name: tid === String(pid) ? "bun (server thread)" : name, ticks: Number(f[11]) + Number(f[12]) });
+      let runNs = 0, waitNs = 0;
+      try {
+        [runNs, waitNs] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ").map(Number) as [number, number];
+      } catch {
+        // no schedstat in this kernel
+      }
+      out.set(tid, { name: tid === String(pid) ? "bun (server thread)" : name, ticks: Number(f[11]) + Number(f[12]), runNs, waitNs });
     } catch {
       // the thread ended
     }
@@ -135,14 +150,18 @@ function threadTicks(pid: number): Map<string, { name: string; ticks: number }> 
   return out;
 }
 
-/** % of one core per thread name between two threadTicks() readings `seconds` apart. */
-function threadCpu(a: Map<string, { name: string; ticks: number }>, b: Map<string, { name: string; ticks: number }>, seconds: number): Record<string, number> {
+/**
+ * Per thread name between two threadTicks() readings `seconds` apart: % of one core used, and % of
+ * the window spent runnable but waiting for a core (run-queue wait: the machine had no core free).
+ */
+export function threadCpu(a: Map<string, ThreadTicks>, b: Map<string, ThreadTicks>, seconds: number): Record<string, number> {
   const by: Record<string, number> = {};
   for (const [tid, t] of b) {
-    const d = t.ticks - (a.get(tid)?.ticks ?? 0);
-    by[t.name] = (by[t.name] ?? 0) + d;
+    const p = a.get(tid);
+    by[t.name] = (by[t.name] ?? 0) + (t.ticks - (p?.ticks ?? 0)) / seconds; // ticks/s at 100 Hz = % of a core
+    const w = `wait ${t.name}`;
+    by[w] = (by[w] ?? 0) + (t.waitNs - (p?.waitNs ?? 0)) / 1e7 / seconds;
   }
-  for (const k of Object.keys(by)) by[k] = by[k]! / seconds; // ticks/s at 100 Hz = % of a core
   return by;
 }
 
@@ -306,7 +325,7 @@ export async function loadWindow(srv: ServerProc, exporters: number, requests: n
 export function printLoad(results: LoadResult[]): void {
   const names = [...new Set(results.flatMap((r) => Object.keys(r.threads)))]
     .filter((n) => results.some((r) => (r.threads[n] ?? 0) >= 1));
-  const rows: string[][] = [["exporters", "requests", "p50 ms", "p99 ms", "max ms", "p99 ≤ 50", "RSS peak MiB", "export rows/s", "exports", "429s", ...names.map((n) => `CPU% ${n}`)]];
+  const rows: string[][] = [["exporters", "requests", "p50 ms", "p99 ms", "max ms", "p99 ≤ 50", "RSS peak MiB", "export rows/s", "exports", "429s", ...names.map((n) => (n.startsWith("wait ") ? `runq-wait% ${n.slice(5)}` : `CPU% ${n}`))]];
   for (const r of results) {
     rows.push([String(r.exporters), String(r.requests), r.p50.toFixed(1), r.p99.toFixed(1), r.max.toFixed(1), r.p99 <= 50 ? "yes" : "NO",
       r.rssPeakMiB.toFixed(0), Math.round(r.rowsPerSec).toLocaleString(), String(r.exportsDone), String(r.refused),

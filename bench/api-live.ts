@@ -12,11 +12,18 @@
  * exporting 10,000-row CSV pages in a loop while the top-100 requests run, with the kernel drops
  * over that window.
  *
+ * Each window also prints, for the engine Worker (capture, table, queries, export slices) and the
+ * server thread, the % of a core used and the % of the window spent runnable but waiting for a
+ * core (run-queue wait, /proc/PID/task/TID/schedstat), the flood's CPU, and the load average: kernel
+ * drops with the engine thread far from 100 % busy but waiting for a core are CPU starvation of the
+ * machine, drops with it near 100 % busy are our own work in the way.
+ *
  * Loopback only. Needs capture rights (root or cap_net_raw). Limits: the generator reaches a few
  * hundred kpps on this kind of machine; the table holds the flows for --idle 600 s.
  */
 import { opt, pct } from "./args.ts";
-import { loadWindow, startServerProc } from "./api-export-load.ts";
+import { loadavg } from "node:os";
+import { loadWindow, startServerProc, threadCpu, threadTicks } from "./api-export-load.ts";
 
 const REQUESTS = opt("requests", 200);
 const SECONDS = opt("seconds", 180);
@@ -49,13 +56,19 @@ try {
   console.log(`table: ${h.flows.active.toLocaleString()} active flows after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const window = async (label: string, work: () => Promise<void>) => {
     const a = await health();
+    const ta = threadTicks(server.pid), fa = threadTicks(flood.pid);
     const t = performance.now();
     await work();
     const b = await health();
     const s = (performance.now() - t) / 1000;
+    const th = threadCpu(ta, threadTicks(server.pid), s), fl = threadCpu(fa, threadTicks(flood.pid), s);
     const pkts = b.capture.packets - a.capture.packets;
     const drops = b.capture.dropped - a.capture.dropped;
-    console.log(`${label.padEnd(28)} ${s.toFixed(1)} s  captured ${(pkts / s / 1000).toFixed(0)} kpps  kernel drops ${drops.toLocaleString()}`);
+    const f = (k: string) => (th[k] ?? 0).toFixed(0);
+    const floodCpu = Object.entries(fl).filter(([k]) => !k.startsWith("wait ")).reduce((n, [, v]) => n + v, 0);
+    console.log(`${label.padEnd(28)} ${s.toFixed(1)} s  captured ${(pkts / s / 1000).toFixed(0)} kpps  kernel drops ${drops.toLocaleString()}  ` +
+      `| engine Worker CPU ${f("Worker")} %, run-queue wait ${f("wait Worker")} %; server thread CPU ${f("bun (server thread)")} %, wait ${f("wait bun (server thread)")} %; ` +
+      `flood CPU ${floodCpu.toFixed(0)} %; load ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
   };
   await window("no API load", () => Bun.sleep(5000));
   for (const [name, path] of [
