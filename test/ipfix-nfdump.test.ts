@@ -188,12 +188,14 @@ describe("serve --read --export-ipfix", () => {
         out += new TextDecoder().decode(value);
       }
       const url = /dashboard at (\S+?)\/ /.exec(out)![1]!;
-      // While it runs: flows idle out (1 s) and are exported; health and /metrics count them.
+      // While it runs: flows idle out (1 s) and are exported; health and /metrics count them. The
+      // replay must have finished before the stop (the whole capture is compared below): the
+      // exporter Worker sends flows while the replay still runs.
       let exporter: { flows: number; messages: number; send_errors: number; domain_id: number } | undefined;
       for (let i = 0; i < 100; i++) {
-        const h = (await (await fetch(`${url}/api/v1/health`)).json()) as { exporters?: (typeof exporter)[] };
+        const h = (await (await fetch(`${url}/api/v1/health`)).json()) as { exporters?: (typeof exporter)[]; capture: { state: string } };
         exporter = h.exporters?.[0];
-        if (exporter && exporter.flows > 500) break;
+        if (exporter && exporter.flows > 500 && h.capture.state === "finished") break;
         await Bun.sleep(100);
       }
       expect(exporter).toBeDefined();

@@ -16,7 +16,7 @@
 import { lookup } from "node:dns/promises";
 import { FlowColumns } from "../flows/table/columns.ts";
 import { IpfixEncoder } from "./ipfix-encoder.ts";
-import { FlowNames, type ExportBatch } from "./ipfix-protocol.ts";
+import { NameTable, type ExportBatch } from "./ipfix-protocol.ts";
 import type { IpfixExportConfig } from "./ipfix-sink.ts";
 
 /** Datagrams per sendMany call. */
@@ -28,6 +28,7 @@ export class IpfixSender {
   readonly encoder: IpfixEncoder;
   private sock: UdpSock | null = null;
   private readonly group: Uint8Array[] = [];
+  private readonly names = new NameTable();
   /** Flows encoded and handed to the socket; bytes the socket took; datagrams it did not. */
   flows = 0;
   bytes = 0;
@@ -60,9 +61,10 @@ export class IpfixSender {
 
   /** Encodes and sends every flow of the batch (an exception in the encoder is counted, the batch lost). */
   sendBatch(b: ExportBatch): void {
+    const names = this.names.update(b);
     if (b.count === 0) return;
     try {
-      this.encoder.encode(FlowColumns.wrap(b.key, b.rec), 0, b.count, this.emit, b.names === null ? null : new FlowNames(b.names));
+      this.encoder.encode(FlowColumns.wrap(b.key, b.rec), 0, b.count, this.emit, names);
     } catch (e) {
       this.fail((e as Error).message, 1);
     }

@@ -6,7 +6,7 @@
  * Off the capture thread: encoding and sends run in an exporter Worker of their own
  * (ipfix-worker.ts: IpfixSender = encoder + socket). offer() only posts the batch on a MessagePort
  * (key and record buffers transferred, no copy; the application and server name of each flow as
- * a flat array, ≈ 0.4 ms per 8,192 flows) and returns. What stays on the capture thread: the
+ * ids into a string table the Worker keeps: ipfix-protocol.ts) and returns. What stays on the capture thread: the
  * batcher's 104-byte copy and extras per ended flow (flows/sinks.ts) and that post.
  *
  * Bounded queue: at most `maxQueuedFlows` flows (default 65,536 ≈ 6.8 MB) posted and not yet taken
@@ -25,10 +25,9 @@
  * Worker's, read from shared memory at any time) and the last error text (posted by the Worker
  * when it changes). open() starts the Worker (and resolves the name) before the first offer.
  */
-import { SIDE_STRS, type FlowSideData } from "../flows/table/extras.ts";
 import { EndReason, FlowColumns } from "../flows/table/columns.ts";
 import type { EndedBatch, EndedFlowSink } from "../flows/sinks.ts";
-import { C_BYTES, C_FLOWS, C_MESSAGES, C_PROCESSED, C_SEND_ERRORS, C_TEMPLATE_MESSAGES, COUNTERS_BYTES, counterViews, type ExportBatch, type ExporterInit, type FromExporter } from "./ipfix-protocol.ts";
+import { C_BYTES, C_FLOWS, C_MESSAGES, C_PROCESSED, C_SEND_ERRORS, C_TEMPLATE_MESSAGES, COUNTERS_BYTES, counterViews, NameInterner, type ExportBatch, type ExporterInit, type FromExporter } from "./ipfix-protocol.ts";
 
 export interface IpfixExportConfig {
   /** Collector address (IPv4, IPv6 or a name) and UDP port. */
@@ -84,6 +83,7 @@ export class IpfixSink implements EndedFlowSink {
   private dead: string | null = null;
   private lastError: string | null = null;
   private closed: (() => void) | null = null;
+  private readonly names = new NameInterner();
 
   /** `lossless`: never drop, wait for room instead (flows --read; see the header). */
   constructor(readonly config: IpfixExportConfig, private readonly lossless = false) {
@@ -140,9 +140,11 @@ export class IpfixSink implements EndedFlowSink {
         if (!this.waitForRoom(batch.count, max)) return false;
       } else if (!isShutdownFlush(batch)) return false;
     }
-    const msg: ExportBatch = { count: batch.count, key: batch.key, rec: batch.rec, names: batch.side ? namePairs(batch.side, batch.count) : null };
+    const names = batch.side ? this.names.intern(batch.side, batch.count) : null;
+    const msg: ExportBatch = { count: batch.count, key: batch.key, rec: batch.rec, names, ...this.names.take() };
     const transfer: Transferable[] = [batch.rec];
     if ((batch.key.buffer as ArrayBuffer) !== batch.rec) transfer.push(batch.key.buffer as ArrayBuffer);
+    if (names !== null) transfer.push(names.buffer as ArrayBuffer);
     port.postMessage(msg, transfer);
     this.offered += batch.count;
     return true;
@@ -206,19 +208,6 @@ export class IpfixSink implements EndedFlowSink {
       queued: this.queued(),
     };
   }
-}
-
-/** The application and server name of each flow (2 per flow), or null when no flow has either. */
-function namePairs(side: FlowSideData, count: number): (string | null)[] | null {
-  const s = side.strs, out = new Array<string | null>(2 * count);
-  let any = false;
-  for (let j = 0; j < count; j++) {
-    const app = s[j * SIDE_STRS] ?? null, name = s[j * SIDE_STRS + 2] ?? null;
-    out[2 * j] = app;
-    out[2 * j + 1] = name;
-    if (app !== null || name !== null) any = true;
-  }
-  return any ? out : null;
 }
 
 /** A batch of the final flush at stop (its last flow ended with reason shutdown). */
