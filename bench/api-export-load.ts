@@ -292,6 +292,7 @@ export async function loadWindow(srv: ServerProc, exporters: number, requests: n
   clientLag?.startLagSampler();
   const reqs: [number, number][] = [];
   const th0 = threadTicks(srv.pid);
+  const gen0 = process.cpuUsage();
   const t0 = performance.now();
   const times: number[] = [];
   while (times.length < requests && performance.now() - t0 < seconds * 1000) {
@@ -307,6 +308,8 @@ export async function loadWindow(srv: ServerProc, exporters: number, requests: n
   if (trace) printBreakdown(reqs, await srv.trace(), clientLag!.drain());
   const s = (performance.now() - t0) / 1000;
   const threads = threadCpu(th0, threadTicks(srv.pid), s);
+  const gen = process.cpuUsage(gen0);
+  threads["load generator"] = (gen.user + gen.system) / 1e4 / s; // this process: the exporters and the timed requests
   const c1 = { ...counters };
   clearInterval(sampler);
   rssPeak = Math.max(rssPeak, rssMiB(srv.pid));

@@ -6,7 +6,11 @@
  * flows are in the table, drops (pcap_stats) are read
  * over a window without API load, then over the window of the API requests (concurrency 1).
  *
- *   bun bench/api-live.ts [--requests 200] [--seconds 180] [--exporters 10] [--rate 200000]
+ *   bun bench/api-live.ts [--requests 200] [--seconds 180] [--exporters 10] [--rate 200000] [--trace]
+ *
+ * --trace: the export-load windows print where the interactive requests waited (see
+ * bench/api-export-load.ts --trace; the capture's drains show as engine queue time not covered by
+ * export or table slices).
  *
  * Then the export load of bench/api-export-load.ts during the live capture: --exporters clients
  * exporting 10,000-row CSV pages in a loop while the top-100 requests run, with the kernel drops
@@ -37,9 +41,10 @@ const EXPORTERS = (() => {
 type Health = { capture: { packets: number; dropped: number; received: number }; flows: { active: number } };
 
 // The server in a process of its own (bench/api-server.ts), as in the export-load case.
+const TRACE = process.argv.includes("--trace");
 const server = await startServerProc({
   engine: { source: { kind: "live", interface: "lo" }, filter: "udp and dst net 127.64.0.0/10", maxFlows: 1_100_000, idleTimeout: 600 },
-});
+}, { trace: TRACE });
 const url = server.url;
 const health = async () => (await (await fetch(`${url}/api/v1/health`)).json()) as Health;
 const flood = Bun.spawn([process.execPath, new URL("./udp-flood.ts", import.meta.url).pathname, "--flows", "1000000", "--seconds", String(SECONDS), "--rate", String(RATE)], {
@@ -91,7 +96,7 @@ try {
   // The export load meanwhile: N clients export 10,000-row CSV pages in a loop (as in bench/api-export-load.ts).
   for (const n of EXPORTERS) {
     await window(`API + ${n} exporting clients`, async () => {
-      const r = await loadWindow(server, n, REQUESTS, 30);
+      const r = await loadWindow(server, n, REQUESTS, 30, "/api/v1/flows?sort_by=bytes&limit=100", TRACE);
       console.log(`  top 100 by bytes: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms (${r.requests} requests); ` +
         `export ${Math.round(r.rowsPerSec).toLocaleString()} rows/s, ${r.refused} 429s; server RSS peak ${r.rssPeakMiB.toFixed(0)} MiB; ` +
         `CPU % server thread ${(r.threads["bun (server thread)"] ?? 0).toFixed(0)}, engine Worker ${(r.threads.Worker ?? 0).toFixed(0)}`);
