@@ -45,7 +45,7 @@ export interface ExportCursor {
   total: number;
 }
 export interface ExportPage {
-  /** The page's flows as raw rows and extras (records are made on the server thread: exportBatchRecords). */
+  /** The page's flows (at most min(max, EXPORT_PAGE_MAX)) as raw rows and extras; records are made on the server thread (ExportBatchReader). */
   rows: ExportBatch;
   /** No rows left; the cursor is closed. */
   done: boolean;

@@ -51,6 +51,8 @@ export interface EngineHostConfig {
 /** Export snapshot work per step (flow slots scanned) and page work per step (rows copied). */
 export const EXPORT_SLICE_SLOTS = 8_192;
 export const EXPORT_SLICE_ROWS = 500;
+/** Rows per export page at most, whatever the caller asks (≈ 104 B each plus extras): the caller asks again. */
+export const EXPORT_PAGE_MAX = 16_384;
 /** Bulk work per turn, ms: steps run until this much time has passed, then the event loop answers what arrived. */
 export const BULK_TURN_MS = 1;
 /** An export cursor not read for this long is closed (its client went away). */
@@ -245,7 +247,7 @@ export class EngineHost {
       exportNext: ({ cursor, max }) => {
         const cur = this.exports.get(cursor);
         if (!cur) throw new RangeError(`export cursor ${cursor} is closed or unknown`);
-        const rows = new ExportRows(max);
+        const rows = new ExportRows(Math.max(1, Math.min(max, EXPORT_PAGE_MAX)));
         const t0 = Date.now(), budget = this.exportCallBudgetMs;
         return new Promise<ExportPage>((resolve, reject) => {
           this.enqueue(() => {
@@ -253,7 +255,7 @@ export class EngineHost {
               resolve({ rows: rows.batch(), done: true });
               return true;
             }
-            cur.nextBatch(Math.min(EXPORT_SLICE_ROWS, max - rows.count), rows);
+            cur.nextBatch(Math.min(EXPORT_SLICE_ROWS, rows.limit - rows.count), rows);
             if (!rows.full && !cur.done && !(rows.count > 0 && Date.now() - t0 > budget)) return false;
             if (cur.done) this.exports.delete(cursor);
             resolve({ rows: rows.batch(), done: cur.done });
