@@ -10,8 +10,9 @@
  * every other datagram fails while nobody listens). When sendMany stops short, the next datagram
  * is sent alone once to learn the error text (at most one exception per group: cheap).
  *
- * Cost (2-core VM, loopback, a collector draining): ≈ 0.2-0.4 µs per flow to encode (Community ID
- * included), ≈ 2-3 µs per datagram (12-13 flows) to send.
+ * Cost (bench/ipfix-export.ts, this 2-core VM at load 7-10): ≈ 0.45-0.6 µs per flow to encode (the
+ * Community ID's SHA-1 ≈ 0.25 of it), ≈ 2-5 µs per datagram of ~1,350 bytes (12-13 flows) to send
+ * on loopback: ≈ 0.6-1.2 µs per flow in all.
  */
 import { lookup } from "node:dns/promises";
 import { FlowColumns } from "../flows/table/columns.ts";

@@ -1,6 +1,6 @@
 /**
  * The exporter Worker: one IpfixSender (encoder + UDP socket) fed by the IPFIX sink's MessagePort,
- * so encoding (≈ 0.3 µs per flow) and sends (≈ 2-3 µs per datagram) never run on the capture
+ * so encoding (≈ 0.5 µs per flow) and sends (≈ 2-5 µs per datagram) never run on the capture
  * thread. A thin adapter; messages and counters in ipfix-protocol.ts.
  *
  * Batches are sent in the order they arrive (one port: RFC 7011 sequence numbers stay in order).
