@@ -85,7 +85,9 @@
  * (a store filled offline from an old capture keeps its last N days), else from now (a live
  * sensor). Steps run every second from the Worker's timer and, under a stream of inserts (where
  * the timer may not get a turn), after an insert; at once when the pages in use pass 75 % of the
- * size limit. Index build steps (segments.ts) run after each insert and with each retention step.
+ * size limit. A step that finds nothing to do is followed by index-only steps for up to a minute
+ * (FULL_STEP_MS in flow-store.ts: idle CPU), so an aged segment may go up to a minute late. Index
+ * build steps (segments.ts) run after each insert and with each retention step.
  * Interned extras tuples and exporters (flow_extras, flow_exporters) go in the transaction that
  * drops a segment: each row's last_seg (migration 5) is at least the number of every segment
  * using it, so the rows below the oldest remaining segment are unused and deleted through the

@@ -54,6 +54,43 @@ describe("retention", () => {
     expect(store.maxFlowId()).toBe(1441);
   });
 
+  test("the periodic step: a full step at first and while steps find work, then index steps only until fullStepMs", () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    let now = (T0 + 10 * 86400) * 1000;
+    const store = new FlowStore({ path: join(t.dir, "h.db"), pruneIntervalMs: 0, fullStepMs: 3_600_000, retentionDays: 7, now: () => now });
+    cleanups.push(() => store.stop());
+    store.start();
+    const gen = new SyntheticFlows(8, 1, T0, 600);
+    const c = new FlowColumns(6);
+    for (let h = 0; h < 240; h++) {
+      gen.fill(c, 6);
+      store.insertColumns(c, 6);
+    }
+    // the first periodic step is a full one; each that drops a segment is followed by another
+    let flows = store.status().flows, steps = 0;
+    for (;;) {
+      store.periodicStep();
+      const left = store.status().flows;
+      if (left === flows) break;
+      flows = left;
+      steps++;
+    }
+    expect(steps).toBeGreaterThan(60);
+    // a day later (a new flow: age counts from it) more segments are aged, but the last full step found nothing: index steps only
+    now += 86_400_000;
+    const one = new FlowColumns(1);
+    new SyntheticFlows(9, 1441, now / 1000 - 60, 1).fill(one, 1);
+    expect(store.insertColumns(one, 1)).toBe(1);
+    flows++;
+    for (let k = 0; k < 5; k++) store.periodicStep();
+    expect(store.status().flows).toBe(flows);
+    // over the size limit, or an explicit full step, prunes at once
+    expect(store.pruneStep()!.droppedSegments).toBe(1);
+    store.periodicStep();
+    expect(store.status().flows).toBe(flows - 12);
+  });
+
   test("by age, a store filled from an old capture: age counts back from its newest flow, not from the wall clock", () => {
     const t = tempDir();
     cleanups.push(t.cleanup);

@@ -1,5 +1,6 @@
 /**
- * Retention, one small step at a time (FlowStore calls `pruneStep` every second): each step does
+ * Retention, one small step at a time (FlowStore calls `pruneStep` every second while there is
+ * work, else once a minute: FULL_STEP_MS in flow-store.ts): each step does
  * at most one of the flow actions below plus bounded deletes of old rollup rows and alert
  * events, each in its own short transaction, so a query never waits behind a long prune.
  *
