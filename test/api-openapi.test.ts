@@ -69,7 +69,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
-});
+}, 20_000);
 
 const operations = () => Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })));
 const op = (path: string, method = "get") => doc.paths[path]![method]!;
@@ -251,6 +251,36 @@ describe("documented bounds, enums and patterns hold on the server", () => {
       }
     }
   }, 60_000);
+});
+
+describe("the guard's answers (a server with tokens) match the documented 401 and 403", () => {
+  const ADMIN = "a".repeat(40);
+  const VIEWER = "v".repeat(40);
+  let guarded: FlowmatrixServer;
+  let gurl: string;
+  beforeAll(async () => {
+    guarded = new FlowmatrixServer({
+      engine: { source: { kind: "file", path: `${PCAPS}zeek__wikipedia.pcap`, speed: "max", loop: false } },
+      port: 0,
+      security: { adminToken: ADMIN, viewerToken: VIEWER },
+    });
+    gurl = await guarded.start();
+  }, 30_000);
+  afterAll(() => guarded?.stop(), 20_000);
+
+  test("401 without a token, 403 for a viewer writing; both documented on every operation", async () => {
+    for (const { path, method, op } of operations()) for (const s of ["401", "403"]) expect(op.responses?.[s], `${method} ${path} ${s}`).toBeDefined();
+    const none = await fetch(`${gurl}/api/v1/flows?limit=1`);
+    expect(none.status).toBe(401);
+    expect(none.headers.get("www-authenticate")).toStartWith("Bearer");
+    expect(schemaErrors(schemaOf("/api/v1/flows", "401"), await none.json())).toEqual([]);
+    const viewer = await fetch(`${gurl}/api/v1/settings`, { method: "PATCH", headers: { authorization: `Bearer ${VIEWER}`, "content-type": "application/json" }, body: "{}" });
+    expect(viewer.status).toBe(403);
+    expect(schemaErrors(schemaOf("/api/v1/settings", "403", "application/json", "patch"), await viewer.json())).toEqual([]);
+    const admin = await fetch(`${gurl}/api/v1/settings`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(admin.status).toBe(200);
+    expect(schemaErrors(schemaOf("/api/v1/settings", "200"), await admin.json())).toEqual([]);
+  });
 });
 
 describe("real responses validate against their documented schemas", () => {

@@ -103,7 +103,12 @@ export function apiRoutes(ctx: ServerContext) {
         // The one operation the plugin cannot take from `detail` (flows.ts flowByIdDoc says why).
         paths: { "/api/v1/flows/{id}": { get: flowByIdDoc } },
         // Schemas used in several places (Flow, FlowRecord, Alert, Health, BadRequest), by $ref.
-        components: { schemas: componentSchemas() },
+        components: {
+          schemas: componentSchemas(),
+          securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "The admin or viewer token (--auth-token-file, --viewer-token-file); the UI's session cookie works too. Not needed on loopback without a token." } },
+        },
+        // A token when one is configured; none otherwise (the empty alternative).
+        security: [{ bearer: [] }, {}],
       },
       exclude: { paths: [/^\/(?!api\/v1\/|metrics$)/, "/api/v1/*"] },
     }))

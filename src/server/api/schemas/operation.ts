@@ -69,6 +69,20 @@ export interface OperationSpec {
   operationId?: string;
 }
 
+/**
+ * Answers of the guard in front of every route (src/server/security/guard.ts), added to every
+ * operation: 401 when a token is configured and none or a wrong one came, 403 for a cross-origin
+ * request or a viewer token writing.
+ */
+const guardError = (code: string) => t.Object({ error: t.Literal(code), message: t.String() }, { additionalProperties: false });
+const GUARD: Record<string, OpenApiResponse> = {
+  "401": {
+    ...json("With a token configured: no or a wrong Bearer token (or session cookie).", guardError("unauthorized")),
+    headers: { "www-authenticate": { description: "Bearer realm=\"flowmatrix\"", schema: { type: "string" } } },
+  },
+  "403": json("A cross-origin request, or a viewer token on a method other than GET.", guardError("forbidden")),
+};
+
 /** The OpenAPI operation (Elysia's `detail`): summary, tags, typed parameters and responses. */
 export function operation(o: OperationSpec) {
   const params = [...(o.path ? parameters("path", o.path) : []), ...(o.query ? parameters("query", o.query) : [])];
@@ -78,6 +92,6 @@ export function operation(o: OperationSpec) {
     tags: o.tags,
     ...(o.operationId ? { operationId: o.operationId } : {}),
     ...(params.length ? { parameters: params } : {}),
-    responses: o.responses,
+    responses: { ...o.responses, ...GUARD },
   };
 }
