@@ -248,7 +248,7 @@ function printBreakdown(reqs: [number, number][], tr: { server: Span[]; engine: 
       "reply": post[3] - call[3],
       "reply→client": t1 - post[3],
       "q:export slices": overlap(tr.engine, ["bulk"], post[2], call[2]),
-      "q:table slices": overlap(tr.engine, ["slice", "tick"], post[2], call[2]),
+      "q:table slices": overlap(tr.engine, ["slice:", "tick:"], post[2], call[2]),
       "q:other calls": overlap(tr.engine, ["call:"], post[2], call[2]),
       "srv lag": overlap(tr.server, ["lag"], t0, post[2]) + overlap(tr.server, ["lag"], post[3], t1),
       "srv lag cpu": overlap(tr.server, ["lag"], t0, post[2], true) + overlap(tr.server, ["lag"], post[3], t1, true),
@@ -274,7 +274,8 @@ function printBreakdown(reqs: [number, number][], tr: { server: Span[]; engine: 
     const cpu = spans.filter((x) => x[0] === kind).reduce((a, x) => a + x[4], 0);
     return d.length ? `${kind} n=${d.length} p50 ${pct(d, 50).toFixed(2)} p99 ${pct(d, 99).toFixed(2)} max ${d[d.length - 1]!.toFixed(1)} sum ${d.reduce((a, b) => a + b, 0).toFixed(0)} (cpu ${cpu.toFixed(0)})` : `${kind} none`;
   };
-  console.log(`  engine: ${["bulk", "slice", "tick", "lag", "call:exportNext", "call:flows"].map((k) => stat(tr.engine, k)).join("; ")}`);
+  const sliceKinds = [...new Set(tr.engine.filter((x) => x[0].startsWith("slice:")).map((x) => x[0]))];
+  console.log(`  engine: ${["bulk", ...sliceKinds, "tick:advance", "tick:summary", "lag", "call:exportNext", "call:flows"].map((k) => stat(tr.engine, k)).join("; ")}`);
   console.log(`  server: ${["lag", "post:exportNext", "post:exportOpen"].map((k) => stat(tr.server, k)).join("; ")}; client: ${stat(client, "lag")}`);
 }
 

@@ -12,10 +12,11 @@
  * `drain()` hands them over and empties the ring.
  *
  * Kinds: engine side `call:<method>` (a handler's run; id = the call's id), `bulk` (one export
- * slice), `slice` (one scheduled slice of the per-second table work or scan detection), `tick`
- * (the per-second summary), `lag` (the event loop late by more than LAG_MS on a 1 ms timer: the
- * thread was busy or not scheduled); server side `post:<method>` (from the call's postMessage to
- * its reply arriving) and `lag`.
+ * turn), `slice:<function name>` (one scheduled slice of the per-second table work — FlowEngine's
+ * pump — or of scan detection — the summary's slice), `tick:advance` (the clock advanced,
+ * capture status), `tick:summary` (the per-second summary built), `lag` (the event loop
+ * late by more than LAG_MS on a 1 ms timer: the thread was busy or not scheduled); server side
+ * `post:<method>` (from the call's postMessage to its reply arriving) and `lag`.
  */
 export const TRACE_ON = typeof process !== "undefined" && process.env.FLOWMATRIX_CALL_TRACE === "1";
 
