@@ -63,8 +63,10 @@ export class IpfixEncoder {
   private setStart = -1;
   private setTemplate = 0;
   private inMessage = 0;
-  private app = "";
-  private name = "";
+  private app: Uint8Array = NONE;
+  private name: Uint8Array = NONE;
+  /** UTF-8 of recent names (at most NAME_CACHE, then it starts again): no encode per flow. */
+  private utf8Cache = new Map<string, Uint8Array>();
 
   constructor(private readonly config: IpfixEncoderConfig) {
     this.maxMessage = Math.max(512, Math.min(65535, config.maxMessage ?? 1400));
@@ -101,8 +103,8 @@ export class IpfixEncoder {
     for (let i = from; i < to; i++) {
       const v6 = (c.key[i * KEY_WORDS + KW_PROTO]! & PW_V6) !== 0;
       const tpl = v6 ? TEMPLATE_V6 : TEMPLATE_V4;
-      this.app = side === null ? "" : side.app(i) ?? "";
-      this.name = side === null ? "" : side.serverName(i) ?? "";
+      this.app = side === null ? NONE : this.utf8(side.app(i));
+      this.name = side === null ? NONE : this.utf8(side.serverName(i));
       const size = (v6 ? FIXED_V6 : FIXED_V4) + 1 + CID_BYTES + varlenSize(this.app) + varlenSize(this.name);
       const need = size + (this.setTemplate === tpl ? 0 : SET_HEADER);
       if (this.p + need > this.maxMessage) this.finish(emit);
@@ -111,6 +113,18 @@ export class IpfixEncoder {
       this.inMessage++;
     }
     this.finish(emit);
+  }
+
+  /** The UTF-8 bytes of a name (null and "" are empty), from the cache when it was seen lately. */
+  private utf8(s: string | null): Uint8Array {
+    if (s === null || s.length === 0) return NONE;
+    let b = this.utf8Cache.get(s);
+    if (b === undefined) {
+      if (this.utf8Cache.size >= NAME_CACHE) this.utf8Cache = new Map();
+      b = utf8.encode(s);
+      this.utf8Cache.set(s, b);
+    }
+    return b;
   }
 
   private openSet(tpl: number): void {
@@ -195,19 +209,17 @@ export class IpfixEncoder {
 
 const utf8 = new TextEncoder();
 
+const NONE = new Uint8Array(0);
+/** Distinct names whose UTF-8 the encoder keeps (~64 B each: ≤ ~0.5 MB). */
+const NAME_CACHE = 8192;
+
 /** Bytes of a variable-length string field (RFC 7011 §7: 1 length byte below 255; names are ≤ 253 ASCII). */
-function varlenSize(s: string): number {
-  if (s.length === 0) return 1;
-  const n = Buffer.byteLength(s);
+function varlenSize(bytes: Uint8Array): number {
+  const n = bytes.length;
   return n < 255 ? 1 + n : 3 + n;
 }
 
-function putVarlen(b: Uint8Array, p: number, s: string): number {
-  if (s.length === 0) {
-    b[p] = 0;
-    return p + 1;
-  }
-  const bytes = utf8.encode(s);
+function putVarlen(b: Uint8Array, p: number, bytes: Uint8Array): number {
   if (bytes.length < 255) b[p++] = bytes.length;
   else {
     b[p++] = 255;
