@@ -113,7 +113,7 @@ describe("the document", () => {
     expect(op("/api/v1/flows/{id}").responses!["404"]).toBeDefined();
     expect(op("/api/v1/flows").responses!["429"]).toBeDefined();
     // Shared schemas are components, referenced where used.
-    expect(Object.keys(doc.components.schemas).sort()).toEqual(["Alert", "BadRequest", "Flow", "FlowRecord", "Health"]);
+    expect(Object.keys(doc.components.schemas).sort()).toEqual(["Alert", "BadRequest", "Flow", "FlowRecord", "Forbidden", "Health", "Unauthorized"]);
     expect(schemaOf("/api/v1/flows/{id}", "200")).toEqual({ $ref: "#/components/schemas/Flow" });
   });
 

@@ -77,10 +77,10 @@ export interface OperationSpec {
 const guardError = (code: string) => t.Object({ error: t.Literal(code), message: t.String() }, { additionalProperties: false });
 const GUARD: Record<string, OpenApiResponse> = {
   "401": {
-    ...json("With a token configured: no or a wrong Bearer token (or session cookie).", guardError("unauthorized")),
+    ...json("With a token configured: no or a wrong Bearer token (or session cookie).", named("Unauthorized", guardError("unauthorized"))),
     headers: { "www-authenticate": { description: "Bearer realm=\"flowmatrix\"", schema: { type: "string" } } },
   },
-  "403": json("A cross-origin request, or a viewer token on a method other than GET.", guardError("forbidden")),
+  "403": json("A cross-origin request, or a viewer token on a method other than GET.", named("Forbidden", guardError("forbidden"))),
 };
 
 /** The OpenAPI operation (Elysia's `detail`): summary, tags, typed parameters and responses. */
