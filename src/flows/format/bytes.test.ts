@@ -8,8 +8,8 @@ import ipaddr from "ipaddr.js";
 import { isoTime } from "./record.ts";
 import { csvLine } from "./csv.ts";
 import {
-  decimalLength, numberLength, putCsvField, putIPv4, putIPv6, putIsoTime, putJsonNumber, putJsonString, putNumber, putText,
-  putUint,
+  decimalLength, fragment, numberLength, putCsvField, putIPv4, putIPv6, putIsoTime, putJsonNumber, putJsonString, putNumber, putText,
+  putUint, viewOf,
 } from "./bytes.ts";
 
 const buf = new Uint8Array(1 << 16);
@@ -149,4 +149,27 @@ test("CSV fields are quoted exactly as csvLine quotes them; putText writes UTF-8
   }
   expect(bad).toEqual([]);
   expect(text(putText(buf, 0, "a€b😀"))).toBe("a€b😀");
+});
+
+test("fragments write their constant's bytes exactly: 8-byte stores for printable runs, any length, any byte", () => {
+  const r = rng(7);
+  const bad: string[] = [];
+  const enc = new TextEncoder();
+  const samples = ['{"id":', ',"community_id":"', '\r\n', "", "a", "é€😀", "\u0000\u0001\u007f\u0080", "~~~~~~~~", "        "];
+  for (let k = 0; k < 2000; k++) {
+    let s = "";
+    const n = Math.floor(r() * 40);
+    // Mostly printable ASCII (the 8-byte path), sometimes controls, DEL and non-ASCII.
+    for (let j = 0; j < n; j++) s += String.fromCharCode(r() < 0.9 ? 0x20 + Math.floor(r() * 95) : Math.floor(r() * 0x800));
+    samples.push(s);
+  }
+  const dv = viewOf(buf);
+  for (const s of samples) {
+    buf.fill(0xee, 0, 256);
+    const end = fragment(s)(dv, 3);
+    const want = enc.encode(s);
+    const got = buf.subarray(3, end);
+    if (end !== 3 + want.length || !got.every((b, j) => b === want[j]) || buf[2] !== 0xee || buf[end] !== 0xee) bad.push(JSON.stringify(s));
+  }
+  expect(bad).toEqual([]);
 });

@@ -50,19 +50,35 @@ export type Fragment = (dv: DataView, p: number) => number;
 
 /**
  * A writer of the constant `s` (into the DataView of the buffer: `viewOf`), compiled once to
- * straight-line 4-byte stores (`d.setUint32(p,0x…,true);…`): several times faster than a copy
- * loop for the short keys and separators of a row, which are most of a JSON row's bytes, and
- * small for the JIT to compile. Each fragment is its own function, so every call site stays
- * monomorphic and the JIT inlines it.
+ * straight-line stores: 8-byte stores (setFloat64) for runs of printable ASCII, then 4-, 2- and
+ * 1-byte stores (`d.setFloat64(p,1.5e-300,true);d.setUint32(p+8,0x…,true);…`). Several times
+ * faster than a copy loop for the short keys and separators of a row, which are most of a JSON
+ * row's bytes, and small for the JIT to compile; each fragment is its own function, so every call
+ * site stays monomorphic and the JIT inlines it (measured: the same as the stores written inline).
+ *
+ * Why setFloat64 is exact here: 8 bytes whose top byte (little-endian: the last) is printable
+ * ASCII (0x20-0x7e) are the bits of a normal, finite double (exponent field neither all zeros
+ * nor all ones), and JS keeps such a double's bits exactly; only NaN payloads may be canonicalised.
+ * Each 8-byte store replaces two 4-byte ones: ≈ 25 ns less per JSON row (bench/format-rows.ts).
  */
 export function fragment(s: string): Fragment {
   const bytes = bytesOf(s);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let body = "";
   let k = 0;
-  for (; k + 4 <= bytes.length; k += 4) body += `d.setUint32(p+${k},${(bytes[k]! | (bytes[k + 1]! << 8) | (bytes[k + 2]! << 16) | (bytes[k + 3]! << 24)) >>> 0},true);`;
-  if (k + 2 <= bytes.length) { body += `d.setUint16(p+${k},${bytes[k]! | (bytes[k + 1]! << 8)},true);`; k += 2; }
+  for (; k + 8 <= bytes.length && printable(bytes, k, 8); k += 8) {
+    const f = dv.getFloat64(k, true);
+    body += `d.setFloat64(p+${k},${f},true);`;
+  }
+  for (; k + 4 <= bytes.length; k += 4) body += `d.setUint32(p+${k},${dv.getUint32(k, true)},true);`;
+  if (k + 2 <= bytes.length) { body += `d.setUint16(p+${k},${dv.getUint16(k, true)},true);`; k += 2; }
   if (k < bytes.length) body += `d.setUint8(p+${k},${bytes[k]});`;
   return new Function("d", "p", `${body}return p+${bytes.length};`) as Fragment;
+}
+
+function printable(b: Uint8Array, at: number, n: number): boolean {
+  for (let k = at; k < at + n; k++) if (b[k]! < 0x20 || b[k]! > 0x7e) return false;
+  return true;
 }
 
 /** Writes `s` as UTF-8. Room needed: 3 × s.length. */
@@ -113,7 +129,14 @@ for (let n = 0; n < 10000; n++) {
 
 /** Writes a non-negative integer below 2^53 (-0 prints 0). Writes up to 3 bytes beyond the returned position. */
 export function putUint(buf: Uint8Array, p: number, n: number): number {
-  const d = viewOf(buf);
+  return dvUint(viewOf(buf), p, n);
+}
+
+/**
+ * putUint through the buffer's DataView: the row writers fetch the view once per row and pass it
+ * to the `dv*` functions, instead of every field looking it up again (≈ 15 lookups per JSON row).
+ */
+export function dvUint(d: DataView, p: number, n: number): number {
   if (n < 10000) {
     const k = n | 0;
     d.setUint32(p, DIGITS[k]!, true);
@@ -156,13 +179,23 @@ export function isPlainUint(v: number): boolean {
 
 /** Writes String(v). Room needed: 25. */
 export function putNumber(buf: Uint8Array, p: number, v: number): number {
-  if (v >= 0 && v <= MAX_SAFE && Math.floor(v) === v) return putUint(buf, p, v);
+  return dvNumber(buf, viewOf(buf), p, v);
+}
+
+/** putNumber with the buffer's DataView `d`. */
+export function dvNumber(buf: Uint8Array, d: DataView, p: number, v: number): number {
+  if (v >= 0 && v <= MAX_SAFE && Math.floor(v) === v) return dvUint(d, p, v);
   return putText(buf, p, String(v));
 }
 
 /** Writes JSON.stringify(v) for a number (null for NaN and ±Infinity). Room needed: 25. */
 export function putJsonNumber(buf: Uint8Array, p: number, v: number): number {
-  if (v >= 0 && v <= MAX_SAFE && Math.floor(v) === v) return putUint(buf, p, v);
+  return dvJsonNumber(buf, viewOf(buf), p, v);
+}
+
+/** putJsonNumber with the buffer's DataView `d`. */
+export function dvJsonNumber(buf: Uint8Array, d: DataView, p: number, v: number): number {
+  if (v >= 0 && v <= MAX_SAFE && Math.floor(v) === v) return dvUint(d, p, v);
   return putText(buf, p, Number.isFinite(v) ? String(v) : "null");
 }
 
@@ -184,7 +217,11 @@ for (let o = 0; o < 256; o++) {
 
 /** Dotted quad of `w` (host-order value of the big-endian address). Writes up to 3 bytes beyond the returned position. */
 export function putIPv4(buf: Uint8Array, p: number, w: number): number {
-  const d = viewOf(buf);
+  return dvIPv4(viewOf(buf), p, w);
+}
+
+/** putIPv4 with the buffer's DataView `d`. */
+export function dvIPv4(d: DataView, p: number, w: number): number {
   let o = w >>> 24;
   d.setUint32(p, OCTET[o]!, true);
   p += OCTET_LEN[o]! + 1;
@@ -250,7 +287,7 @@ export function putIPv6(buf: Uint8Array, p: number, key: Int32Array, off: number
 
 /** Address text at key words `off` (IPv4 in word 0, or IPv6 in four words). Room needed: 41. */
 export function putAddr(buf: Uint8Array, p: number, key: Int32Array, off: number, v6: boolean): number {
-  return v6 ? putIPv6(buf, p, key, off) : putIPv4(buf, p, key[off]!);
+  return v6 ? putIPv6(buf, p, key, off) : dvIPv4(viewOf(buf), p, key[off]!);
 }
 
 // ---- times ----
@@ -309,6 +346,11 @@ export function isoMillis(sec: number): number {
  * Math.round(sec × 1000). Years outside 0-9999 (±YYYYYY) go through Date. Room needed: 27.
  */
 export function putIsoTime(buf: Uint8Array, p: number, sec: number): number {
+  return dvIsoTime(buf, viewOf(buf), p, sec);
+}
+
+/** putIsoTime with the buffer's DataView `d`. */
+export function dvIsoTime(buf: Uint8Array, d: DataView, p: number, sec: number): number {
   const ms = isoMillis(sec);
   if (!(ms >= MIN_FAST_MS && ms <= MAX_FAST_MS)) return putText(buf, p, new Date(ms).toISOString());
   let frac = ms - cachedSecond;
@@ -317,7 +359,6 @@ export function putIsoTime(buf: Uint8Array, p: number, sec: number): number {
     formatSecond(second);
     frac = ms - second;
   }
-  const d = viewOf(buf);
   const w = secondWords;
   d.setUint32(p, w[0]!, true);
   d.setUint32(p + 4, w[1]!, true);
@@ -422,6 +463,19 @@ export function csvFieldRoom(s: string): number {
  * holds a comma, a quote or CRLF; as it is otherwise (UTF-8).
  */
 export function putCsvField(buf: Uint8Array, p: number, s: string): number {
+  // One pass for the common case (ASCII, nothing to quote); anything else starts over below.
+  const n = s.length;
+  let k = 0;
+  for (; k < n; k++) {
+    const ch = s.charCodeAt(k);
+    if (ch >= 0x80 || ch === 44 || ch === 34 || ch === 13) break;
+    buf[p + k] = ch;
+  }
+  if (k === n) return p + n;
+  return putCsvFieldSlow(buf, p, s);
+}
+
+function putCsvFieldSlow(buf: Uint8Array, p: number, s: string): number {
   if (!(s.includes(",") || s.includes('"') || s.includes("\r\n"))) return putText(buf, p, s);
   buf[p++] = 34;
   p = putText(buf, p, s.replace(/"/g, '""'));
