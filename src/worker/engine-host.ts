@@ -309,6 +309,7 @@ export class EngineHost {
         do done = job.run();
         while (!done && performance.now() - t0 < BULK_TURN_MS);
       } catch (err) {
+        done = true; // a job that threw has answered its caller (fail) and is dropped, whatever its earlier steps said
         this.config.onFault?.("export", err);
         job.fail(err);
       }
