@@ -50,6 +50,8 @@ export class FlowAnnotator implements FlowPacketHook, ExtrasResolver {
   readonly geo: GeoLookup | null;
   private readonly cols: FlowColumns;
   private readonly carry = new Map<string, Carried>();
+  /** carry.size, kept as a plain field: the packet path reads it for every packet (Map.size is a getter call). */
+  private carrying = 0;
   carried = 0;
 
   constructor(private readonly engine: FlowEngine, config: AnnotateConfig = {}) {
@@ -74,13 +76,14 @@ export class FlowAnnotator implements FlowPacketHook, ExtrasResolver {
 
   onPacket(slot: number, p: DecodedPacket, buf: Uint8Array, off: number, caplen: number, ts: number): void {
     this.inspector.onPacket(slot, p, buf, off, caplen, ts);
-    if (this.carry.size === 0) return;
+    if (this.carrying === 0) return;
     const u = this.cols.u32, o = slot * REC_U32 + U_PKTS;
     if (u[o]! + u[o + 1]! !== 1) return;
     const k = this.keyText(slot);
     const c = this.carry.get(k);
     if (c === undefined) return;
     this.carry.delete(k);
+    this.carrying = this.carry.size;
     this.inspector.adopt(slot, c.app, c.byPort, c.name);
     this.carried++;
   }
@@ -104,6 +107,7 @@ export class FlowAnnotator implements FlowPacketHook, ExtrasResolver {
       if (r.app !== null || r.server_name !== null) {
         this.carry.set(this.keyText(i), { app: APP_ID.get(r.app ?? "") ?? 0, byPort: r.app_source === "port", name: r.server_name });
         if (this.carry.size > CARRY_MAX) this.carry.delete(this.carry.keys().next().value!);
+        this.carrying = this.carry.size;
       }
     }
     this.inspector.release(i);

@@ -12,11 +12,13 @@
  * - DNS flows stay "tapped": their responses feed passive DNS (one parse per DNS packet).
  *
  * Memory: per flow slot one 32-bit word (state, port-fallback flag, has-name flag, app id and the
- * inspection record's index, packed: one load per packet, one cache miss per new flow) = 4 bytes
- * per slot next to the table's 112. Server names live in a Map by slot, only for flows that have
- * one (≈ 64 bytes + the name each). Per flow under inspection 7 bytes in typed arrays (packet
- * counts, tentative app, the signatures' hint); a ClientHello or QUIC CRYPTO stream longer than
- * one packet borrows a reassembly buffer (≤ 16 KiB, at most MAX_STREAMS = 256 at once).
+ * inspection record's index, packed: one load per packet) and one bit "word not 0" (a bitset that
+ * stays in cache: a flow that never carries payload never touches its word) = 4.125 bytes per
+ * slot next to the table's 112. Server names live in a Map by slot, only for flows that have one
+ * (≈ 64 bytes + the name each). Per inspection record 13 bytes in typed arrays (packet counts,
+ * tentative app, the signatures' hint, free list), 65,536 records by default (832 KiB); a
+ * ClientHello or QUIC CRYPTO stream longer than one packet borrows a reassembly buffer (≤ 16 KiB,
+ * at most MAX_STREAMS = 256 at once).
  *
  * Lifetime: a slot's result stays readable after its flow ended (the table's onEnded listeners run
  * while the slot is intact, in any order relative to release()) until the slot is reused by a new
@@ -94,6 +96,12 @@ export class FlowInspector {
   readonly perDirection: number;
   private cap = 0;
   private w = new Int32Array(0);
+  /**
+   * One bit per slot: its word is not 0. 1 M slots = 128 KiB (stays in cache where the 4 MiB of
+   * words do not): a flow that never carries payload (a SYN scan) is checked and released
+   * without touching its word.
+   */
+  private nz = new Int32Array(0);
   /** Server names by slot (only slots with the NAMED bit). */
   private readonly names = new Map<number, string>();
   private nameBytes = 0;
@@ -136,8 +144,8 @@ export class FlowInspector {
     this.grow(table.cols.capacity);
   }
 
-  /** Bytes per flow slot the inspector adds to the table's figure (the packed word; names apart). */
-  static readonly bytesPerSlot = 4;
+  /** Bytes per flow slot the inspector adds to the table's figure (the packed word and its bit; names apart). */
+  static readonly bytesPerSlot = 4 + 1 / 8;
   /** Bytes per inspection record (packet counts 2, tentative app 1, hint 6, free list 4). */
   static readonly bytesPerRecord = 2 + 1 + 1 + 4 + 1 + 4;
 
@@ -153,6 +161,7 @@ export class FlowInspector {
     while (c < min) c *= 2;
     if (c === this.cap) return;
     const w = new Int32Array(c); w.set(this.w); this.w = w;
+    const nz = new Int32Array((c + 31) >>> 5); nz.set(this.nz); this.nz = nz;
     this.cap = c;
   }
 
@@ -163,17 +172,27 @@ export class FlowInspector {
     if (slot >= this.cap) this.grow(slot + 1);
     const u = this.table.cols.u32;
     const o = slot * REC_U32 + U_PKTS;
-    let w = this.w[slot]!;
+    const held = (this.nz[slot >>> 5]! >>> (slot & 31)) & 1;
+    let w = 0;
     if (u[o]! + u[o + 1]! === 1) {
-      if (w !== 0) this.reset(slot, w);
-      w = 0;
-    } else if ((w & STATE) === DONE) return;
+      if (held !== 0) this.reset(slot, this.w[slot]!);
+    } else if (held !== 0) {
+      w = this.w[slot]!;
+      if ((w & STATE) === DONE) return;
+    }
     this.inspect(slot, w, p, buf, off, caplen, ts);
   }
 
   /** The flow in `slot` left the table: free its inspection record (its result stays readable). */
   release(slot: number): void {
     if (slot >= this.cap) return;
+    if (((this.nz[slot >>> 5]! >>> (slot & 31)) & 1) === 0) {
+      // Never carried payload: nothing held, and the word (0, FRESH) already reads as the port
+      // fallback; counted only.
+      if (this.portGuess(slot) !== 0) this.decidedPort++;
+      else this.undecided++;
+      return;
+    }
     const s = this.w[slot]! & STATE;
     if (s === INSPECTING) this.giveUp(slot);
     else if (s === FRESH) this.decidePort(slot);
@@ -187,7 +206,7 @@ export class FlowInspector {
     if (slot >= this.cap) this.grow(slot + 1);
     const w = this.w[slot]!;
     if (w !== 0) this.reset(slot, w);
-    this.w[slot] = ((appId & APP_MASK) << APP_SHIFT) | (appId === APP.dns && !byPort ? DNS_TAP : byPort ? DONE | SRC_PORT : DONE);
+    this.put(slot, ((appId & APP_MASK) << APP_SHIFT) | (appId === APP.dns && !byPort ? DNS_TAP : byPort ? DONE | SRC_PORT : DONE));
     this.setName(slot, name);
   }
 
@@ -244,10 +263,18 @@ export class FlowInspector {
 
   // ---------------------------------------------------------------------------------------------
 
+  /** Write the slot's word and its "not 0" bit. */
+  private put(slot: number, v: number): void {
+    this.w[slot] = v;
+    const i = slot >>> 5, m = 1 << (slot & 31);
+    if (v !== 0) this.nz[i]! |= m;
+    else this.nz[i]! &= ~m;
+  }
+
   private reset(slot: number, w: number): void {
     if ((w & STATE) === INSPECTING) this.freeRecord(slot, w);
     if (w & NAMED) this.dropName(slot);
-    this.w[slot] = 0;
+    this.put(slot, 0);
   }
 
   private setName(slot: number, name: string | null | undefined): void {
@@ -256,7 +283,7 @@ export class FlowInspector {
     if (old !== undefined) this.nameBytes -= NAME_ENTRY_BYTES + old.length;
     this.names.set(slot, name);
     this.nameBytes += NAME_ENTRY_BYTES + name.length;
-    this.w[slot]! |= NAMED;
+    this.put(slot, this.w[slot]! | NAMED);
   }
 
   private dropName(slot: number): void {
@@ -272,7 +299,7 @@ export class FlowInspector {
     const r = w >>> REC_SHIFT;
     this.streams.delete(r);
     this.free[this.freeTop++] = r;
-    this.w[slot] = w & ((1 << REC_SHIFT) - 1);
+    this.put(slot, w & ((1 << REC_SHIFT) - 1));
   }
 
   private portGuess(slot: number): number {
@@ -288,7 +315,7 @@ export class FlowInspector {
   private decide(slot: number, id: number): void {
     const w = this.w[slot]!;
     if ((w & STATE) === INSPECTING) this.freeRecord(slot, w);
-    this.w[slot] = (this.w[slot]! & NAMED) | (id << APP_SHIFT) | (id === APP.dns ? DNS_TAP : DONE);
+    this.put(slot, (this.w[slot]! & NAMED) | (id << APP_SHIFT) | (id === APP.dns ? DNS_TAP : DONE));
     this.decidedPayload++;
   }
 
@@ -296,7 +323,7 @@ export class FlowInspector {
     const w = this.w[slot]!;
     if ((w & STATE) === INSPECTING) this.freeRecord(slot, w);
     const id = this.portGuess(slot);
-    this.w[slot] = (this.w[slot]! & NAMED) | (id << APP_SHIFT) | DONE | SRC_PORT;
+    this.put(slot, (this.w[slot]! & NAMED) | (id << APP_SHIFT) | DONE | SRC_PORT);
     if (id !== 0) this.decidedPort++;
     else this.undecided++;
   }
@@ -314,7 +341,7 @@ export class FlowInspector {
     const proto = p.proto;
     if (proto !== 6 && proto !== 17) {
       if (proto === 50 || proto === 51) this.decide(slot, APP.ipsec);
-      else { this.w[slot] = (w & NAMED) | DONE; this.undecided++; }
+      else { this.put(slot, (w & NAMED) | DONE); this.undecided++; }
       return;
     }
     // Headers only (a SYN, a pure ACK, an empty datagram): nothing to find, and no need to look
@@ -358,7 +385,7 @@ export class FlowInspector {
       this.hApp[r] = 0;
       this.hWord[r] = 0;
       this.hCount[r] = 0;
-      this.w[slot] = (w & ~STATE) | (r << REC_SHIFT) | INSPECTING;
+      this.put(slot, (w & ~STATE) | (r << REC_SHIFT) | INSPECTING);
     } else r = w >>> REC_SHIFT;
     const ci = r * 2 + (fromInit ? 0 : 1);
     const per = this.perDirection;
