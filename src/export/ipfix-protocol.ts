@@ -112,6 +112,13 @@ export class NameInterner {
     return id;
   }
 
+  /** The next batch restarts the table (a batch with new strings was lost on its way). */
+  restart(): void {
+    this.ids = new Map();
+    this.added = [];
+    this.reset = true;
+  }
+
   /** The strings added since the last call, and whether the table restarted before them. */
   take(): { strings: string[]; reset: boolean } {
     const r = { strings: this.added, reset: this.reset };

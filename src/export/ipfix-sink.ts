@@ -148,7 +148,12 @@ export class IpfixSink implements EndedFlowSink {
     const transfer: Transferable[] = [batch.rec];
     if ((batch.key.buffer as ArrayBuffer) !== batch.rec) transfer.push(batch.key.buffer as ArrayBuffer);
     if (names !== null) transfer.push(names.buffer as ArrayBuffer);
-    port.postMessage(msg, transfer);
+    try {
+      port.postMessage(msg, transfer);
+    } catch (e) {
+      this.names.restart(); // the strings just taken never reached the Worker
+      throw e;
+    }
     this.offered += batch.count;
     return true;
   }
@@ -174,8 +179,8 @@ export class IpfixSink implements EndedFlowSink {
 
   /**
    * Sends the end marker after the last batch and waits until the Worker has sent everything
-   * (lossless: as long as it takes while the Worker lives; bounded: at most closeTimeoutMs), then
-   * ends the Worker.
+   * (lossless: as long as it makes progress — given up after STALL_MS without any; bounded: at
+   * most closeTimeoutMs), then ends the Worker.
    */
   async close(): Promise<void> {
     const w = this.worker, port = this.port;
@@ -183,9 +188,20 @@ export class IpfixSink implements EndedFlowSink {
     this.port = null;
     if (this.dead === null) {
       await new Promise<void>((resolve) => {
-        const t = this.lossless ? null : setTimeout(resolve, this.config.closeTimeoutMs ?? 5000);
+        let seen = Atomics.load(this.done, 0), last = performance.now();
+        const t = this.lossless
+          ? setInterval(() => {
+            const now = Atomics.load(this.done, 0);
+            if (now !== seen) [seen, last] = [now, performance.now()];
+            else if (performance.now() - last > STALL_MS) {
+              this.lastError = `exporter worker stalled (nothing sent for ${STALL_MS} ms)`;
+              this.closed?.();
+            }
+          }, 500)
+          : setTimeout(resolve, this.config.closeTimeoutMs ?? 5000);
         this.closed = () => {
-          if (t !== null) clearTimeout(t);
+          clearInterval(t);
+          clearTimeout(t);
           resolve();
         };
         port.postMessage(null);
