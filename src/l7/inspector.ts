@@ -24,6 +24,7 @@
  * while the slot is intact, in any order relative to release()) until the slot is reused by a new
  * flow, which the inspector notices on that flow's first packet (packet count 1) and resets.
  */
+import { noFTL } from "bun:jsc";
 import type { DecodedPacket } from "../capture/packet.ts";
 import { KEY_WORDS, KW_PORTS, KW_PROTO, META_INIT_B, PW_PROTO, PW_V6, REC_U32, U_PKTS } from "../flows/table/columns.ts";
 import type { FlowTable } from "../flows/table/table.ts";
@@ -519,6 +520,11 @@ export class FlowInspector {
     if (res.status === QUIC_MORE && res.stream !== null && stream === null && this.streams.size < MAX_STREAMS) this.streams.set(r, res.stream);
   }
 }
+
+// JIT tier: the inspection path of undecided flows stays in DFG, as the matchers (signatures.ts:
+// FTL's compile costs more than it saves in one `flows` run; measured there).
+noFTL(FlowInspector.prototype["inspect"]);
+noFTL(FlowInspector.prototype["first"]);
 
 /** Host header in a continuation segment of a request's header block. */
 function httpHostContinued(b: Uint8Array, q: number, n: number): string | null {
