@@ -357,6 +357,11 @@ export function matchPayload(c: SigContext): number {
   return 0;
 }
 
+/** Either end's port is `q` (a plain function, not a closure per call: the matchers run in DFG, which does not sink allocations). */
+function hasPort(initPort: number, respPort: number, q: number): boolean {
+  return initPort === q || respPort === q;
+}
+
 /** Printable ASCII other than space: the first byte of every text protocol's first message. */
 const isText = (x: number) => x > 0x20 && x < 0x7f;
 
@@ -364,7 +369,6 @@ function matchTcp(c: SigContext): number {
   const { b, p, n, fromInit, initPort, respPort, hint } = c;
   const end = p + n;
   const x0 = b[p]!;
-  const ports = (q: number) => initPort === q || respPort === q;
   if (tlsRecordKind(b, p, n) !== 0) return APP.tls;
   // SSL 2.0-compatible ClientHello (RFC 6101 appendix E.2): msg length, type 1, version 3.x
   if ((x0 & 0x80) && n >= 11 && b[p + 2] === 1 && b[p + 3] === 3 && b[p + 4]! <= 4 && ((x0 & 0x7f) << 8 | b[p + 1]!) + 2 === n) return APP.tls;
@@ -375,14 +379,14 @@ function matchTcp(c: SigContext): number {
   if (n >= 20 && x0 === 19 && asciiAt(b, p + 1, end, "BitTorrent protocol")) return APP.bittorrent;
   if (isSmb(b, p, n)) return APP.smb;
   if (x0 === 0x81 && n >= 72 && b[p + 1] === 0 && u16(b, p + 2) + 4 === n) return APP.netbios; // session request (RFC 1002 §4.3.2)
-  if ((x0 === 0x82 || x0 === 0x83) && n === 4 + (b[p + 3] ?? 0) && ports(139)) return APP.netbios;
-  if (isRdp(b, p, n, ports(3389))) return APP.rdp;
+  if ((x0 === 0x82 || x0 === 0x83) && n === 4 + (b[p + 3] ?? 0) && hasPort(initPort, respPort, 139)) return APP.netbios;
+  if (isRdp(b, p, n, hasPort(initPort, respPort, 3389))) return APP.rdp;
   if (isMysqlGreeting(b, p, n)) return APP.mysql;
   if (isPgsql(b, p, n)) return APP.postgresql;
   if (isResp(b, p, end)) return APP.redis;
   if (isMongo(b, p, n)) return APP.mongodb;
   if (n >= 8 && u32(b, p) + 4 === n && isKerberos(b, p + 4, end)) return APP.kerberos;
-  if (n >= 8 && u32(b, p) + 4 > n && u32(b, p) < 65536 && isKerberos(b, p + 4, end) && ports(88)) return APP.kerberos;
+  if (n >= 8 && u32(b, p) + 4 > n && u32(b, p) < 65536 && isKerberos(b, p + 4, end) && hasPort(initPort, respPort, 88)) return APP.kerberos;
   if (isLdap(b, p, n)) return APP.ldap;
   if (asciiAt(b, p, end, "RFB 00") && n === 12) return APP.vnc;
   if (x0 === 0x10 && n >= 12 && (containsCI(b, p + 2, end, "MQTT", 8) || containsCI(b, p + 2, end, "MQIS", 8))) return APP.mqtt;
@@ -395,10 +399,10 @@ function matchTcp(c: SigContext): number {
   // Telnet (RFC 854): IAC followed by WILL/WONT/DO/DONT/SB as the first byte of a stream.
   if (x0 === 0xff && n >= 3 && b[p + 1]! >= 0xfa && b[p + 1]! <= 0xfe) return APP.telnet;
   if (isText(x0)) {
-    const t = tcpTextStart(b, p, n, fromInit, hint, ports(21), ports(25) || ports(587) || ports(465), ports(110));
+    const t = tcpTextStart(b, p, n, fromInit, hint, hasPort(initPort, respPort, 21), hasPort(initPort, respPort, 25) || hasPort(initPort, respPort, 587) || hasPort(initPort, respPort, 465), hasPort(initPort, respPort, 110));
     if (t !== 0) return t;
   }
-  if (isStun(b, p, n, ports(3478))) return APP.stun;
+  if (isStun(b, p, n, hasPort(initPort, respPort, 3478))) return APP.stun;
   // STUN/TURN over TCP framed as RFC 4571 (2-byte length), as Skype/Teams relays do.
   if (n >= 22 && u16(b, p) + 2 === n && isStun(b, p + 2, n - 2, false)) return APP.stun;
   return 0;
@@ -461,37 +465,36 @@ function matchUdp(c: SigContext): number {
   const { b, p, n, fromInit, initPort, respPort, hint } = c;
   const end = p + n;
   const x0 = b[p]!;
-  const ports = (q: number) => initPort === q || respPort === q;
   // ---- UDP ----
   const dnsApp = dnsPortApp(initPort, respPort);
   if (dnsApp !== 0 && parseDns(b, p, n, dns)) return dnsApp;
-  if ((ports(67) || ports(68)) && isDhcp(b, p, n)) return APP.dhcp;
-  if ((ports(546) || ports(547)) && n >= 4 && x0 >= 1 && x0 <= 13) return APP.dhcpv6;
-  if (ports(123) && isNtp(b, p, n)) return APP.ntp;
-  if ((ports(137)) && isNbns(b, p, n)) return APP.netbios;
-  if (ports(138) && isNbds(b, p, n)) return APP.netbios;
+  if ((hasPort(initPort, respPort, 67) || hasPort(initPort, respPort, 68)) && isDhcp(b, p, n)) return APP.dhcp;
+  if ((hasPort(initPort, respPort, 546) || hasPort(initPort, respPort, 547)) && n >= 4 && x0 >= 1 && x0 <= 13) return APP.dhcpv6;
+  if (hasPort(initPort, respPort, 123) && isNtp(b, p, n)) return APP.ntp;
+  if ((hasPort(initPort, respPort, 137)) && isNbns(b, p, n)) return APP.netbios;
+  if (hasPort(initPort, respPort, 138) && isNbds(b, p, n)) return APP.netbios;
   if (isSnmp(b, p, n)) return APP.snmp;
-  if (isStun(b, p, n, ports(3478))) return APP.stun;
+  if (isStun(b, p, n, hasPort(initPort, respPort, 3478))) return APP.stun;
   if (isSip(b, p, end)) return APP.sip;
-  if (ports(1900) && (asciiAt(b, p, end, "M-SEARCH * HTTP/1.1") || asciiAt(b, p, end, "NOTIFY * HTTP/1.1") || asciiAt(b, p, end, "HTTP/1.1 200"))) return APP.ssdp;
-  if ((ports(500) || ports(4500)) && (isIke(b, p, n) || (ports(4500) && n >= 32 && u32(b, p) === 0 && isIke(b, p + 4, n - 4)))) return APP.ipsec;
-  if (ports(4500) && n === 1 && x0 === 0xff) return APP.ipsec; // NAT-keepalive (RFC 3948 §2.3)
+  if (hasPort(initPort, respPort, 1900) && (asciiAt(b, p, end, "M-SEARCH * HTTP/1.1") || asciiAt(b, p, end, "NOTIFY * HTTP/1.1") || asciiAt(b, p, end, "HTTP/1.1 200"))) return APP.ssdp;
+  if ((hasPort(initPort, respPort, 500) || hasPort(initPort, respPort, 4500)) && (isIke(b, p, n) || (hasPort(initPort, respPort, 4500) && n >= 32 && u32(b, p) === 0 && isIke(b, p + 4, n - 4)))) return APP.ipsec;
+  if (hasPort(initPort, respPort, 4500) && n === 1 && x0 === 0xff) return APP.ipsec; // NAT-keepalive (RFC 3948 §2.3)
   if (isKerberos(b, p, end)) return APP.kerberos;
-  if ((ports(1812) || ports(1813) || ports(1645) || ports(1646) || ports(18013) || ports(3799)) && isRadius(b, p, n)) return APP.radius;
-  if (isWireguard(b, p, n) && (x0 !== 4 || ports(51820))) return APP.wireguard;
-  if (isSyslog(b, p, end) && (ports(514) || (n > 16 && fromInit))) return APP.syslog;
+  if ((hasPort(initPort, respPort, 1812) || hasPort(initPort, respPort, 1813) || hasPort(initPort, respPort, 1645) || hasPort(initPort, respPort, 1646) || hasPort(initPort, respPort, 18013) || hasPort(initPort, respPort, 3799)) && isRadius(b, p, n)) return APP.radius;
+  if (isWireguard(b, p, n) && (x0 !== 4 || hasPort(initPort, respPort, 51820))) return APP.wireguard;
+  if (isSyslog(b, p, end) && (hasPort(initPort, respPort, 514) || (n > 16 && fromInit))) return APP.syslog;
   if (n >= 20 && asciiAt(b, p, end, "d1:") && (asciiAt(b, p + 3, end, "ad2:id20:") || asciiAt(b, p + 3, end, "rd2:id20:") || asciiAt(b, p + 3, end, "q4:ping") || containsCI(b, p, end, "1:Y1:", 512))) return APP.bittorrent;
-  if (ports(389) && isLdap(b, p, n)) return APP.ldap;
+  if (hasPort(initPort, respPort, 389) && isLdap(b, p, n)) return APP.ldap;
   // DTLS (RFC 6347 §4.1): content type 20-23, version 0xfeff / 0xfefd, epoch 0 for the handshake.
   if (n >= 13 && x0 >= 20 && x0 <= 23 && b[p + 1] === 0xfe && (b[p + 2] === 0xff || b[p + 2] === 0xfd) && u16(b, p + 11) + 13 <= n) return APP.dtls;
-  if (ports(69) && n >= 4 && x0 === 0 && b[p + 1]! >= 1 && b[p + 1]! <= 6) return APP.tftp;
+  if (hasPort(initPort, respPort, 69) && n >= 4 && x0 === 0 && b[p + 1]! >= 1 && b[p + 1]! <= 6) return APP.tftp;
   // ---- weak signatures: need a second packet that agrees ----
   // OpenVPN over UDP: hard reset from the client (opcode 1/7/10), then the server's (2/8) with key id 0.
   if (isOpenvpnReset(b, p, n)) return APP.openvpn;
   {
     const op = ovpnOp(x0), kid = x0 & 7;
     if (kid === 0 && n >= 14) {
-      if (fromInit && (op === 7 || op === 10 || op === 1)) { hint.app = APP.openvpn; hint.word = op; if (ports(1194)) return APP.openvpn; }
+      if (fromInit && (op === 7 || op === 10 || op === 1)) { hint.app = APP.openvpn; hint.word = op; if (hasPort(initPort, respPort, 1194)) return APP.openvpn; }
       else if (!fromInit && (op === 8 || op === 2) && hint.app === APP.openvpn) return APP.openvpn;
     }
   }
