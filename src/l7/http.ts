@@ -21,7 +21,10 @@ export function httpMethod(b: Uint8Array, off: number, len: number): number {
   const end = off + len;
   const c = b[off];
   if (c === undefined || c < 0x41 || c > 0x5a) return 0;
-  for (const m of METHOD_BYTES) if (startsWith(b, off, end, m)) return m.length;
+  for (let k = 0; k < METHOD_BYTES.length; k++) {
+    const m = METHOD_BYTES[k]!;
+    if (startsWith(b, off, end, m)) return m.length;
+  }
   return 0;
 }
 

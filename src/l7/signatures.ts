@@ -299,7 +299,8 @@ function isOpenvpnReset(b: Uint8Array, p: number, n: number): boolean {
   const op = x >> 3;
   const client = op === 1 || op === 7 || op === 10, server = op === 2 || op === 8;
   if (!client && !server) return false;
-  for (const hl of OVPN_AUTH) {
+  for (let k = 0; k < OVPN_AUTH.length; k++) {
+    const hl = OVPN_AUTH[k]!;
     if (client && n === 14 + hl && b[p + 9 + hl] === 0) return true;
     if (server && n === 26 + hl && b[p + 9 + hl] === 1) return true;
   }
