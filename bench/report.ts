@@ -115,11 +115,31 @@ export function printCapture(r: CaptureResult): void {
       `${int(sum.oursFlows)} flows (C ${int(r.cFlows)}, informational)` +
       (keys.length ? `; ${keys.map((k) => `${k}=${JSON.stringify(o![k])}`).join(" ")}` : ""));
   }
+  const inc = outputIncrement(r);
+  if (inc) console.log(`  ${inc}`);
   const perRound = (runs: { wallSeconds: number; cpuSeconds: number | null }[]) =>
     runs.map((x) => `${x.wallSeconds.toFixed(2)}/${x.cpuSeconds?.toFixed(2) ?? "-"}`).join(" ");
   console.log(`  rounds wall/CPU s — C: ${perRound(r.c.runs) || "-"}`);
   for (const f of r.formats) console.log(`    ${f.format}: ${perRound(f.ours.runs) || "-"}`);
   console.log("");
+}
+
+/**
+ * What printing the flows costs on top of aggregating them: each printing format's median CPU
+ * minus summary's, in seconds and per printed row (null without a summary run). Summary is the
+ * same read, decode, flow table and detection without output, so this separates the writers'
+ * cost (src/flows/format, src/cli/output.ts) from the capture's; both move with the load, so read
+ * it next to the load average.
+ */
+export function outputIncrement(r: CaptureResult): string | null {
+  const sum = r.formats.find((f) => f.format === "summary")?.ours.median?.cpuSeconds;
+  if (sum == null) return null;
+  const parts = r.formats.filter((f) => f.format !== "summary" && f.ours.median?.cpuSeconds != null).map((f) => {
+    const d = f.ours.median!.cpuSeconds! - sum;
+    const rows = f.oursFlows ?? 0;
+    return `${f.format} ${d >= 0 ? "+" : ""}${d.toFixed(2)} s` + (rows > 0 ? ` (${Math.round((d * 1e9) / rows)} ns/row)` : "");
+  });
+  return parts.length ? `output's CPU over summary (${sec(sum)} s): ${parts.join(", ")}` : null;
 }
 
 function indent(s: string): string {

@@ -492,5 +492,6 @@ import { noFTL } from "bun:jsc";
 // the JIT threads ≈ 0.1-0.4 s, which the CPU ratio counts; measured side by side (2026-12-02,
 // load ≈ 9, median of 3, process CPU s): snaplen-128 json 1.75 here vs 1.89 with FTL, csv 1.65 vs
 // 1.79; scan (950 k rows) json 2.19 vs 2.13, csv 2.09 vs 1.97 — a wash on the largest output, a
-// loss on 200 k rows.
-noFTL(putJsonRow); noFTL(putCsvRow); noFTL(putTableRow);
+// loss on 200 k rows. The appended-fields writers likewise (A/B with bench/prioritised.sh, load
+// ≈ 6, median of 4: snaplen-128 csv 1.40 vs 1.45 s, json 1.51 vs 1.52; scan unchanged).
+noFTL(putJsonRow); noFTL(putCsvRow); noFTL(putTableRow); noFTL(putJsonExtras); noFTL(putCsvExtras);
