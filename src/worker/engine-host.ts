@@ -10,7 +10,11 @@
  * setImmediate, round robin between exports, so a query arriving meanwhile waits at most one
  * turn, never a whole export. Export pages leave as raw rows (ExportRows: the slots copied, plus
  * extras); records and text are made on the server thread, so an export costs this thread a copy
- * per row. The per-second table work is sliced too (FlowEngine, TICK_SLICE).
+ * per row. The per-second work is sliced too: the engine's tick job (rates, talkers, expiry;
+ * FlowEngine's slices of TICK_SLICE_MS) and the summary (tick-summary.ts: its per-flow pass in
+ * turns of SUMMARY_TURN_MS, then one turn for talkers, apps, scans and the post). The summary's
+ * pass waits until the tick job's slices are done (`pumpsPending`; at most SUMMARY_WAIT_MS), so it
+ * reads the rates of the second that job closed, as a summary built at once after the job would.
  *
  * Faults: an exception in the tick, a timer or the packet path is reported through `onFault`
  * (the Worker posts it; the server logs and counts it) and the host goes on.
@@ -30,7 +34,7 @@ import { FlowAnnotator } from "../l7/annotate.ts";
 import type { CallMessage, EngineHandlers, ExportPage } from "./calls.ts";
 import { cpuMs, nowMs, SpanRing, TRACE_ON } from "./call-trace.ts";
 import type { EngineConfig, TickSummary } from "./protocol.ts";
-import { bandwidth, TickSummaryBuilder } from "./tick-summary.ts";
+import { bandwidth, SUMMARY_TURN_MS, SUMMARY_WAIT_MS, TickSummaryBuilder, type SummaryJob } from "./tick-summary.ts";
 
 export interface EngineHostConfig {
   engine: EngineConfig;
@@ -90,18 +94,39 @@ export class EngineHost {
   readonly annotator: FlowAnnotator;
   /** Call tracing (FLOWMATRIX_CALL_TRACE=1, call-trace.ts), else null. */
   private readonly trace: SpanRing | null = TRACE_ON ? new SpanRing() : null;
+  /** The engine's tick-job slices scheduled and not yet run (the summary's pass waits for 0). */
+  private pumpsPending = 0;
+  /** The summary being built in turns since the last tick (null: none), and whether its next turn is scheduled. */
+  private summaryJob: SummaryJob | null = null;
+  private summaryScheduled = false;
+  /** The summary's per-flow pass is complete: its next turn finishes and posts it. */
+  private summaryPassDone = false;
 
   constructor(private readonly config: EngineHostConfig) {
     const c = config.engine;
     this.exportCallBudgetMs = config.exportCallBudgetMs ?? EXPORT_CALL_BUDGET_MS;
     const trace = this.trace;
-    const schedule = trace
-      ? (fn: () => void) => void setImmediate(() => {
+    // A slice of per-second work, traced as `slice:<function name>` (pump: the engine's tick job; scan).
+    const run = trace
+      ? (fn: () => void) => {
         const t0 = nowMs(), c0 = cpuMs();
-        fn();
-        trace.add(`slice:${fn.name || "anonymous"}`, 0, t0, nowMs(), cpuMs() - c0);
-      })
-      : (fn: () => void) => void setImmediate(fn);
+        try {
+          fn();
+        } finally {
+          trace.add(`slice:${fn.name || "anonymous"}`, 0, t0, nowMs(), cpuMs() - c0);
+        }
+      }
+      : (fn: () => void) => fn();
+    const schedule = (fn: () => void) => void setImmediate(() => run(fn));
+    // The engine's tick job: counted, so the summary's pass starts once its last slice has run.
+    const schedulePump = (fn: () => void) => {
+      this.pumpsPending++;
+      setImmediate(() => {
+        this.pumpsPending--;
+        run(fn);
+        this.resumeSummary();
+      });
+    };
     // --export-ipfix: only the batches are posted from here; encoding and sends run in the exporter's
     // own Worker (bounded queue: a batch beyond it is dropped and counted, never waited for; IpfixSink).
     this.ipfix = c.exportIpfix ? new IpfixSink(c.exportIpfix) : null;
@@ -109,7 +134,7 @@ export class EngineHost {
     const sinks = this.ipfix ? [...(config.sinks ?? []), this.ipfix] : config.sinks;
     this.engine = new FlowEngine({
       maxFlows: c.maxFlows, idleTimeout: c.idleTimeout, activeTimeout: c.activeTimeout, recentEnded: c.recentEnded,
-      firstFlowId: c.firstFlowId, talkers: true, schedule, sinks,
+      firstFlowId: c.firstFlowId, talkers: true, schedule: schedulePump, sinks,
     });
     // App, server names, passive DNS, country and AS (src/l7): the inspector is the packet hook,
     // records and queries read the extras through the resolver; released after the readers.
@@ -161,6 +186,7 @@ export class EngineHost {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.trace?.stop();
+    this.summaryJob = null;
     this.exports.clear();
     await this.engine.shutdown();
     this.annotator.detach();
@@ -179,9 +205,10 @@ export class EngineHost {
   }
 
   /**
-   * The per-second work: advance the clock, refresh the capture status, build and post the
-   * summary. The summary is a pass over the table (bench/api-live.ts --trace, 1 M live flows under
-   * a 200 kpps capture: 36–43 ms of CPU, the longest block an interactive call can wait behind).
+   * The per-second work: advance the clock, refresh the capture status, start the summary. The
+   * summary's pass over the table (bench/api-live.ts --trace, 1 M live flows under a 200 kpps
+   * capture: 36-43 ms of CPU in one piece when it was built here at once) runs in turns between
+   * calls (summaryTurn) once the engine's tick job is done; the last turn posts it.
    */
   tick(): void {
     const t0 = this.trace ? nowMs() : 0, c0 = this.trace ? cpuMs() : 0;
@@ -199,12 +226,64 @@ export class EngineHost {
       this.closeIdleExports();
       const t1 = this.trace ? nowMs() : 0, c1 = this.trace ? cpuMs() : 0;
       this.trace?.add("tick:advance", 0, t0, t1, c1 - c0);
-      this.config.onTick?.(this.summary.build(status, this.capture.replayPosition()));
+      // The previous summary still unfinished a second later (a starved thread): finished at once, posted first.
+      const late = this.summaryJob;
+      this.summaryJob = null;
+      if (late !== null) {
+        while (!this.summary.step(late, Infinity));
+        this.config.onTick?.(this.summary.finish(late));
+      }
+      this.summaryJob = this.summary.start(status, this.capture.replayPosition());
+      this.summaryPassDone = false;
       this.trace?.add("tick:summary", 0, t1, this.trace ? nowMs() : 0, this.trace ? cpuMs() - c1 : 0);
+      this.resumeSummary();
     } catch (err) {
+      this.summaryJob = null;
       this.config.onFault?.("tick", err);
     }
   }
+
+  /** Whether the summary waits: the engine's tick job still has slices to run (for at most SUMMARY_WAIT_MS). */
+  private summaryWaits(job: SummaryJob): boolean {
+    return this.pumpsPending > 0 && performance.now() - job.startedAt < SUMMARY_WAIT_MS;
+  }
+
+  /** Schedules the summary's next turn, unless one is scheduled or it waits for the engine's tick job. */
+  private resumeSummary(): void {
+    if (this.summaryJob === null || this.summaryScheduled || this.summaryWaits(this.summaryJob)) return;
+    this.summaryScheduled = true;
+    setImmediate(this.summaryTurn);
+  }
+
+  /**
+   * One turn of the summary: steps of its per-flow pass until SUMMARY_TURN_MS has passed; the turn
+   * after the pass is complete finishes it (talkers, apps, scans) and posts it.
+   */
+  private readonly summaryTurn = (): void => {
+    this.summaryScheduled = false;
+    const job = this.summaryJob;
+    if (job === null || this.summaryWaits(job)) return; // none, or resumed after the tick job's slices
+    const t0 = performance.now(), c0 = this.trace ? cpuMs() : 0;
+    let posted = false;
+    try {
+      if (!this.summaryPassDone) {
+        let done: boolean;
+        do done = this.summary.step(job);
+        while (!done && performance.now() - t0 < SUMMARY_TURN_MS);
+        this.summaryPassDone = done;
+      } else if (this.summary.step(job, 0)) {
+        // Still complete (step(job, 0) restarts the pass if a second closed since, or sees new slots): finish and post.
+        this.summaryJob = null;
+        posted = true;
+        this.config.onTick?.(this.summary.finish(job));
+      } else this.summaryPassDone = false;
+    } catch (err) {
+      this.summaryJob = null;
+      this.config.onFault?.("tick", err);
+    }
+    this.trace?.add(posted ? "slice:summary-post" : "slice:summary", 0, performance.timeOrigin + t0, nowMs(), this.trace ? cpuMs() - c0 : 0);
+    this.resumeSummary();
+  };
 
   private makeHandlers(): EngineHandlers {
     const e = this.engine;

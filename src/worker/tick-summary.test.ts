@@ -3,6 +3,11 @@
  * GeoLookup over ndpi__android.pcap (TLS, HTTP, DHCP, DNS, SSDP; 102 s), one summary per second of
  * packet time: the apps panel's bytes agree with the inspector's per-flow decisions, port-guessed
  * bytes are kept apart, the window holds 60 summaries, and talkers carry their country / range.
+ *
+ * Built in pieces (start / step / finish, as the engine host builds it between calls), a summary
+ * equals the one built at once from the same table, at every second of two real captures (the
+ * engine's own tick job sliced too, as in the Worker); a pass that a closing second interrupts
+ * starts again and reads that second's rates.
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
@@ -12,7 +17,7 @@ import { FlowEngine } from "../flows/engine.ts";
 import { GeoLookup } from "../l7/geo.ts";
 import { FlowInspector } from "../l7/inspector.ts";
 import type { TickSummary } from "./protocol.ts";
-import { APP_TOP, APP_WINDOW, TickSummaryBuilder } from "./tick-summary.ts";
+import { APP_TOP, APP_WINDOW, SUMMARY_WAIT_MS, TickSummaryBuilder } from "./tick-summary.ts";
 
 const PCAP = join(import.meta.dir, "../../../shared/pcaps-l7/ndpi__android.pcap");
 const STATUS: CaptureStatus = {
@@ -87,5 +92,86 @@ describe("TickSummary apps and talkers", () => {
     const plain = run(false).summaries;
     expect(plain.every((s) => (s.apps ?? []).length === 0)).toBe(true);
     expect(plain.flatMap((s) => s.talkers).every((t) => !("country" in t))).toBe(true);
+  });
+});
+
+/**
+ * Replays `path` through an engine whose tick job is sliced (its slices queued, run to the end at
+ * each second); at each second of packet time `each(engine, ins, geo)` is called with the table still.
+ */
+function replaySliced(path: string, each: (engine: FlowEngine, ins: FlowInspector) => void): FlowEngine {
+  const queue: (() => void)[] = [];
+  const engine = new FlowEngine({ talkers: true, schedule: (fn) => queue.push(fn) });
+  const ins = new FlowInspector(engine.table);
+  engine.setHook(ins);
+  engine.onEnded((_c, i) => ins.release(i));
+  let sec = -1;
+  new FileSource({ path }).readSync({
+    packet: (buf, o, c, w, t, l) => {
+      engine.packet(buf, o, c, w, t, l);
+      while (queue.length > 0) queue.shift()!();
+      if (sec >= 0 && Math.floor(t) > sec) each(engine, ins);
+      sec = Math.floor(t);
+    },
+  });
+  return engine;
+}
+
+const withoutWall = (s: TickSummary) => ({ ...s, wall: 0 });
+
+describe("a summary built in pieces equals one built at once", () => {
+  for (const path of [PCAP, join(import.meta.dir, "../../../shared/pcaps/ndpi__gnutella.pcap")]) {
+    test(path.split("/").at(-1)!, () => {
+      const geo = new GeoLookup();
+      let once: TickSummaryBuilder | null = null, pieces: TickSummaryBuilder | null = null;
+      let compared = 0, steps = 0, withTop = 0, withApps = 0;
+      const engine = replaySliced(path, (engine, ins) => {
+        // Scan passes run at once here (the same table for both builders).
+        once ??= new TickSummaryBuilder(engine, (fn) => fn(), { l7: ins, geo });
+        pieces ??= new TickSummaryBuilder(engine, (fn) => fn(), { l7: ins, geo });
+        const a = once.build(STATUS, null);
+        const job = pieces.start(STATUS, null);
+        // 3 slots per step: many steps even on a small table
+        for (;;) {
+          steps++;
+          if (pieces.step(job, 3)) break;
+        }
+        const b = pieces.finish(job);
+        expect(withoutWall(b)).toEqual(withoutWall(a));
+        compared++;
+        if (a.top_flows.length > 0) withTop++;
+        if ((a.apps ?? []).length > 0) withApps++;
+      });
+      expect(engine.table.hwm).toBeGreaterThan(3);
+      expect(compared).toBeGreaterThan(10);
+      expect(steps).toBeGreaterThan(compared * 2);
+      expect(withTop).toBeGreaterThan(5);
+      expect(withApps).toBeGreaterThan(5);
+    });
+  }
+
+  test("a pass interrupted by a closing second starts again: the top flows of that second", () => {
+    const geo = new GeoLookup();
+    let job: ReturnType<TickSummaryBuilder["start"]> | null = null;
+    let pieces: TickSummaryBuilder | null = null;
+    let checked = 0;
+    replaySliced(PCAP, (engine, ins) => {
+      pieces ??= new TickSummaryBuilder(engine, (fn) => fn(), { l7: ins, geo });
+      if (job !== null) {
+        // The pass began a second ago, before this second's tick job rewrote the rates.
+        if (performance.now() - job.startedAt < SUMMARY_WAIT_MS) {
+          while (!pieces.step(job, 3));
+          const b = pieces.finish(job);
+          const fresh = new TickSummaryBuilder(engine, (fn) => fn(), { l7: ins, geo }).build(STATUS, null);
+          expect(b.top_flows).toEqual(fresh.top_flows);
+          if (b.top_flows.length > 0) checked++;
+        }
+        job = null;
+        return;
+      }
+      job = pieces.start(STATUS, null);
+      pieces.step(job, 3); // the first few slots only
+    });
+    expect(checked).toBeGreaterThan(3);
   });
 });

@@ -2,11 +2,15 @@
  * The per-second summary the engine posts to the server: counters of the last complete second,
  * the 60 s series, top talkers, the fastest flows and scan candidates.
  *
- * Scan detection walks the whole table: a pass starts every SCAN_EVERY_MS and runs in slices of
- * SCAN_SLICE slots between other work (the `schedule` function, setImmediate in the Worker), so
- * queries never wait for a whole pass. A summary whose engine clock did not move since the
- * previous one (a replay that finished, a stalled clock) reports 0 bit/s and 0 packets/s: the last
- * second is not repeated forever (which kept a bandwidth alert raised after a replay ended).
+ * Nothing here holds the engine thread for long (issue 8, "queries that never starve"): the host
+ * builds a summary in pieces between calls (start / step / finish, see engine-host.ts): the
+ * per-flow pass (top flows by rate, bytes per app; ~40 ms at 1 M flows under a 200 kpps capture)
+ * runs in steps of SUMMARY_STEP slots, in turns of SUMMARY_TURN_MS. `build()` does the same at once.
+ * Scan detection walks the whole table: a pass starts every SCAN_EVERY_MS and runs in the same
+ * steps and turns (the `schedule` function, setImmediate in the Worker). A summary whose engine
+ * clock did not move since the previous one (a replay that finished, a stalled clock) reports 0
+ * bit/s and 0 packets/s: the last second is not repeated forever (which kept a bandwidth alert
+ * raised after a replay ended).
  *
  * Applications and talker annotations (issue 11), when the host hands over its FlowInspector and
  * GeoLookup (`TickAnnotators`):
@@ -24,14 +28,13 @@
  */
 import { META_LIVE, REC_U32, U_FLAGS, U_RATE } from "../flows/table/columns.ts";
 import type { FlowEngine } from "../flows/engine.ts";
-import { toRecord, type FlowRecord } from "../flows/format/record.ts";
+import { toRecord } from "../flows/format/record.ts";
 import { ScanDetector } from "../flows/stats/scan.ts";
 import type { ReplayPosition } from "../capture/replay-source.ts";
 import type { Talker } from "../flows/stats/talkers.ts";
 import type { AppUsage, CaptureStatus, SeriesPayload, TalkerInfo, TickSummary } from "./protocol.ts";
 
 const SCAN_EVERY_MS = 5000;
-const SCAN_SLICE = 65_536;
 /** Summaries the Top applications panel sums (one per second). */
 export const APP_WINDOW = 60;
 /** Rows of the Top applications panel. */
@@ -42,6 +45,8 @@ export const UNKNOWN_APP = "unknown";
 /** What the summary needs of the FlowInspector (src/l7/inspector.ts): a flow slot's decision, passive DNS. */
 export interface AppSourceLike {
   result(slot: number): { app: string | null; app_source: "payload" | "port" | null };
+  /** result(slot) written into `out` (optional: saves an object per flow in the summary's pass). */
+  resultInto?(slot: number, out: { app: string | null; app_source: "payload" | "port" | null; server_name: string | null }): void;
   readonly passiveDns?: { name(addr: string, now?: number): string | null } | undefined;
 }
 
@@ -68,6 +73,49 @@ export function bandwidth(engine: FlowEngine, duration: number, maxPoints = 1000
   return ring.range(until - duration, until, maxPoints);
 }
 
+/**
+ * A summary being built (TickSummaryBuilder.start / step / finish): the fields fixed when the
+ * tick fired, and the per-flow pass (top flows by rate, bytes per app) so far.
+ */
+export interface SummaryJob {
+  readonly head: Omit<TickSummary, "talkers" | "apps" | "top_flows" | "scans">;
+  readonly src: TickAnnotators;
+  readonly l7: AppSourceLike | null;
+  /** Whether the engine clock moved since the previous summary (apps fold only then). */
+  readonly moved: boolean;
+  /** performance.now() at start(). */
+  readonly startedAt: number;
+  /** Next slot of the per-flow pass, and `engine.totals.closed` when the pass (re)started. */
+  cursor: number;
+  closed: number;
+  /** This summary's bytes per app (null: no inspector, or the clock stood still). */
+  second: AppSecond | null;
+  /** The TOP_FLOWS fastest so far: slots, rates and flow ids, fastest first. */
+  slots: number[];
+  rates: number[];
+  ids: number[];
+  /** Set by finish(). */
+  done: boolean;
+}
+
+/** Fastest flows reported per summary. */
+const TOP_FLOWS = 5;
+/** Flow slots per step of a summary's per-flow pass and of a scan pass. */
+export const SUMMARY_STEP = 8_192;
+/**
+ * A turn of sliced summary or scan work runs steps until this many ms have passed (measured at 1 M
+ * flows under a 200 kpps flood: a step is 0.1-0.5 ms; see bench/tick-work.ts), then yields.
+ */
+export const SUMMARY_TURN_MS = 2;
+/**
+ * How long a summary's pass waits for the engine's tick job to finish before it starts (the host),
+ * and restarts when a second closes while it runs: within this many ms of start(). Beyond, the pass
+ * goes on and its rates may be of the last two seconds (when seconds close faster than a pass can
+ * run in turns: a full-speed replay of a large table); a summary built at once right after a tick
+ * job's first slice read such a mix too.
+ */
+export const SUMMARY_WAIT_MS = 500;
+
 export class TickSummaryBuilder {
   private readonly detector = new ScanDetector();
   private scansAt = 0;
@@ -75,10 +123,14 @@ export class TickSummaryBuilder {
   /** The last APP_WINDOW summaries' bytes per app (ring; `appAt` is the next slot to write). */
   private readonly appRing: (AppSecond | null)[] = new Array<AppSecond | null>(APP_WINDOW).fill(null);
   private appAt = 0;
+  /** Reused by the per-flow pass when the inspector has resultInto (no object per flow). */
+  private readonly l7Out: { app: string | null; app_source: "payload" | "port" | null; server_name: string | null } =
+    { app: null, app_source: null, server_name: null };
 
   /**
    * `annotators`: the inspector and geo lookup, or a function returning them (read at every
-   * summary, so a host may install them after constructing the builder).
+   * summary, so a host may install them after constructing the builder). `schedule` runs the scan
+   * passes' slices.
    */
   constructor(
     private readonly engine: FlowEngine,
@@ -96,7 +148,22 @@ export class TickSummaryBuilder {
     return typeof a === "function" ? a() : a;
   }
 
+  /** The whole summary at once: start, every step, finish (tests, small tables). */
   build(status: CaptureStatus, replay: ReplayPosition | null): TickSummary {
+    const job = this.start(status, replay);
+    while (!this.step(job, Infinity));
+    return this.finish(job);
+  }
+
+  /**
+   * A summary in pieces (the engine host runs the steps between calls, see engine-host.ts): start()
+   * takes what the tick fixes (clock, counters, the 60 s series, capture status), step() walks
+   * SUMMARY_STEP slots of the per-flow pass, finish() adds talkers, apps and scans. Built from the
+   * same table, the pieces give what build() gives. A second that closes while the pass runs (the
+   * engine's tick job rewrites every rate) restarts the pass, so its rates are all of one second
+   * (within SUMMARY_WAIT_MS of start).
+   */
+  start(status: CaptureStatus, replay: ReplayPosition | null): SummaryJob {
     const engine = this.engine;
     const last60 = bandwidth(engine, 60);
     const s = last60.series;
@@ -107,25 +174,65 @@ export class TickSummaryBuilder {
     const at = (name: string) => (moved && lastIdx >= 0 ? (s[name]?.[lastIdx] ?? 0) : 0) ?? 0;
     const src = this.sources();
     const l7 = src.l7 ?? null;
-    const second: AppSecond | null = l7 !== null && moved ? new Map() : null;
-    const topFlows = this.topByRate(5, l7, second);
+    return {
+      head: {
+        wall: Date.now() / 1000,
+        now: engine.now,
+        capture: { ...status },
+        stats: engine.stats(),
+        bps: at("bytes") * 8,
+        pps: at("packets"),
+        active_flows: engine.table.count,
+        last60,
+        replay,
+      },
+      src, l7, moved,
+      startedAt: performance.now(),
+      cursor: 0, closed: engine.totals.closed,
+      second: l7 !== null && moved ? new Map() : null,
+      slots: [], rates: [], ids: [],
+      done: false,
+    };
+  }
+
+  /** One step of the per-flow pass (at most `slots` slots, SUMMARY_STEP unless given): true when the pass is complete. */
+  step(job: SummaryJob, slots = SUMMARY_STEP): boolean {
+    const t = this.engine.table;
+    if (job.closed !== this.engine.totals.closed) {
+      job.closed = this.engine.totals.closed;
+      // A second closed since the pass started: its rates are being rewritten; start again (within SUMMARY_WAIT_MS).
+      if (performance.now() - job.startedAt < SUMMARY_WAIT_MS) {
+        job.cursor = 0;
+        job.slots.length = 0;
+        job.rates.length = 0;
+        job.ids.length = 0;
+        job.second?.clear();
+      }
+    }
+    const to = Math.min(t.hwm, job.cursor + slots);
+    this.topByRate(job, job.cursor, to);
+    job.cursor = to;
+    return to >= t.hwm;
+  }
+
+  /** The summary: the per-flow pass's results, talkers, apps, scans (after step() returned true). */
+  finish(job: SummaryJob): TickSummary {
+    const engine = this.engine;
+    const l7 = job.l7;
     if (l7 !== null) {
-      this.appRing[this.appAt] = second;
+      this.appRing[this.appAt] = job.second;
       this.appAt = (this.appAt + 1) % APP_WINDOW;
     }
+    job.done = true;
+    const c = engine.table.cols;
     const talkers = engine.talkers?.top("host", 60, 10, engine.now) ?? [];
+    const { replay, ...head } = job.head;
     return {
-      wall: Date.now() / 1000,
-      now: engine.now,
-      capture: { ...status },
-      stats: engine.stats(),
-      bps: at("bytes") * 8,
-      pps: at("packets"),
-      active_flows: engine.table.count,
-      last60,
-      talkers: this.annotate(talkers, src),
-      apps: l7 !== null ? this.topApps(second) : [],
-      top_flows: topFlows,
+      ...head,
+      talkers: this.annotate(talkers, job.src),
+      apps: l7 !== null ? this.topApps(job.second) : [],
+      // A fast flow that ended after the pass saw it (its slot freed or taken by another flow) is left out.
+      top_flows: job.slots.filter((i, k) => c.isLive(i) && c.id(i) === job.ids[k]).map((i) => toRecord(c, i)),
       scans: this.latestScans(),
       replay,
     };
@@ -137,10 +244,17 @@ export class TickSummaryBuilder {
     if (now - this.scansAt >= SCAN_EVERY_MS && !d.busy) {
       this.scansAt = now;
       d.begin();
-      const slice = () => {
-        if (d.step(this.engine.table, SCAN_SLICE)) this.schedule(slice);
+      // Steps of SUMMARY_STEP slots until SUMMARY_TURN_MS has passed, then the next turn is scheduled.
+      const scan = () => {
+        const t0 = performance.now();
+        while (d.step(this.engine.table, SUMMARY_STEP)) {
+          if (performance.now() - t0 >= SUMMARY_TURN_MS) {
+            this.schedule(scan);
+            return;
+          }
+        }
       };
-      slice();
+      scan();
     }
     return d.result;
   }
@@ -192,28 +306,40 @@ export class TickSummaryBuilder {
   }
 
   /**
-   * The n live flows with the highest rate over the last tick (one pass, no sort of the table).
-   * With `second`, each live flow that carried bytes in that tick also adds its rate (bytes/s)
-   * to its app's payload or port sum.
+   * Slots [from, to) of the per-flow pass: the TOP_FLOWS live flows with the highest rate over the
+   * last tick (kept sorted, no sort of the table). With `job.second`, each live flow that carried
+   * bytes in that tick also adds its rate (bytes/s) to its app's payload or port sum.
    */
-  private topByRate(n: number, l7: AppSourceLike | null = null, second: AppSecond | null = null): FlowRecord[] {
-    const engine = this.engine;
-    const c = engine.table.cols;
+  private topByRate(job: SummaryJob, from: number, to: number): void {
+    const n = TOP_FLOWS;
+    const c = this.engine.table.cols;
     const u32 = c.u32;
-    const slots: number[] = [];
-    const rates: number[] = [];
-    for (let i = 0; i < engine.table.hwm; i++) {
+    const { slots, rates, ids, second } = job;
+    const l7 = job.l7;
+    const into = l7?.resultInto !== undefined ? l7 : null;
+    const out = this.l7Out;
+    let lastApp: string | null = null;
+    let acc: [number, number] | undefined;
+    for (let i = from; i < to; i++) {
       const o = i * REC_U32;
       const rate = u32[o + U_RATE]!;
       if (rate === 0 || !((u32[o + U_FLAGS]! >>> 16) & META_LIVE)) continue;
       if (second !== null) {
         // Collected (NetFlow/IPFIX) flows were never inspected: no app, as in their records.
-        const r = c.origin(i) === 0 ? l7!.result(i) : NO_APP;
+        let r: { app: string | null; app_source: "payload" | "port" | null };
+        if (c.origin(i) !== 0) r = NO_APP;
+        else if (into !== null) {
+          into.resultInto!(i, out);
+          r = out;
+        } else r = l7!.result(i);
         const app = r.app ?? UNKNOWN_APP;
-        let acc = second.get(app);
-        if (acc === undefined) {
-          acc = [0, 0];
-          second.set(app, acc);
+        if (app !== lastApp || acc === undefined) {
+          acc = second.get(app);
+          if (acc === undefined) {
+            acc = [0, 0];
+            second.set(app, acc);
+          }
+          lastApp = app;
         }
         acc[r.app_source === "payload" ? 0 : 1] += rate;
       }
@@ -223,12 +349,13 @@ export class TickSummaryBuilder {
         if (j < n) {
           rates[j] = rates[j - 1]!;
           slots[j] = slots[j - 1]!;
+          ids[j] = ids[j - 1]!;
         }
         j--;
       }
       rates[j] = rate;
       slots[j] = i;
+      ids[j] = c.id(i);
     }
-    return slots.map((i) => toRecord(c, i));
   }
 }

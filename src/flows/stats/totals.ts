@@ -23,6 +23,8 @@ export class Totals {
   private readonly cur = new Float64Array(TOTAL_SERIES.length);
   /** Totals since start (for counters and /metrics). */
   readonly all = new Float64Array(TOTAL_SERIES.length);
+  /** Seconds closed so far (flush calls): a reader over several turns sees whether a second closed meanwhile. */
+  closed = 0;
 
   /** Total of sum series k since start, including the second not yet flushed. */
   count(k: number): number {
@@ -55,6 +57,7 @@ export class Totals {
   /** Close second `sec` (integer seconds) with `activeFlows` live flows. */
   flush(sec: number, activeFlows: number): void {
     const c = this.cur;
+    this.closed++;
     c[7] = activeFlows;
     for (let k = 0; k < TOTAL_SERIES.length; k++) {
       const kind = KINDS[k]!;
