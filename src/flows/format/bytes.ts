@@ -488,3 +488,12 @@ export function putSpaces(buf: Uint8Array, p: number, n: number): number {
   for (let k = 0; k < n; k++) buf[p + k] = 32;
   return p + (n > 0 ? n : 0);
 }
+
+/** Eight spaces as the double whose little-endian bytes they are (a normal number: see fragment). */
+const SPACES8 = new DataView(new Uint8Array(8).fill(32).buffer).getFloat64(0, true);
+
+/** putSpaces in 8-byte stores through `d`. Writes up to 7 spaces beyond the returned position. */
+export function dvSpaces(d: DataView, p: number, n: number): number {
+  for (let k = 0; k < n; k += 8) d.setFloat64(p + k, SPACES8, true);
+  return p + (n > 0 ? n : 0);
+}

@@ -18,7 +18,7 @@ import { originDomain, originExporter } from "../../collect/origins.ts";
 import { flagLetters, STATES, tcpState } from "../table/state.ts";
 import {
   bytesOf, decimalLength, dvIPv4, dvIsoTime, dvJsonNumber, dvNumber, dvUint, fragment, numberLength, putBytes, putCsvField,
-  putIPv6, putJsonString, putSpaces, putText, viewOf,
+  dvSpaces, putIPv6, putJsonString, putText, viewOf,
 } from "./bytes.ts";
 
 /** Upper bound of one row's bytes in any format, scratch bytes included. */
@@ -432,9 +432,9 @@ export function putTableRow(c: FlowColumns, i: number, buf: Uint8Array, p: numbe
   p = putBytes(buf, p, PROTO_TABLE[pw & PW_PROTO]!);
   p = putEndpoint(buf, dv, p, key, s.srcOff, s.v6, s.srcPort);
   p = putEndpoint(buf, dv, p, key, s.dstOff, s.v6, s.dstPort);
-  p = putSpaces(buf, p, 9 - decimalLength(s.packets));
+  p = dvSpaces(dv, p, 9 - decimalLength(s.packets));
   p = dvUint(dv, p, s.packets);
-  p = putSpaces(buf, p, 13 - numberLength(s.bytes));
+  p = dvSpaces(dv, p, 13 - numberLength(s.bytes));
   p = dvNumber(buf, dv, p, s.bytes);
   const ms = Math.round((f64[fo + F_LAST]! - f64[fo + F_FIRST]!) * 1000);
   if (ms >= 0 && ms < 1e15) {
@@ -442,7 +442,7 @@ export function putTableRow(c: FlowColumns, i: number, buf: Uint8Array, p: numbe
     // (exact while the quotient's error is far below 0.0005).
     const whole = Math.floor(ms / 1000);
     const frac = ms - whole * 1000;
-    p = putSpaces(buf, p, 11 - decimalLength(whole) - 5);
+    p = dvSpaces(dv, p, 11 - decimalLength(whole) - 5);
     p = dvUint(dv, p, whole);
     buf[p++] = 46;
     buf[p++] = 48 + ((frac / 100) | 0);
@@ -451,7 +451,7 @@ export function putTableRow(c: FlowColumns, i: number, buf: Uint8Array, p: numbe
     buf[p++] = 115;
   } else {
     const d = `${(ms / 1000).toFixed(3)}s`;
-    p = putSpaces(buf, p, 11 - d.length);
+    p = dvSpaces(dv, p, 11 - d.length);
     p = putText(buf, p, d);
   }
   buf[p++] = 32;
@@ -477,7 +477,7 @@ function putEndpoint(buf: Uint8Array, dv: DataView, p: number, key: Int32Array, 
   }
   buf[p++] = 58;
   p = dvUint(dv, p, port);
-  return putSpaces(buf, p, 46 - (p - start));
+  return dvSpaces(dv, p, 46 - (p - start));
 }
 
 /** Address text at key words `off` (bytes.ts putAddr with the row's DataView). Room needed: 41. */
