@@ -359,6 +359,12 @@ export class FlowInspector {
       if (parseDns(b, q, n, d) && d.response) { this.now = ts; dnsAnswers(b, q, n, d, this.learn); }
       return;
     }
+    if (state === FRESH && this.freeTop === 0) {
+      // Pool full: decided by port at once (no record, so no signature either).
+      this.overflow++;
+      this.decidePort(slot);
+      return;
+    }
     // Orientation: is this packet from the initiator?
     const cols = this.table.cols;
     const k = cols.key;
@@ -374,11 +380,6 @@ export class FlowInspector {
     const initPort = initB ? pb : pa, respPort = initB ? pa : pb;
     let r: number;
     if (state === FRESH) {
-      if (this.freeTop === 0) {
-        this.overflow++;
-        this.decidePort(slot);
-        return;
-      }
       r = this.free[--this.freeTop]!;
       this.rCnt[r * 2] = 0;
       this.rCnt[r * 2 + 1] = 0;
