@@ -15,6 +15,8 @@
  * turns of SUMMARY_TURN_MS, then one turn for talkers, apps, scans and the post). The summary's
  * pass waits until the tick job's slices are done (`pumpsPending`; at most SUMMARY_WAIT_MS), so it
  * reads the rates of the second that job closed, as a summary built at once after the job would.
+ * A tick that finds the previous summary still unfinished starts none (a starved thread posts
+ * fewer summaries rather than building one at once).
  *
  * Faults: an exception in the tick, a timer or the packet path is reported through `onFault`
  * (the Worker posts it; the server logs and counts it) and the host goes on.
@@ -101,6 +103,8 @@ export class EngineHost {
   private summaryScheduled = false;
   /** The summary's per-flow pass is complete: its next turn finishes and posts it. */
   private summaryPassDone = false;
+  /** Ticks that started no summary because the previous one was still being built (see tick()). */
+  summariesSkipped = 0;
 
   constructor(private readonly config: EngineHostConfig) {
     const c = config.engine;
@@ -226,16 +230,17 @@ export class EngineHost {
       this.closeIdleExports();
       const t1 = this.trace ? nowMs() : 0, c1 = this.trace ? cpuMs() : 0;
       this.trace?.add("tick:advance", 0, t0, t1, c1 - c0);
-      // The previous summary still unfinished a second later (a starved thread): finished at once, posted first.
-      const late = this.summaryJob;
-      this.summaryJob = null;
-      if (late !== null) {
-        while (!this.summary.step(late, Infinity));
-        this.config.onTick?.(this.summary.finish(late));
+      if (this.summaryJob !== null) {
+        // The previous summary is still being built a second later (a thread starved of CPU): it goes
+        // on in turns and is posted when done; this tick starts none (building it at once would hold
+        // every call behind a pass over the table, which is what the turns are for).
+        this.summariesSkipped++;
+        this.trace?.add("tick:skipped", 0, t1, nowMs(), 0);
+      } else {
+        this.summaryJob = this.summary.start(status, this.capture.replayPosition());
+        this.summaryPassDone = false;
+        this.trace?.add("tick:summary", 0, t1, this.trace ? nowMs() : 0, this.trace ? cpuMs() - c1 : 0);
       }
-      this.summaryJob = this.summary.start(status, this.capture.replayPosition());
-      this.summaryPassDone = false;
-      this.trace?.add("tick:summary", 0, t1, this.trace ? nowMs() : 0, this.trace ? cpuMs() - c1 : 0);
       this.resumeSummary();
     } catch (err) {
       this.summaryJob = null;
