@@ -28,7 +28,7 @@ beforeAll(() => {
   // 600 k packets, 120 k flows over 120 s of capture time: with a 2 s idle timeout flows end all along.
   const p = Bun.spawnSync(["node", GEN, "--packets", "600000", "--flows", "120000", "--seed", "11", "--duration", "120", "--out", pcap, "--quiet"]);
   if (p.exitCode !== 0) throw new Error(`gen-pcap: ${p.stderr.toString()}`);
-});
+}, 60_000); // generating 600 k packets takes ~2 s alone, past the default 5 s hook timeout under load
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const q = (text: string, o: Partial<FlowQuery> = {}): FlowQuery => ({
