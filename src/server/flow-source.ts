@@ -14,7 +14,10 @@ import ipaddr from "ipaddr.js";
 import type { FlowQuery, SortKey } from "../flows/query/flow-query.ts";
 import type { FlowRecord } from "../flows/format/record.ts";
 import type { Selection } from "../flows/query/select.ts";
-import { ExportBatchReader } from "../flows/query/export-cursor.ts";
+import { ExportBatchReader, type ExportBatch } from "../flows/query/export-cursor.ts";
+import { FlowColumns } from "../flows/table/columns.ts";
+import { FlowSide } from "../flows/table/extras.ts";
+import { addrText } from "../flows/format/record.ts";
 import type { ServerContext } from "./context.ts";
 
 export async function queryFlows(ctx: ServerContext, q: FlowQuery): Promise<Selection> {
@@ -86,16 +89,71 @@ export function recordOrder(key: SortKey, order: "asc" | "desc"): (a: FlowRecord
   }
 }
 
-/** An export's rows, page by page, in the query's order (see ExportCursor for the consistency). */
+/**
+ * One page of raw export rows as the engine Worker sent it (ExportBatch), readable on this thread:
+ * the slots in the table layout (`cols`), each row's extras and exporter (`side`), and the record
+ * of a row for the rows the column writers cannot write (a NetFlow origin: its exporter comes from
+ * the batch, not from this thread's origin table).
+ */
+export class ExportRowPage {
+  readonly cols: FlowColumns;
+  readonly side: FlowSide;
+  private readonly reader: ExportBatchReader;
+
+  constructor(readonly batch: ExportBatch) {
+    this.reader = new ExportBatchReader(batch);
+    this.cols = FlowColumns.wrap(batch.key, batch.rec);
+    this.side = FlowSide.fromData(batch.side);
+  }
+
+  get count(): number {
+    return this.batch.count;
+  }
+
+  /** Row j as a FlowRecord (extras and exporter from the batch). */
+  record(j: number): FlowRecord {
+    return this.reader.records(j, 1)[0]!;
+  }
+}
+
+/**
+ * A run of an export's output: raw rows [from, to) of an engine page (written straight from the
+ * slots by the column writers), or records (the history store's rows, which arrive as records).
+ */
+export type ExportPart =
+  | { kind: "rows"; page: ExportRowPage; from: number; to: number }
+  | { kind: "records"; records: FlowRecord[] };
+
+/** A slice of an export: its parts in order, their row count, and whether it was the last. */
+export interface ExportSlice {
+  parts: ExportPart[];
+  rows: number;
+  done: boolean;
+}
+
+/** An export's rows, slice by slice, in the query's order (see ExportCursor for the consistency). */
 export interface ExportPages {
-  next(max: number): Promise<{ records: FlowRecord[]; done: boolean }>;
+  /** The next at most min(max, ROWS_PER_TURN) rows. */
+  next(max: number): Promise<ExportSlice>;
   close(): void;
 }
+
+/**
+ * Rows handed out per next() on the server thread (the API writes them to bytes in the same turn:
+ * ≈ 0.3 ms straight from the slots, up to ≈ 1–3 ms when they are records), each after a turn of
+ * the event loop, so an interactive request arriving meanwhile waits for at most one such slice,
+ * not for a whole engine page.
+ */
+export const ROWS_PER_TURN = 500;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Opens an export: the engine's consistent cursor over live (and recently ended) flows; with a
  * store and `state` ended/all, the stored flows (one query, taken at open: ended flows do not
  * change) merged with the live cursor in the query's order, offset and limit applied over both.
+ * Live rows stay raw rows (compared with the stored records by the sort key, rowOrder); stored
+ * ones are records.
  */
 export async function openExport(ctx: ServerContext, q: FlowQuery): Promise<ExportPages> {
   const history = ctx.history;
@@ -103,77 +161,139 @@ export async function openExport(ctx: ServerContext, q: FlowQuery): Promise<Expo
   const n = q.offset + q.limit;
   const stored = (await history.store.queryFlows({ ...q, offset: 0, limit: n })).records;
   const live = q.state === "all" ? await engineExport(ctx, { ...q, state: "active", offset: 0, limit: n }) : null;
-  const cmp = recordOrder(q.sortBy, q.order);
-  let buf: FlowRecord[] = [];
-  let bi = 0;
+  const cmp = rowOrder(q.sortBy, q.order);
+  // The live part being merged: rows [at, to) of `page` are not taken yet.
+  let page: ExportRowPage | null = null;
+  let at = 0;
+  let to = 0;
   let liveDone = live === null;
   let j = 0;
   let emitted = 0;
   let skipped = 0;
+  let first = true;
   return {
     async next(max) {
-      const out: FlowRecord[] = [];
-      while (out.length < max && emitted < q.limit) {
-        if (bi >= buf.length && !liveDone) {
-          const page = await live!.next(max);
-          buf = page.records;
-          bi = 0;
-          liveDone = page.done;
+      if (!first) await nextTurn();
+      first = false;
+      const limit = Math.min(max, ROWS_PER_TURN);
+      const parts: ExportPart[] = [];
+      let count = 0;
+      let run: { kind: "rows"; page: ExportRowPage; from: number; to: number } | null = null;
+      let recs: FlowRecord[] | null = null;
+      while (count < limit && emitted < q.limit) {
+        if (at >= to && !liveDone) {
+          const s = await live!.next(max);
+          const p = s.parts[0];
+          if (p?.kind === "rows") {
+            page = p.page;
+            at = p.from;
+            to = p.to;
+          }
+          liveDone = s.done;
+          run = null;
+          continue;
         }
-        let r: FlowRecord | undefined;
-        if (bi < buf.length && (j >= stored.length || cmp(buf[bi]!, stored[j]!) <= 0)) r = buf[bi++];
-        else if (j < stored.length) r = stored[j++];
-        if (r === undefined) break;
-        if (skipped < q.offset) skipped++;
-        else {
-          out.push(r);
-          emitted++;
+        const takeLive = at < to && (j >= stored.length || cmp(page!, at, stored[j]!) <= 0);
+        if (!takeLive && j >= stored.length) break;
+        if (skipped < q.offset) {
+          skipped++;
+          if (takeLive) at++;
+          else j++;
+          continue;
         }
+        if (takeLive) {
+          if (run === null || run.to !== at || run.page !== page) {
+            run = { kind: "rows", page: page!, from: at, to: at };
+            parts.push(run);
+            recs = null;
+          }
+          run.to = ++at;
+        } else {
+          if (recs === null) {
+            recs = [];
+            parts.push({ kind: "records", records: recs });
+            run = null;
+          }
+          recs.push(stored[j++]!);
+        }
+        count++;
+        emitted++;
       }
-      const done = emitted >= q.limit || (liveDone && bi >= buf.length && j >= stored.length);
+      const done = emitted >= q.limit || (liveDone && at >= to && j >= stored.length);
       if (done) live?.close();
-      return { records: out, done };
+      return { parts, rows: count, done };
     },
     close: () => live?.close(),
   };
 }
 
-/**
- * Rows made into records per next() on the server thread (≈ 1–3 ms of toRecord on a quiet
- * machine; the API then formats them), each after a turn of the event loop, so an interactive
- * request arriving meanwhile waits for at most one such slice, not for a whole engine page.
- */
-export const RECORDS_PER_TURN = 500;
+/** Milliseconds of a time in seconds as its record's ISO text holds them (isoTime's rounding and clamping). */
+function isoMs(sec: number): number {
+  let ms = Math.round(sec * 1000);
+  if (!(ms <= 8.64e15)) ms = ms > 0 ? 8.64e15 : 0;
+  else if (ms < -8.64e15) ms = -8.64e15;
+  return ms;
+}
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/**
+ * recordOrder between a raw row (row j of `page`) and a record: the row's sort value read from its
+ * slot as its record would give it (toRecord), so the merge orders exactly as it did with records.
+ */
+export function rowOrder(key: SortKey, order: "asc" | "desc"): (page: ExportRowPage, j: number, r: FlowRecord) => number {
+  const sign = order === "desc" ? -1 : 1;
+  const num = (f: (c: FlowColumns, j: number) => number, g: (r: FlowRecord) => number) =>
+    (p: ExportRowPage, j: number, r: FlowRecord) => sign * (f(p.cols, j) - g(r)) || p.cols.id(j) - r.id;
+  switch (key) {
+    case "bytes": return num((c, j) => c.totalBytes(j), (r) => r.bytes);
+    case "packets": return num((c, j) => c.packets(j), (r) => r.packets);
+    case "bps": return num((c, j) => c.bps(j), (r) => r.bps);
+    case "duration": return num((c, j) => c.durationMs(j), (r) => r.duration_ms);
+    case "first_seen": return num((c, j) => isoMs(c.first(j)), (r) => Date.parse(r.first_seen));
+    case "last_seen": return num((c, j) => isoMs(c.last(j)), (r) => Date.parse(r.last_seen));
+    case "src_port": return num((c, j) => c.srcPort(j), (r) => r.src_port);
+    case "dst_port": return num((c, j) => c.dstPort(j), (r) => r.dst_port);
+    case "protocol": return num((c, j) => c.proto(j), (r) => r.proto_num);
+    case "src_ip":
+    case "dst_ip": {
+      const src = key === "src_ip";
+      return (p, j, r) => {
+        const c = p.cols;
+        const a = addrText(c.key, src ? c.srcAddrOff(j) : c.dstAddrOff(j), c.ipVersion(j) === 6);
+        return sign * compareArrays(addrKey(a), addrKey(src ? r.src_ip : r.dst_ip)) || c.id(j) - r.id;
+      };
+    }
+  }
+}
 
 /**
  * The engine's export cursor. Its pages arrive as raw rows (the flows' slots and extras, copied by
- * the engine Worker); their records are made here, on the server thread, RECORDS_PER_TURN at a
- * time, so an export costs the engine — where interactive queries run — a copy per row, not a
- * record and its structured clone.
+ * the engine Worker) and are handed on as raw rows, ROWS_PER_TURN at a time, for the API to write
+ * straight to bytes here on the server thread: an export costs the engine — where interactive
+ * queries run — a copy per row, not a record and its structured clone, and this thread no record
+ * per row either.
  */
 async function engineExport(ctx: ServerContext, q: FlowQuery): Promise<ExportPages> {
   const { cursor } = await ctx.engine.call("exportOpen", { query: q });
   let closed = false;
-  let page: ExportBatchReader | null = null;
+  let page: ExportRowPage | null = null;
   let at = 0;
   let last = false;
   return {
     async next(max) {
-      if (page === null || at >= page.batch.count) {
-        if (last) return { records: [], done: true };
+      if (page === null || at >= page.count) {
+        if (last) return { parts: [], rows: 0, done: true };
         const p = await ctx.engine.call("exportNext", { cursor, max });
         if (p.done) closed = true; // the engine closed its cursor
-        page = new ExportBatchReader(p.rows);
+        page = new ExportRowPage(p.rows);
         at = 0;
         last = p.done;
       } else {
         await nextTurn();
       }
-      const records = page.records(at, Math.min(max, RECORDS_PER_TURN));
-      at += records.length;
-      return { records, done: last && at >= page.batch.count };
+      const from = at;
+      at = Math.min(page.count, at + Math.min(max, ROWS_PER_TURN));
+      const parts: ExportPart[] = at > from ? [{ kind: "rows", page, from, to: at }] : [];
+      return { parts, rows: at - from, done: last && at >= page.count };
     },
     close() {
       if (closed) return;

@@ -6,11 +6,11 @@
  * client reads (a ReadableStream with pull, so a slow client does not buffer the whole export);
  * no flow appears twice and none that lived through the export is missed. At most 4 exports run
  * at once and 16 wait (ExportSlots); more get 429 with Retry-After. A client that disconnects
- * closes its cursor.
+ * closes its cursor. Rows are written to bytes by export-writer.ts: straight from the engine's raw
+ * rows with the CLI's column writers, the same bytes as the records would give.
  */
 import { Elysia, type Static } from "elysia";
 import { csvHeader } from "../../flows/format/csv.ts";
-import { csvRecords, ndjsonRecords } from "../../flows/format/records.ts";
 import type { FlowRecord } from "../../flows/format/record.ts";
 import type { FlowQuery } from "../../flows/query/flow-query.ts";
 import { queryToString } from "../../flows/query/query.ts";
@@ -23,15 +23,18 @@ import { json, operation, text } from "./schemas/operation.ts";
 import { NotFoundError } from "./not-found-error.ts";
 import { findFlow, openExport, queryFlows, type ExportPages } from "../flow-source.ts";
 import { ExportSlots } from "./export-slots.ts";
+import { writeExportSlice } from "./export-writer.ts";
 import { TooManyRequestsError } from "./too-many-requests-error.ts";
 
 export type ApiFlow = WithSuspicious<FlowRecord>;
 
 /**
  * Rows per exportNext call (built in slices in the engine, between interactive queries). Each page
- * crosses postMessage as records (serialised in the Worker, rebuilt here) and is written as one
- * chunk here: 2,000 rows keep either thread's share of a page to a few ms, so an interactive
- * query arriving meanwhile waits little on either side.
+ * crosses postMessage as raw rows (the slots copied in the table layout plus their extras: a copy
+ * per row in the Worker, a structured clone of a few typed arrays and a string list), and is
+ * written here in slices of ROWS_PER_TURN (flow-source.ts) rows, one chunk each, straight from the
+ * slots (export-writer.ts), a turn of the event loop apart: 2,000 rows keep the engine's share of
+ * a page to a few ms, so an interactive query arriving meanwhile waits little on either side.
  */
 const EXPORT_PAGE = 2_000;
 
@@ -72,10 +75,9 @@ async function exportStream(ctx: ServerContext, slots: ExportSlots, query: FlowQ
       }
       try {
         const page = await pages.next(EXPORT_PAGE);
-        const flows = withSuspicious(page.records, sc);
-        if (flows.length > 0) {
-          // Rows straight to bytes (the same formatters as the CLI's writers), one chunk per page.
-          controller.enqueue(format === "csv" ? csvRecords(flows) : ndjsonRecords(flows));
+        if (page.rows > 0) {
+          // Raw rows straight to bytes with the CLI's column writers (stored rows: their records), one chunk per slice.
+          controller.enqueue(writeExportSlice(page.parts, page.rows, format, sc));
         }
         if (page.done) {
           finish();
