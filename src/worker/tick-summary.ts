@@ -17,7 +17,8 @@
  * - `apps`: the pass that finds the fastest flows (already one walk of the table per summary)
  *   also folds each live flow that carried bytes in the last engine second (rate > 0) into its
  *   application (collected NetFlow/IPFIX flows count as "unknown", as their records carry no app): `rate` bytes (bytes/s over that second) under `app_source` payload or port. One
- *   `result(slot)` per such flow (a few loads and one small object) and one Map update; flows
+ *   `resultInto(slot)` per such flow (a few loads, no object; `result` for sources without it) and
+ *   a Map look-up only when the app differs from the previous such flow's; flows
  *   without traffic in that second cost nothing more than today's check. The per-summary sums go
  *   into a ring of APP_WINDOW (60) summaries; `apps` is the top APP_TOP (10) of the ring's sum
  *   (≤ 60 × number of apps additions). Nothing is folded while the engine clock stands still, so
@@ -94,8 +95,6 @@ export interface SummaryJob {
   slots: number[];
   rates: number[];
   ids: number[];
-  /** Set by finish(). */
-  done: boolean;
 }
 
 /** Fastest flows reported per summary. */
@@ -191,7 +190,6 @@ export class TickSummaryBuilder {
       cursor: 0, closed: engine.totals.closed,
       second: l7 !== null && moved ? new Map() : null,
       slots: [], rates: [], ids: [],
-      done: false,
     };
   }
 
@@ -223,7 +221,6 @@ export class TickSummaryBuilder {
       this.appRing[this.appAt] = job.second;
       this.appAt = (this.appAt + 1) % APP_WINDOW;
     }
-    job.done = true;
     const c = engine.table.cols;
     const talkers = engine.talkers?.top("host", 60, 10, engine.now) ?? [];
     const { replay, ...head } = job.head;
