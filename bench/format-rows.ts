@@ -11,6 +11,12 @@
  *
  *   bun bench/format-rows.ts [--pcap FILE] [--passes N] [--only json,csv,table,...]
  *
+ * Cases run one after another in one process and share the JIT's state (a writer compiled for one
+ * case is reused by the next); for figures to compare, run one case per process (`--only json`)
+ * and several processes, alternating the variants. Whole-program effects (the JIT's compiler
+ * threads, rows interleaved with the read) show only in `flows` itself: bench/run.ts, or A/B runs
+ * of two trees under bench/prioritised.sh.
+ *
  * Default capture: the scan (950 k flows) that bench/run.ts generates into bench/.cache.
  */
 import { parseArgs } from "node:util";
