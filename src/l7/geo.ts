@@ -11,8 +11,9 @@
  * - AS: a user's GeoLite2-ASN (or any MMDB with autonomous_system_number/organization) through
  *   `asnDb` (`--asn-db`); by default `@ip-location-db/asn` (RouteViews + DB-IP ASN Lite, CC BY 4.0:
  *   attribution to RouteViews, DB-IP and the NRO), which npm ships as CSV only (no ASN MMDB with a
- *   redistributable licence is on npm): its `asn-ipv4-num.csv` / `asn-ipv6-num.csv` are loaded on
- *   first use into sorted typed arrays (IPv6 ranges by their top 64 bits) and binary-searched.
+ *   redistributable licence is on npm): its `asn-ipv4-num.csv` / `asn-ipv6.csv` are loaded on
+ *   first use into sorted typed arrays straight from the file's bytes (IPv6 ranges by their top 52 bits;
+ *   names decoded on first use) and binary-searched: IPv4 ≈ 0.27 s, IPv6 ≈ 0.1 s to load (load ≈ 9).
  * Lookups are cached per address (bounded LRU). Never throws on a bad address (null fields).
  * Start-up: the default databases (and the `maxmind` package) are loaded on the first lookup of a
  * global address, never for a run that looks nothing up.
@@ -94,7 +95,7 @@ function top52(t: string): number {
 
 /**
  * Databases are read once per process and shared by every GeoLookup (each `flows` run in one
- * process, each engine Worker restart): the AS CSV takes 0.4 s (IPv4) to 2.5 s (IPv6) to load.
+ * process, each engine Worker restart): loading the AS CSV tables is the costly part (see AsnTable).
  */
 const readers = new Map<string, Reader<MmdbRecord>>();
 const asnTables = new Map<string, AsnCsv>();
@@ -119,76 +120,140 @@ function sharedAsnCsv(v4: string, v6: string | null): AsnCsv {
   return t;
 }
 
-/** ASN tables from the CSV package: [start, end, asn, name] per line, sorted by start. */
-class AsnCsv {
-  private s4: Uint32Array = new Uint32Array(0); private e4: Uint32Array = new Uint32Array(0); private a4: Uint32Array = new Uint32Array(0); private n4: Uint32Array = new Uint32Array(0);
-  private s6: Float64Array = new Float64Array(0); private e6: Float64Array = new Float64Array(0); private a6: Uint32Array = new Uint32Array(0); private n6: Uint32Array = new Uint32Array(0);
-  private readonly names: string[] = [];
+/**
+ * One family's AS table from the CSV package, parsed from the file's bytes: no string per line, no
+ * name string until a lookup needs it (names are kept as byte ranges of the file and decoded once
+ * each, on first use). Rows are [start, end, asn, name], sorted by start. Cost: one pass over the
+ * file (IPv4 21 MB, 412 k rows; IPv6 9 MB, 103 k rows), typed arrays of 16-24 bytes per row plus
+ * the file's bytes.
+ */
+class AsnTable {
+  readonly S: Uint32Array | Float64Array;
+  readonly E: Uint32Array | Float64Array;
+  readonly A: Uint32Array;
+  private readonly nameAt: Uint32Array;
+  private readonly nameLen: Uint16Array;
+  private readonly names = new Map<number, string>();
+  readonly rows: number;
 
-  constructor(v4: string, v6: string | null) {
-    const nameIdx = new Map<string, number>();
-    const nameOf = (s: string) => {
-      let i = nameIdx.get(s);
-      if (i === undefined) { i = this.names.length; this.names.push(s); nameIdx.set(s, i); }
-      return i;
-    };
-    const load = (path: string, v6: boolean) => {
-      const text = readFileSync(path, "latin1");
-      // Line by line without an array of every line (that array alone was tens of MB at peak).
-      let count = 1;
-      for (let q = text.indexOf("\n"); q >= 0; q = text.indexOf("\n", q + 1)) count++;
-      const S = v6 ? new Float64Array(count) : new Uint32Array(count);
-      const E = v6 ? new Float64Array(count) : new Uint32Array(count);
-      const A = new Uint32Array(count), N = new Uint32Array(count);
-      let n = 0;
-      for (let from = 0; from < text.length;) {
-        let to = text.indexOf("\n", from);
-        if (to < 0) to = text.length;
-        const line = text.slice(from, to);
-        from = to + 1;
-        const c1 = line.indexOf(","), c2 = line.indexOf(",", c1 + 1), c3 = line.indexOf(",", c2 + 1);
-        if (c1 < 0 || c2 < 0 || c3 < 0) continue;
-        let name = line.slice(c3 + 1).trim();
-        if (name.startsWith('"') && name.endsWith('"')) name = name.slice(1, -1).replace(/""/g, '"');
-        if (v6) {
-          S[n] = top52(line.slice(0, c1));
-          E[n] = top52(line.slice(c1 + 1, c2));
-        } else {
-          S[n] = Number(line.slice(0, c1));
-          E[n] = Number(line.slice(c1 + 1, c2));
+  constructor(private readonly bytes: Buffer, v6: boolean) {
+    const b = bytes, len = b.length;
+    let count = 1;
+    for (let q = b.indexOf(10); q >= 0; q = b.indexOf(10, q + 1)) count++;
+    const S = v6 ? new Float64Array(count) : new Uint32Array(count);
+    const E = v6 ? new Float64Array(count) : new Uint32Array(count);
+    const A = new Uint32Array(count), at = new Uint32Array(count), nl = new Uint16Array(count);
+    let n = 0;
+    // Per line: the three numeric fields are read byte by byte up to the third comma; the rest
+    // (the name) is skipped with a native newline search.
+    for (let from = 0; from < len;) {
+      let to = b.indexOf(10, from);
+      if (to < 0) to = len;
+      let i = from, f = 0, v = 0, s0 = from, s1 = from;
+      for (; i < to && f < 3; i++) {
+        const c = b[i]!;
+        if (c !== 44) {
+          if (!v6) { const d = c - 48; if (d >= 0 && d <= 9) v = v * 10 + d; }
+          continue;
         }
-        A[n] = Number(line.slice(c2 + 1, c3));
-        N[n] = nameOf(name);
+        if (v6) {
+          if (f === 0) S[n] = top52Bytes(b, from, i), s0 = i + 1;
+          else if (f === 1) E[n] = top52Bytes(b, s0, i), s1 = i + 1;
+          else A[n] = decimal(b, s1, i);
+        } else if (f === 0) S[n] = v;
+        else if (f === 1) E[n] = v;
+        else A[n] = v;
+        f++; v = 0;
+      }
+      if (f === 3) {
+        at[n] = i;
+        nl[n] = Math.min(0xffff, to - i);
         n++;
       }
-      return [S.subarray(0, n), E.subarray(0, n), A.subarray(0, n), N.subarray(0, n)] as const;
-    };
-    this.load4 = () => { [this.s4, this.e4, this.a4, this.n4] = load(v4, false) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array]; };
-    this.load6 = () => { if (v6 !== null && existsSync(v6)) [this.s6, this.e6, this.a6, this.n6] = load(v6, true) as [Float64Array, Float64Array, Uint32Array, Uint32Array]; };
-  }
-  // Each family's table is read on its first lookup (IPv4 ≈ 0.4 s, IPv6 ≈ 2.5 s on this machine).
-  private load4: (() => void) | null;
-  private load6: (() => void) | null;
-
-  lookup(a: ipaddr.IPv4 | ipaddr.IPv6): { asn: number; name: string } | null {
-    let key: number, S: ArrayLike<number>, E: ArrayLike<number>, A: Uint32Array, N: Uint32Array;
-    if (a.kind() === "ipv4") {
-      if (this.load4 !== null) { this.load4(); this.load4 = null; }
-      const b = a.toByteArray();
-      key = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
-      S = this.s4; E = this.e4; A = this.a4; N = this.n4;
-    } else {
-      if (this.load6 !== null) { this.load6(); this.load6 = null; }
-      key = top52(a.toNormalizedString());
-      S = this.s6; E = this.e6; A = this.a6; N = this.n6;
+      from = to + 1;
     }
+    this.S = S.subarray(0, n); this.E = E.subarray(0, n); this.A = A.subarray(0, n);
+    this.nameAt = at; this.nameLen = nl;
+    this.rows = n;
+  }
+
+  /** Row whose range holds `key` (IPv4 value, or IPv6 top 52 bits), or -1. */
+  find(key: number): number {
+    const S = this.S;
     let lo = 0, hi = S.length - 1, found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       if (S[mid]! <= key) { found = mid; lo = mid + 1; } else hi = mid - 1;
     }
-    if (found < 0 || E[found]! < key) return null;
-    return { asn: A[found]!, name: this.names[N[found]!] ?? "" };
+    return found < 0 || this.E[found]! < key ? -1 : found;
+  }
+
+  /** The AS name of row `i`: trimmed, a quoted CSV field unquoted ("" → "). */
+  name(i: number): string {
+    let s = this.names.get(i);
+    if (s === undefined) {
+      const at = this.nameAt[i]!;
+      s = this.bytes.toString("latin1", at, at + this.nameLen[i]!).trim();
+      if (s.startsWith('"') && s.endsWith('"')) s = s.slice(1, -1).replace(/""/g, '"');
+      this.names.set(i, s);
+    }
+    return s;
+  }
+}
+
+/** Unsigned decimal digits of b[from, to) (other bytes skipped: a trailing \r, spaces). */
+function decimal(b: Uint8Array, from: number, to: number): number {
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const d = b[i]! - 48;
+    if (d >= 0 && d <= 9) v = v * 10 + d;
+  }
+  return v;
+}
+
+/** Top 52 bits of an IPv6 address written as text in b[from, to) (groups 0-2, high nibble of group 3). */
+function top52Bytes(b: Uint8Array, from: number, to: number): number {
+  // Groups before "::" go from the left, groups after it from the right.
+  const g = [0, 0, 0, 0, 0, 0, 0, 0];
+  let head = 0, tail: number[] | null = null, cur = 0, digits = 0;
+  for (let i = from; i <= to; i++) {
+    const c = i < to ? b[i]! : 58;
+    if (c === 58) {
+      if (digits > 0) {
+        if (tail === null) { if (head < 8) g[head++] = cur; } else tail.push(cur);
+      } else if (i + 1 < to && b[i + 1] === 58 && tail === null) tail = [];
+      cur = 0; digits = 0;
+      continue;
+    }
+    const h = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+    if (h < 0) continue;
+    cur = cur * 16 + h; digits++;
+  }
+  if (tail !== null) for (let k = 0; k < tail.length && 8 - tail.length + k >= head; k++) g[8 - tail.length + k] = tail[k]!;
+  return g[0]! * 2 ** 36 + g[1]! * 2 ** 20 + g[2]! * 2 ** 4 + (g[3]! >> 12);
+}
+
+/** ASN tables from the CSV package, per family, each read on its first lookup. */
+class AsnCsv {
+  private t4: AsnTable | null | undefined;
+  private t6: AsnTable | null | undefined;
+  constructor(private readonly v4: string, private readonly v6: string | null) {}
+
+  lookup(a: ipaddr.IPv4 | ipaddr.IPv6): { asn: number; name: string } | null {
+    let key: number, t: AsnTable | null;
+    if (a.kind() === "ipv4") {
+      if (this.t4 === undefined) this.t4 = new AsnTable(readFileSync(this.v4), false);
+      t = this.t4;
+      const b = a.toByteArray();
+      key = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+    } else {
+      if (this.t6 === undefined) this.t6 = this.v6 !== null && existsSync(this.v6) ? new AsnTable(readFileSync(this.v6), true) : null;
+      t = this.t6;
+      key = top52(a.toNormalizedString());
+    }
+    if (t === null) return null;
+    const i = t.find(key);
+    return i < 0 ? null : { asn: t.A[i]!, name: t.name(i) };
   }
 }
 
