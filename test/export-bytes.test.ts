@@ -14,6 +14,8 @@
  * - history: `serve --data-dir` (a temp dir) replaying ndpi__android.pcap with a 5 s idle timeout,
  *   so many flows end and reach the store while others stay live: `state=all` merges raw live rows
  *   with stored records, `state=ended` is the store's records alone, `state=active` the engine's.
+ * - NetFlow: `serve --no-store --collect-netflow` fed by softflowd (IPFIX) from zeek__wikipedia.pcap
+ *   on 127.0.0.1: rows with an exporter, which keep the record path.
  * Each case checks that the rows it compares hold what it is there for (a reason, an app, live and
  * stored rows), so a capture that changed would not make the comparison empty.
  */
@@ -27,6 +29,7 @@ import { csvRecords } from "../src/flows/format/records.ts";
 import type { ApiFlow } from "../src/server/api/flows.ts";
 import { PCAPS, SHARED, TOOLS } from "./shared-paths.ts";
 import { cleanupAll, replayFinished, serve, tempDir, waitFor, type Served } from "./history-helpers.ts";
+import { softflowd } from "./collect-helpers.ts";
 
 const L7 = `${SHARED}pcaps-l7/`;
 const enc = new TextEncoder();
@@ -195,5 +198,27 @@ describe("with history (serve --data-dir): live raw rows merged with stored reco
       "state=all&sort_by=dst_port", "state=all&sort_by=duration&order=asc", "state=all&sort_by=packets&offset=5&limit=40",
       "state=ended&sort_by=bytes", "state=active&sort_by=bytes",
     ]) await expectSameBytes(s.url, q);
+  }, 60_000);
+});
+
+describe("NetFlow rows (serve --collect-netflow, softflowd on 127.0.0.1)", () => {
+  afterAll(() => cleanupAll());
+
+  test("rows with an exporter (the record path) among the export's bytes", async () => {
+    const s = await serve(["--no-store", "--collect-netflow", "127.0.0.1:0"]);
+    const h = await s.get<{ collector: { listen: string } | null }>("/api/v1/health");
+    const port = Number(h.collector!.listen.split(":").pop());
+    await softflowd(port, `${PCAPS}zeek__wikipedia.pcap`, 10);
+    let last = -1;
+    await waitFor("the collected flows to settle", async () => {
+      const n = (await s.get<Page>("/api/v1/flows?state=all&limit=1")).total;
+      const same = n === last && n > 0;
+      last = n;
+      return same;
+    }, 30_000, 300);
+    const all = await expectSameBytes(s.url, "state=all");
+    expect(all.length).toBeGreaterThan(10);
+    expect(count(all, (f) => f.source === "netflow" && f.exporter === "127.0.0.1")).toBe(all.length);
+    await expectSameBytes(s.url, "state=all&sort_by=src_ip&order=asc");
   }, 60_000);
 });
