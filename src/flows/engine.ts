@@ -59,10 +59,11 @@ export interface FlowPacketHook {
 
 /**
  * Flow slots per step of the tick job; a scheduled slice runs steps until TICK_SLICE_MS has passed
- * (a step is ≈ 0.1-0.5 ms at 1 M flows under a 200 kpps capture, bench/tick-work.ts), so a query
+ * (a step over slots whose flows carried packets is ≈ 0.5-2 ms at 1 M flows under a 200 kpps
+ * capture, bench/tick-work.ts; 8,192-slot steps overran to 7-12 ms), so a query
  * waits behind one slice for at most about TICK_SLICE_MS plus a step.
  */
-export const TICK_SLICE = 8_192;
+export const TICK_SLICE = 2_048;
 export const TICK_SLICE_MS = 2;
 
 interface TickJob {

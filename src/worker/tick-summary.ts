@@ -100,7 +100,7 @@ export interface SummaryJob {
 /** Fastest flows reported per summary. */
 const TOP_FLOWS = 5;
 /** Flow slots per step of a summary's per-flow pass and of a scan pass. */
-export const SUMMARY_STEP = 8_192;
+export const SUMMARY_STEP = 4_096;
 /**
  * A turn of sliced summary or scan work runs steps until this many ms have passed (measured at 1 M
  * flows under a 200 kpps flood: a step is 0.1-0.5 ms; see bench/tick-work.ts), then yields.
