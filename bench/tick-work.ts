@@ -53,6 +53,15 @@ function setDst(i: number): void {
 const queue: (() => void)[] = [];
 const engine = new FlowEngine({ talkers: true, idleTimeout: 600, maxFlows: Math.ceil(FLOWS * 1.1), schedule: (fn) => queue.push(fn) });
 const annotator = new FlowAnnotator(engine, {});
+// Talkers.commit (the tick job's last slice closes the talker second) timed apart.
+let commitMs = 0;
+const talkers = engine.talkers!;
+const commit = talkers.commit.bind(talkers);
+talkers.commit = (sec: number) => {
+  const t = performance.now();
+  commit(sec);
+  commitMs = performance.now() - t;
+};
 annotator.attach();
 // Two builders on the same engine: one builds at once, the other in slices (each keeps its own clock and apps ring).
 const summary = new TickSummaryBuilder(engine, (fn) => queue.push(fn), { l7: annotator.inspector, geo: annotator.geo });
@@ -111,7 +120,7 @@ for (let sec = 5; sec < 5 + SECONDS; sec++) {
   const turnMax = Math.max(...turns.map((s) => s.ms), fin.ms);
   med.jobMax.push(jobMax); med.jobCpu.push(jobCpu); med.slices.push(slices.length);
   med.once.push(once.ms); med.turnMax.push(turnMax); med.turns.push(turns.length);
-  rows.push(`second ${sec}: tick job ${slices.length} slices, longest ${jobMax.toFixed(1)} ms, cpu ${jobCpu.toFixed(0)} ms (slowest: ${slices.map((s, k) => [k, s.ms] as const).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, ms]) => `#${k} ${ms.toFixed(1)}`).join(", ")}); ` +
+  rows.push(`second ${sec}: tick job ${slices.length} slices, longest ${jobMax.toFixed(1)} ms, cpu ${jobCpu.toFixed(0)} ms, talkers commit ${commitMs.toFixed(1)} ms (slowest: ${slices.map((s, k) => [k, s.ms] as const).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, ms]) => `#${k} ${ms.toFixed(1)}`).join(", ")}); ` +
     `summary at once ${once.ms.toFixed(1)} ms; sliced ${turns.length} turns, longest ${turnMax.toFixed(1)} ms, sum ${turns.reduce((a, s) => a + s.ms, 0).toFixed(1)} ms, finish turn ${fin.ms.toFixed(1)} ms`);
   console.log(rows.at(-1));
 }
