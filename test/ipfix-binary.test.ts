@@ -109,4 +109,4 @@ test("serve --export-ipfix from the binary: the Worker starts inside the engine 
     await p.exited;
     rx.close();
   }
-});
+}, 30_000); // its health poll alone may take 10 s at load ~10 (the default timeout is 5 s)

@@ -42,6 +42,18 @@ export interface ExporterInit {
   config: IpfixExportConfig;
   counters: SharedArrayBuffer;
   port: MessagePort;
+  /**
+   * Where the Worker gives each batch's key and record buffers back (transferred) once sent, for
+   * the capture side to refill (EndedFlowSink.setRecycler); the sink reads it with
+   * receiveMessageOnPort, so even a synchronous read loop gets them.
+   */
+  back?: MessagePort;
+}
+
+/** A batch's buffers, back from the Worker on ExporterInit.back. */
+export interface ReturnedBuffers {
+  key: Int32Array;
+  rec: ArrayBuffer;
 }
 
 /**
@@ -78,18 +90,22 @@ export class NameInterner {
   private added: string[] = [];
   private reset = false;
 
-  /** Ids of the app and server name of each flow of `side`, or null when none has either. */
-  intern(side: FlowSideData, count: number): Int32Array | null {
+  /** Ids of the app and server name of each flow of a batch's `side` or `names`, or null when none has either. */
+  intern(batch: { side?: FlowSideData; names?: (string | null)[] }, count: number): Int32Array | null {
+    // side: SIDE_STRS strings per flow, app at 0 and server name at 2; names: app, server name.
+    const s = batch.names ?? batch.side?.strs;
+    if (s === undefined) return null;
+    const stride = batch.names !== undefined ? 2 : SIDE_STRS, nameAt = batch.names !== undefined ? 1 : 2;
     // The table restarts between batches only (the ids of one batch all name one table).
     if (this.ids.size + 2 * count > MAX_NAMES) {
       this.ids = new Map();
       this.added = [];
       this.reset = true;
     }
-    const s = side.strs, out = new Int32Array(2 * count);
+    const out = new Int32Array(2 * count);
     let any = false;
     for (let j = 0; j < count; j++) {
-      const app = s[j * SIDE_STRS], name = s[j * SIDE_STRS + 2];
+      const app = s[j * stride], name = s[j * stride + nameAt];
       if (app) {
         out[2 * j] = this.id(app);
         any = true;

@@ -8,7 +8,10 @@
  * (key and record buffers transferred, no copy; the application and server name of each flow as
  * ids into a string table the Worker keeps: ipfix-protocol.ts) and returns: ≈ 50-100 ns per flow
  * on the capture thread. Also there, and for any sink: the batcher's copy and extras per ended
- * flow (flows/sinks.ts; ≈ 225 ns per flow measured with the annotator, country/AS off).
+ * flow (flows/sinks.ts). The sink reads only application and server name (`extras = "names"`: the
+ * batcher fetches no more), and the Worker transfers each batch's buffers back once sent (a port
+ * of their own, read here with receiveMessageOnPort at each offer, so the synchronous read loop of
+ * `flows --read` gets them too): the batcher refills them instead of allocating new ones.
  *
  * Bounded queue: at most `maxQueuedFlows` flows (default 65,536 ≈ 6.8 MB) posted and not yet taken
  * by the Worker. Beyond that, two modes:
@@ -30,7 +33,8 @@
  */
 import { EndReason, FlowColumns } from "../flows/table/columns.ts";
 import type { EndedBatch, EndedFlowSink } from "../flows/sinks.ts";
-import { C_BYTES, C_FLOWS, C_MESSAGES, C_PROCESSED, C_SEND_ERRORS, C_TEMPLATE_MESSAGES, COUNTERS_BYTES, counterViews, NameInterner, type ExportBatch, type ExporterInit, type FromExporter } from "./ipfix-protocol.ts";
+import { receiveMessageOnPort, type MessagePort as NodeMessagePort } from "node:worker_threads";
+import { C_BYTES, C_FLOWS, C_MESSAGES, C_PROCESSED, C_SEND_ERRORS, C_TEMPLATE_MESSAGES, COUNTERS_BYTES, counterViews, NameInterner, type ExportBatch, type ExporterInit, type FromExporter, type ReturnedBuffers } from "./ipfix-protocol.ts";
 
 export interface IpfixExportConfig {
   /** Collector address (IPv4, IPv6 or a name) and UDP port. */
@@ -76,8 +80,13 @@ export function parseHostPort(s: string): { host: string; port: number } {
 
 export class IpfixSink implements EndedFlowSink {
   readonly name = "ipfix";
+  /** Only the application and server name are sent: the batcher fetches no other extras for this sink. */
+  readonly extras = "names";
   private worker: Worker | null = null;
   private port: MessagePort | null = null;
+  /** Where the Worker gives sent batches' buffers back (read with receiveMessageOnPort, never started). */
+  private back: MessagePort | null = null;
+  private recycle: ((key: Int32Array, rec: ArrayBuffer) => void) | null = null;
   private readonly counters = new SharedArrayBuffer(COUNTERS_BYTES);
   private readonly f64: Float64Array;
   private readonly done: Int32Array;
@@ -102,8 +111,10 @@ export class IpfixSink implements EndedFlowSink {
     const compiled = import.meta.url.includes("$bunfs");
     const w = new Worker(compiled ? "./export/ipfix-worker.ts" : new URL("./ipfix-worker.ts", import.meta.url).href);
     const { port1, port2 } = new MessageChannel();
+    const back = new MessageChannel();
     this.worker = w;
     this.port = port1;
+    this.back = back.port1;
     return new Promise<this>((resolve, reject) => {
       const fail = (message: string) => {
         this.dead ??= message;
@@ -125,7 +136,7 @@ export class IpfixSink implements EndedFlowSink {
           this.closed?.();
         }
       };
-      w.postMessage({ type: "init", config: this.config, counters: this.counters, port: port2 } satisfies ExporterInit, [port2]);
+      w.postMessage({ type: "init", config: this.config, counters: this.counters, port: port2, back: back.port2 } satisfies ExporterInit, [port2, back.port2]);
     });
   }
 
@@ -134,16 +145,31 @@ export class IpfixSink implements EndedFlowSink {
     return this.offered - this.f64[C_PROCESSED]!;
   }
 
+  setRecycler(recycle: (key: Int32Array, rec: ArrayBuffer) => void): void {
+    this.recycle = recycle;
+  }
+
+  /** Hands the buffers the Worker gave back to the batcher (dropped without a recycler). */
+  private takeBack(): void {
+    if (this.back === null) return;
+    const back = this.back as unknown as NodeMessagePort; // Bun's MessagePort is the same object
+    for (let m = receiveMessageOnPort(back); m !== undefined; m = receiveMessageOnPort(back)) {
+      const r = m.message as ReturnedBuffers;
+      this.recycle?.(r.key, r.rec);
+    }
+  }
+
   offer(batch: EndedBatch): boolean {
     const port = this.port;
     if (port === null || this.dead !== null) return false;
+    this.takeBack();
     const max = this.config.maxQueuedFlows ?? 65_536;
     if (this.queued() > 0 && this.queued() + batch.count > max) {
       if (this.lossless) {
         if (!this.waitForRoom(batch.count, max)) return false;
       } else if (!isShutdownFlush(batch)) return false;
     }
-    const names = batch.side ? this.names.intern(batch.side, batch.count) : null;
+    const names = this.names.intern(batch, batch.count);
     const msg: ExportBatch = { count: batch.count, key: batch.key, rec: batch.rec, names, ...this.names.take() };
     const transfer: Transferable[] = [batch.rec];
     if ((batch.key.buffer as ArrayBuffer) !== batch.rec) transfer.push(batch.key.buffer as ArrayBuffer);
@@ -209,6 +235,8 @@ export class IpfixSink implements EndedFlowSink {
     }
     this.closed = null;
     port.close();
+    this.back?.close();
+    this.back = null;
     w.terminate();
     this.worker = null;
   }

@@ -11,7 +11,7 @@
 import { IpfixSender } from "./ipfix-sender.ts";
 import {
   C_BYTES, C_FLOWS, C_MESSAGES, C_PROCESSED, C_SEND_ERRORS, C_TEMPLATE_MESSAGES, counterViews,
-  type ExportBatch, type ExporterInit, type FromExporter,
+  type ExportBatch, type ExporterInit, type FromExporter, type ReturnedBuffers,
 } from "./ipfix-protocol.ts";
 
 declare const self: Worker;
@@ -23,6 +23,17 @@ self.onmessage = (ev: MessageEvent<ExporterInit>) => {
   if (m.type !== "init") return;
   const { f64, done } = counterViews(m.counters);
   const sender = new IpfixSender(m.config);
+  // The batch's buffers go back to the capture side (reused there instead of allocating).
+  const back = m.back ?? null;
+  const giveBack = (b: ExportBatch) => {
+    if (back === null) return;
+    const key = b.key.buffer as ArrayBuffer;
+    try {
+      back.postMessage({ key: b.key, rec: b.rec } satisfies ReturnedBuffers, key === b.rec ? [key] : [key, b.rec]);
+    } catch {
+      // Only an optimisation: the capture side allocates instead.
+    }
+  };
   let reported: string | null = null;
   let processed = 0;
   const publish = () => {
@@ -47,12 +58,14 @@ self.onmessage = (ev: MessageEvent<ExporterInit>) => {
         sender.close();
         publish();
         m.port.close();
+        back?.close();
         post({ type: "closed", lastError: sender.lastError });
         return;
       }
       sender.sendBatch(b);
       processed += b.count;
       publish();
+      giveBack(b);
     };
     post({ type: "ready" });
   }, (err: unknown) => {
@@ -63,11 +76,13 @@ self.onmessage = (ev: MessageEvent<ExporterInit>) => {
       if (e.data === null) {
         publish();
         m.port.close();
+        back?.close();
         post({ type: "closed", lastError: message });
         return;
       }
       processed += e.data.count;
       publish();
+      giveBack(e.data);
     };
     post({ type: "failed", message });
   });

@@ -3,10 +3,11 @@
  * sink drops whole batches and counts them without touching the packet loop or the other sinks.
  */
 import { describe, expect, test } from "bun:test";
-import { FlowColumns, EndReason, END_REASON_NAMES } from "./table/columns.ts";
+import { FlowColumns, EndReason, END_REASON_NAMES, F_ID, KEY_WORDS, REC_F64 } from "./table/columns.ts";
 import { FlowEngine } from "./engine.ts";
 import { toRecord } from "./format/record.ts";
-import { QueuedSink, type EndedBatch, type EndedFlowSink } from "./sinks.ts";
+import { EndedFlowBatcher, QueuedSink, type EndedBatch, type EndedFlowSink, type SinkExtras } from "./sinks.ts";
+import { NO_EXTRAS, SIDE_STRS, type FlowExtras } from "./table/extras.ts";
 import { pkt } from "./test-packets.ts";
 
 /** A sink that keeps what it gets (as FlowRecords, via the batch's own columns). */
@@ -120,4 +121,91 @@ test("flows ended by a tick's sweep reach the sinks at the end of that tick, not
   expect(got.ids).toEqual([]);
   engine.advance(t0 + 62); // one tick whose sweep ends the idle flow; the clock then stops
   expect(got.reasons).toEqual(["idle"]);
+});
+
+/** `n` flows with ids 1..n (key word 0 = id too), and extras naming each after its id. */
+function source(n: number): { cols: FlowColumns; extras: (c: FlowColumns, i: number) => FlowExtras } {
+  const cols = new FlowColumns(n);
+  for (let i = 0; i < n; i++) {
+    cols.f64[i * REC_F64 + F_ID] = i + 1;
+    cols.key[i * KEY_WORDS] = i + 1;
+  }
+  const extras = (c: FlowColumns, i: number): FlowExtras => ({ ...NO_EXTRAS, app: `app${c.id(i)}`, server_name: `n${c.id(i)}`, src_country: "NL" });
+  return { cols, extras };
+}
+
+/** A sink that reads ids, extras and (optionally) gives the buffers back at once. */
+class Reader implements EndedFlowSink {
+  readonly ids: number[] = [];
+  readonly apps: (string | null)[] = [];
+  readonly servers: (string | null)[] = [];
+  readonly countries: (string | null)[] = [];
+  readonly buffers: ArrayBuffer[] = [];
+  private recycle: ((key: Int32Array, rec: ArrayBuffer) => void) | null = null;
+  constructor(readonly name: string, readonly extras: SinkExtras, private readonly giveBack: boolean) {}
+  setRecycler(fn: (key: Int32Array, rec: ArrayBuffer) => void): void {
+    if (this.giveBack) this.recycle = fn;
+  }
+  offer(b: EndedBatch): boolean {
+    const c = FlowColumns.wrap(b.key, b.rec);
+    this.buffers.push(b.rec);
+    for (let j = 0; j < b.count; j++) {
+      this.ids.push(c.id(j));
+      expect(b.key[j * KEY_WORDS]).toBe(c.id(j));
+      if (b.names) {
+        expect(b.side).toBeUndefined();
+        this.apps.push(b.names[2 * j]!);
+        this.servers.push(b.names[2 * j + 1]!);
+        this.countries.push(null);
+      } else {
+        this.apps.push(b.side!.strs[j * SIDE_STRS]!);
+        this.servers.push(b.side!.strs[j * SIDE_STRS + 2]!);
+        this.countries.push(b.side!.strs[j * SIDE_STRS + 5]!);
+      }
+    }
+    this.recycle?.(b.key, b.rec);
+    return true;
+  }
+}
+
+test("sinks that read only the names get only app and server name (EndedBatch.names); one that reads all gets the side columns", () => {
+  const { cols, extras } = source(10);
+  const want = Array.from({ length: 10 }, (_, i) => i + 1);
+  for (const kinds of [["names", "names"], ["names", "all"]] as SinkExtras[][]) {
+    const sinks = kinds.map((k, s) => new Reader(`s${s}`, k, false));
+    const b = new EndedFlowBatcher(sinks, 4);
+    b.keepExtras(extras);
+    for (let i = 0; i < 10; i++) b.push(cols, i);
+    b.flush();
+    for (const r of sinks) {
+      expect(r.ids).toEqual(want);
+      expect(r.apps).toEqual(want.map((i) => `app${i}`));
+      expect(r.servers).toEqual(want.map((i) => `n${i}`));
+      // Country only when some sink reads all extras (then every sink gets the side columns).
+      expect(r.countries).toEqual(want.map(() => (kinds.includes("all") ? "NL" : null)));
+    }
+  }
+});
+
+test("buffers a sink gives back are refilled instead of new ones; a partial batch in reused columns reads its own flows only", () => {
+  const { cols, extras } = source(11);
+  const back = new Reader("back", "names", true);
+  const b = new EndedFlowBatcher([back], 4);
+  b.keepExtras(extras);
+  for (let i = 0; i < 11; i++) b.push(cols, i); // 4 + 4 full, 3 waiting
+  b.flush();
+  expect(back.ids).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+  expect(back.apps.at(-1)).toBe("app11");
+  // Three batches through two buffers: the first came back and carried the third (partial) batch.
+  expect(back.buffers.length).toBe(3);
+  expect(back.buffers[2]).toBe(back.buffers[0]!);
+  expect(back.buffers[1]).not.toBe(back.buffers[0]!);
+  // A sink that keeps the buffers (the default) gets new ones every time.
+  const keep = new Reader("keep", "names", false);
+  const k = new EndedFlowBatcher([keep], 4);
+  k.keepExtras(extras);
+  for (let i = 0; i < 11; i++) k.push(cols, i);
+  k.flush();
+  expect(keep.ids).toEqual(back.ids);
+  expect(new Set(keep.buffers).size).toBe(3);
 });

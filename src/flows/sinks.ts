@@ -13,9 +13,17 @@
  * recently-ended list and the packet loop are not affected. `QueuedSink` gives any async consumer
  * (a Worker, a socket, a disk) that behaviour with a queue of at most `maxBatches`.
  *
- * Ownership: each sink gets its own batch (the first sink the original, the others a copy), so a
- * sink may transfer the buffers to a Worker. Cost per ended flow: one 104-byte copy into the batch,
- * plus one copy per additional sink; nothing when no sink is configured.
+ * Ownership: each sink gets its own batch (the last sink the original, the others a copy), so a
+ * sink may transfer the buffers to a Worker. A sink that gets them back (the IPFIX exporter's
+ * Worker transfers them back once sent) hands them to the batcher (`setRecycler`), which fills
+ * them again instead of allocating ~850 KB per batch (fresh memory: page faults on the capture
+ * thread). Cost per ended flow: one 104-byte copy into the batch, plus one copy per additional
+ * sink; nothing when no sink is configured.
+ *
+ * Extras: a sink declares what it reads (`extras`: "all", the default — the history store; or
+ * "names" — the IPFIX exporter, which sends only application and server name). When no sink reads
+ * more than the names, the batch carries 2 strings per flow (`names`) instead of the 10 strings
+ * and 3 numbers of `side`.
  */
 import { FlowColumns, KEY_WORDS, REC_F64 } from "./table/columns.ts";
 import { FlowSide, type FlowExtras, type FlowSideData } from "./table/extras.ts";
@@ -27,14 +35,30 @@ export interface EndedBatch {
   key: Int32Array;
   /** count × 64 bytes of records (same rule). */
   rec: ArrayBuffer;
-  /** The flows' extras (app, names, country, AS: extras.ts), when the engine runs an annotator. */
+  /** The flows' extras (app, names, country, AS: extras.ts), when the engine runs an annotator and a sink wants them all. */
   side?: FlowSideData;
+  /**
+   * Instead of `side` when every sink wants only the names (`EndedFlowSink.extras === "names"`):
+   * 2 × count strings, the application and server name of flow j at 2j and 2j + 1.
+   */
+  names?: (string | null)[];
 }
+
+/** The extras a sink reads: "all" (the default: `side`) or only application and server name (`names`). */
+export type SinkExtras = "all" | "names";
 
 export interface EndedFlowSink {
   readonly name: string;
   /** Takes the batch (and its buffers) or returns false at once when it cannot (counted as dropped). */
   offer(batch: EndedBatch): boolean;
+  /** Which extras the sink reads (default "all"); the batcher fetches only what some sink reads. */
+  readonly extras?: SinkExtras;
+  /**
+   * For a sink that can give the batch buffers back once done with them (e.g. a Worker that
+   * transfers them back): the batcher passes the function to call with them, and refills batches
+   * from those instead of allocating ~850 KB per batch.
+   */
+  setRecycler?(recycle: (key: Int32Array, rec: ArrayBuffer) => void): void;
   /** Called at stop after the last offer; resolves when what was accepted is done. */
   close?(): Promise<void>;
 }
@@ -56,10 +80,17 @@ export class EndedFlowBatcher {
   private cols: FlowColumns;
   private count = 0;
   private readonly stats: SinkStats[];
+  /** Batch columns given back by a sink (setRecycler), reused before allocating. */
+  private readonly spare: FlowColumns[] = [];
+  /** Every sink reads only the names (app, server name): fetch and carry only those. */
+  private readonly namesOnly: boolean;
 
   constructor(private readonly sinks: readonly EndedFlowSink[], private readonly batchFlows = BATCH_FLOWS) {
     this.cols = new FlowColumns(batchFlows);
     this.stats = sinks.map((s) => ({ name: s.name, batches: 0, flows: 0, dropped_batches: 0, dropped_flows: 0, errors: 0 }));
+    this.namesOnly = sinks.length > 0 && sinks.every((s) => s.extras === "names");
+    const recycle = (key: Int32Array, rec: ArrayBuffer) => this.recycle(key, rec);
+    for (const s of sinks) s.setRecycler?.(recycle);
   }
 
   get active(): boolean {
@@ -67,22 +98,38 @@ export class EndedFlowBatcher {
   }
 
   private side: FlowSide | null = null;
+  private names: (string | null)[] | null = null;
   private extrasOf: ((src: FlowColumns, i: number) => FlowExtras) | null = null;
 
-  /** Carry each flow's extras in the batch (EndedBatch.side). */
+  /** Carry each flow's extras in the batch (EndedBatch.side, or EndedBatch.names when no sink reads more). */
   keepExtras(fn: (src: FlowColumns, i: number) => FlowExtras): void {
-    this.side ??= new FlowSide(this.batchFlows);
+    if (this.namesOnly) this.names ??= new Array<string | null>(2 * this.batchFlows).fill(null);
+    else this.side ??= new FlowSide(this.batchFlows);
     this.extrasOf = fn;
   }
 
   /** The ended-flow listener: copy slot i of `src` (still intact while listeners run). */
   push(src: FlowColumns, i: number): void {
-    this.cols.copyFrom(src, i, this.count);
+    const j = this.count;
+    this.cols.copyFrom(src, i, j);
     if (this.extrasOf !== null) {
-      const o = src.origin(i);
-      this.side!.put(this.count, this.extrasOf(src, i), o === 0 ? null : originExporter(o), o === 0 ? null : originDomain(o));
+      const x = this.extrasOf(src, i);
+      const names = this.names;
+      if (names !== null) {
+        names[2 * j] = x.app;
+        names[2 * j + 1] = x.server_name;
+      } else {
+        const o = src.origin(i);
+        this.side!.put(j, x, o === 0 ? null : originExporter(o), o === 0 ? null : originDomain(o));
+      }
     }
     if (++this.count === this.batchFlows) this.flush();
+  }
+
+  /** Batch columns a sink is done with (only whole batches of this batcher's size are kept, at most 8). */
+  recycle(key: Int32Array, rec: ArrayBuffer): void {
+    if (this.spare.length >= 8 || key.length !== this.batchFlows * KEY_WORDS || rec.byteLength !== this.batchFlows * REC_F64 * 8) return;
+    this.spare.push(FlowColumns.wrap(key, rec));
   }
 
   /** Hand the partial batch to the sinks (called every engine tick and at stop). */
@@ -90,21 +137,27 @@ export class EndedFlowBatcher {
     const n = this.count;
     if (n === 0) return;
     const full = this.cols;
-    this.cols = new FlowColumns(this.batchFlows);
+    // Reused columns hold old flows beyond `count`: readers read `count` slots only (EndedBatch).
+    this.cols = this.spare.pop() ?? new FlowColumns(this.batchFlows);
     this.count = 0;
     // Plain data (copied: the side arrays are reused for the next batch); strings are shared, never changed.
     const side = this.side !== null ? this.side.data(n) : undefined;
+    const names = this.names !== null ? this.names.slice(0, 2 * n) : undefined;
     for (let s = 0; s < this.sinks.length; s++) {
       // The last sink takes the original buffers; the others get exact-size copies.
       const own = s === this.sinks.length - 1;
       const key = own ? full.key : full.key.slice(0, n * KEY_WORDS);
       const rec = (own ? full.f64.buffer : full.f64.buffer.slice(0, n * REC_F64 * 8)) as ArrayBuffer;
       const st = this.stats[s]!;
-      let ok = false;
+      let ok = false, threw = false;
       try {
-        ok = this.sinks[s]!.offer(side === undefined ? { count: n, key, rec } : { count: n, key, rec, side: own ? side : { count: n, asn: side.asn.slice(), strs: side.strs } });
+        const b: EndedBatch = side !== undefined
+          ? { count: n, key, rec, side: own ? side : { count: n, asn: side.asn.slice(), strs: side.strs } }
+          : names !== undefined ? { count: n, key, rec, names } : { count: n, key, rec };
+        ok = this.sinks[s]!.offer(b);
       } catch {
         st.errors++;
+        threw = true;
       }
       if (ok) {
         st.batches++;
@@ -112,6 +165,8 @@ export class EndedFlowBatcher {
       } else {
         st.dropped_batches++;
         st.dropped_flows += n;
+        // A refused batch's own buffers are free again (not after a throw: the sink may hold them).
+        if (own && !threw) this.recycle(key, rec);
       }
     }
   }
