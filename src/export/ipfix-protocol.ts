@@ -104,14 +104,24 @@ export class NameInterner {
     }
     const out = new Int32Array(2 * count);
     let any = false;
+    // The previous flow's names and ids: runs of one application (the same string) skip the Map.
+    let lastApp = "", lastAppId = 0, lastName = "", lastNameId = 0;
     for (let j = 0; j < count; j++) {
       const app = s[j * stride], name = s[j * stride + nameAt];
       if (app) {
-        out[2 * j] = this.id(app);
+        if (app !== lastApp) {
+          lastApp = app;
+          lastAppId = this.id(app);
+        }
+        out[2 * j] = lastAppId;
         any = true;
       }
       if (name) {
-        out[2 * j + 1] = this.id(name);
+        if (name !== lastName) {
+          lastName = name;
+          lastNameId = this.id(name);
+        }
+        out[2 * j + 1] = lastNameId;
         any = true;
       }
     }
