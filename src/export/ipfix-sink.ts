@@ -14,9 +14,10 @@
  * `flows --read` gets them too): the batcher refills them instead of allocating new ones.
  * Measured (in-process, 200 k flows, 2 M packets, load 3-4): with flows ending during the read
  * (`--idle-timeout 2`), the read loop's own CPU is 30-50 ms higher with this sink than with a
- * null sink, and back at the null sink's level when the Worker takes the batches without encoding
- * or sending them: that part is the Worker's work running beside the read loop (2 cores shared),
- * not the posting; only a cheaper encoder/sender would lower it.
+ * null sink, and about at the null sink's level (384-389 vs 394-422 ms, 3 pairs; a later repeat
+ * at higher load was inconclusive) when the Worker takes the batches without encoding or sending
+ * them: so that part looks like the Worker's work running beside the read loop (2 cores shared),
+ * not the posting itself; a cheaper encoder/sender would be the next thing to try.
  *
  * Bounded queue: at most `maxQueuedFlows` flows (default 65,536 ≈ 6.8 MB) posted and not yet taken
  * by the Worker. Beyond that, two modes:
