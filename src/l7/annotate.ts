@@ -5,7 +5,7 @@
  * - The FlowInspector runs as the engine's per-packet hook (app, app_source, server_name).
  * - This thread's extras resolver (flows/table/extras.ts) answers records, row writers and query terms:
  *   live slots from the inspector, passive DNS (names of both ends) and GeoLookup (country / AS of
- *   both ends, cached per address, never per packet); recently-ended flows from the ring's side
+ *   both ends, never per packet: IPv4 special ranges answered by prefix, global addresses cached per address); recently-ended flows from the ring's side
  *   columns, filled when they ended; batches for the sinks carry the same (EndedBatch.side).
  * - Active-timeout segments: the decision of a flow that ended by active timeout is kept (bounded
  *   map by key, at most CARRY_MAX) and handed to the next segment of the same key on its first
@@ -21,7 +21,7 @@ import { addrText } from "../flows/format/record.ts";
 import { REC_U32, U_PKTS } from "../flows/table/columns.ts";
 import type { DecodedPacket } from "../capture/packet.ts";
 import { APP_NAMES } from "./apps.ts";
-import { GeoLookup, type GeoConfig, type GeoInfo } from "./geo.ts";
+import { GeoLookup, V4_MIXED, V4_PER_ADDRESS, v4Special, type GeoConfig, type GeoInfo, type V4Special } from "./geo.ts";
 import { FlowInspector } from "./inspector.ts";
 
 export interface AnnotateConfig extends GeoConfig {
@@ -155,12 +155,13 @@ export class FlowAnnotator implements FlowPacketHook, ExtrasResolver {
   }
 
   private readonly scratch: { -readonly [K in keyof FlowExtras]: FlowExtras[K] } = { ...NO_EXTRAS };
-  // IPv4 lookups cached by the key word (no address text on a hit); two generations of V4_CACHE.
+  // IPv4 lookups of global addresses cached by the key word (no address text on a hit); two generations of V4_CACHE.
   private v4 = new Map<number, GeoInfo>();
   private v4old = new Map<number, GeoInfo>();
   private readonly v6special = new Map<number, GeoInfo>();
-  /** Per IPv4 /24: its special-range info, or null when it is not special. */
-  private readonly v4special = new Map<number, GeoInfo | null>();
+  /** geo.ts's IPv4 special ranges by prefix (built on the first IPv4 lookup), and one GeoInfo per label code. */
+  private v4table: V4Special | null = null;
+  private readonly v4label: (GeoInfo | undefined)[] = [];
   private readonly directKey = new Int32Array(1 << DIRECT_BITS);
   private readonly directVal: (GeoInfo | undefined)[] = new Array<GeoInfo | undefined>(1 << DIRECT_BITS).fill(undefined);
 
@@ -183,25 +184,22 @@ export class FlowAnnotator implements FlowPacketHook, ExtrasResolver {
       }
       return geo.lookup(addrText(key, off, true));
     }
-    // A direct-mapped cache in front (one multiply, two loads on a hit), then the two generations.
+    // A direct-mapped cache in front (one multiply, two loads on a hit: the path of repeated
+    // global addresses, unchanged). On a miss, the special ranges by prefix (two loads at most),
+    // never cached per address: a scan's unique private or benchmarking clients cost no Map work
+    // (one GeoInfo per label, from geo.lookup of the first address met: the same answer as for any
+    // address of the range). Then global addresses (and the broadcast /24): two generations, geo.lookup.
     const w = key[off]!;
     const h = Math.imul(w, 0x9e3779b1) >>> (32 - DIRECT_BITS);
     let g = this.directVal[h];
     if (g !== undefined && this.directKey[h] === w) return g;
+    const t = this.v4table ?? (this.v4table = v4Special());
+    let code = t.by16[w >>> 16]!;
+    if (code >= V4_MIXED) code = t.by24[code - V4_MIXED]![(w >>> 8) & 255]!;
+    if (code !== 0 && code !== V4_PER_ADDRESS) return this.v4label[code] ?? (this.v4label[code] = geo.lookup(addrText(key, off, false)));
     g = this.v4.get(w);
     if (g === undefined) {
-      // Special ranges (geo.ts specialRange: every IPv4 one is a /24 or wider, but for the
-      // broadcast address) are labelled per /24: one lookup per block of a scan, not per address.
-      const block = w >>> 8;
-      const special = block === 0xffffff ? undefined : this.v4special.get(block);
-      if (special !== undefined && special !== null) g = special;
-      else {
-        g = this.v4old.get(w) ?? geo.lookup(addrText(key, off, false));
-        if (special === undefined && block !== 0xffffff) {
-          if (this.v4special.size >= V4_CACHE) this.v4special.clear();
-          this.v4special.set(block, g.special !== null ? g : null);
-        }
-      }
+      g = this.v4old.get(w) ?? geo.lookup(addrText(key, off, false));
       if (this.v4.size >= V4_CACHE) {
         this.v4old = this.v4;
         this.v4 = new Map();
