@@ -4,30 +4,16 @@
  * shim compiled at start by TinyCC from an embedded file), the pure-TS reader and the embedded
  * assets work without the checkout.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { beforeAll, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-
-const ROOT = new URL("..", import.meta.url).pathname;
+import { binaryInEmptyDir } from "./compiled-binary.ts";
 import { PCAPS } from "./shared-paths.ts";
-const work = mkdtempSync(join(tmpdir(), "fm-bin-"));
-const empty = mkdtempSync(join(tmpdir(), "fm-run-"));
-const bin = join(empty, "flowmatrix");
-
+let bin = "";
+let empty = "";
 beforeAll(() => {
-  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
-  const cmd = (pkg.scripts.build as string).replace("dist/flowmatrix", join(work, "flowmatrix")).split(" ");
-  const r = Bun.spawnSync([process.execPath, ...cmd.slice(1)], { cwd: ROOT, stderr: "pipe", stdout: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`build failed: ${r.stderr.toString()}`);
-  copyFileSync(join(work, "flowmatrix"), bin);
-  Bun.spawnSync(["chmod", "+x", bin]);
-}, 120_000);
-
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
-  rmSync(empty, { recursive: true, force: true });
-});
+  ({ bin, dir: empty } = binaryInEmptyDir("fm-run-"));
+}, 180_000);
 
 function run(args: string[]) {
   const r = Bun.spawnSync([bin, ...args], { cwd: empty, stdout: "pipe", stderr: "pipe" });

@@ -13,6 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { binaryInEmptyDir } from "./compiled-binary.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
@@ -21,7 +22,6 @@ import { serve, type Served } from "../src/server/security/test-serve.ts";
 
 setDefaultTimeout(120_000);
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const FILE = `${PCAPS}ndpi__alexa-app.pcapng`;
 const TOKEN = "e2e-admin-token-0123456789abcdefghij";
 const dir = mkdtempSync(join(tmpdir(), "fm-e2e-login-"));
@@ -151,18 +151,12 @@ describe("from the checkout", () => {
 });
 
 describe("the compiled binary, from an empty directory, with a config file and a token", () => {
-  const work = mkdtempSync(join(tmpdir(), "fm-e2e-bin-"));
-  const empty = mkdtempSync(join(tmpdir(), "fm-e2e-run-"));
-  const bin = join(empty, "flowmatrix");
+  let bin = "";
+  let empty = "";
   let s: Served | null = null;
 
   beforeAll(async () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
-    const cmd = (pkg.scripts.build as string).replace("dist/flowmatrix", join(work, "flowmatrix")).split(" ");
-    const r = Bun.spawnSync([process.execPath, ...cmd.slice(1)], { cwd: ROOT, stderr: "pipe", stdout: "pipe" });
-    if (r.exitCode !== 0) throw new Error(`build failed: ${r.stderr.toString()}`);
-    copyFileSync(join(work, "flowmatrix"), bin);
-    chmodSync(bin, 0o755);
+    ({ bin, dir: empty } = binaryInEmptyDir("fm-e2e-run-"));
     copyFileSync(tokenFile, join(empty, "token"));
     chmodSync(join(empty, "token"), 0o600);
     writeFileSync(join(empty, "flowmatrix.toml"), [
@@ -174,8 +168,6 @@ describe("the compiled binary, from an empty directory, with a config file and a
 
   afterAll(async () => {
     await s?.stop();
-    rmSync(work, { recursive: true, force: true });
-    rmSync(empty, { recursive: true, force: true });
   });
 
   test("logs in through the UI; the API wants the token; JSON log lines on stderr", async () => {

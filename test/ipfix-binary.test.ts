@@ -5,32 +5,17 @@
  * inside the engine Worker; both must find it in the binary and deliver every flow to a receiver on
  * 127.0.0.1 (counted here from the IPFIX headers: sequence number + records of the last message).
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { beforeAll, expect, test } from "bun:test";
+import { binaryInEmptyDir, buildScript } from "./compiled-binary.ts";
 import { TEMPLATE_V4, TEMPLATE_V6 } from "../src/export/ipfix-templates.ts";
 import { PCAPS } from "./shared-paths.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-const work = mkdtempSync(join(tmpdir(), "fm-ipfix-bin-"));
-const empty = mkdtempSync(join(tmpdir(), "fm-ipfix-run-"));
-const bin = join(empty, "flowmatrix");
-
+let bin = "";
+let empty = "";
 beforeAll(() => {
-  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
-  expect(pkg.scripts.build).toContain("src/export/ipfix-worker.ts");
-  const cmd = (pkg.scripts.build as string).replace("dist/flowmatrix", join(work, "flowmatrix")).split(" ");
-  const r = Bun.spawnSync([process.execPath, ...cmd.slice(1)], { cwd: ROOT, stderr: "pipe", stdout: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`build failed: ${r.stderr.toString()}`);
-  copyFileSync(join(work, "flowmatrix"), bin);
-  Bun.spawnSync(["chmod", "+x", bin]);
-}, 120_000);
-
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
-  rmSync(empty, { recursive: true, force: true });
-});
+  expect(buildScript()).toContain("src/export/ipfix-worker.ts");
+  ({ bin, dir: empty } = binaryInEmptyDir("fm-ipfix-run-"));
+}, 180_000);
 
 /** A receiver on 127.0.0.1: data records seen (sum over data sets) and datagrams. */
 async function receiver() {
