@@ -49,9 +49,39 @@ export class ExportCursor {
     if (this.refs) return true;
     if (!this.selector.step(budget)) return false;
     const { refs, ids } = this.selector.pageRefs();
-    this.refs = refs;
-    this.ids = ids;
+    const n = this.dedupe(refs, ids);
+    this.refs = n === refs.length ? refs : refs.subarray(0, n);
+    this.ids = n === ids.length ? ids : ids.subarray(0, n);
     return true;
+  }
+
+  /**
+   * The selection ran in slices while the table moved: a flow seen live by one slice may have ended
+   * and been seen again in the ring by a later one (the ring is scanned after the table). Only flows
+   * that ended since the cursor opened can appear twice, so only their ids are checked: each is kept
+   * at its first place in the order. Cost: one Set of the ring entries appended since open (bounded
+   * by the ring's capacity) and one lookup per selected flow; nothing when no flow ended meanwhile.
+   * Compacts `refs`/`ids` in place; returns the count kept.
+   */
+  private dedupe(refs: Int32Array, ids: Float64Array): number {
+    const ring = this.recent;
+    const from = Math.max(this.ringSeen, ring.total - ring.capacity);
+    if (from >= ring.total) return refs.length;
+    const ended = new Set<number>();
+    for (let k = from; k < ring.total; k++) ended.add(ring.cols.id(k % ring.capacity));
+    const seen = new Set<number>();
+    let w = 0;
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k]!;
+      if (ended.has(id)) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+      }
+      refs[w] = refs[k]!;
+      ids[w] = id;
+      w++;
+    }
+    return w;
   }
 
   get ready(): boolean {
