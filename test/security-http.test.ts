@@ -70,6 +70,8 @@ describe("bind rule", () => {
 
     const s = await serve({ args: [...BASE, "--host", "0.0.0.0", "--insecure-no-auth"] });
     try {
+      // stderr is read by its own pump: the warning may land just after stdout's URL line.
+      for (const until = Date.now() + 10_000; !s.err().includes("WITHOUT authentication") && Date.now() < until;) await Bun.sleep(20);
       expect(s.err()).toContain("WITHOUT authentication");
       const page = await (await get(`http://127.0.0.1:${s.port}/`)).text();
       expect(page).toContain('id="insecure-banner"');
