@@ -13,8 +13,10 @@
  *
  * Kinds: engine side `call:<method>` (a handler's run; id = the call's id), `bulk` (one export
  * turn), `slice:<function name>` (one scheduled slice of the per-second table work — FlowEngine's
- * pump — or of scan detection — the summary's slice), `tick:advance` (the clock advanced,
- * capture status), `tick:summary` (the per-second summary built), `lag` (the event loop
+ * pump — or of scan detection), `slice:summary` / `slice:summary-post` (one 2 ms turn of the
+ * per-second summary; the last one posts it), `tick:advance` (the clock advanced, capture status),
+ * `tick:summary` (the summary started: its first piece), `tick:skipped` (no summary started: the
+ * previous one is still being built), `lag` (the event loop
  * late by more than LAG_MS on a 1 ms timer: the thread was busy or not scheduled); server side
  * `post:<method>` (from the call's postMessage to its reply arriving) and `lag`.
  */
