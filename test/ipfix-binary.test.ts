@@ -7,6 +7,7 @@
  */
 import { beforeAll, expect, test } from "bun:test";
 import { binaryInEmptyDir, buildScript } from "./compiled-binary.ts";
+import { serve } from "../src/server/security/test-serve.ts";
 import { TEMPLATE_V4, TEMPLATE_V6 } from "../src/export/ipfix-templates.ts";
 import { PCAPS } from "./shared-paths.ts";
 
@@ -67,17 +68,10 @@ test("flows --read --export-ipfix from the binary alone: the Worker starts and e
 
 test("serve --export-ipfix from the binary: the Worker starts inside the engine Worker; flows counted in health", async () => {
   const rx = await receiver();
-  const p = Bun.spawn([bin, "serve", "--no-store", "--port", "0", "--quiet", "--read", `${PCAPS}ndpi__gnutella.pcap`, "--speed", "max",
-    "--idle-timeout", "1", "--export-ipfix", `127.0.0.1:${rx.port}`], { cwd: empty, stdout: "pipe", stderr: "pipe" });
+  const s = await serve({ bin: [bin], cwd: empty, args: ["--no-store", "--port", "0", "--quiet", "--read", `${PCAPS}ndpi__gnutella.pcap`,
+    "--speed", "max", "--idle-timeout", "1", "--export-ipfix", `127.0.0.1:${rx.port}`] });
   try {
-    const reader = p.stdout.getReader();
-    let out = "";
-    while (!/dashboard at (\S+)\//.test(out)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += new TextDecoder().decode(value);
-    }
-    const url = /dashboard at (\S+?)\/ /.exec(out)![1]!;
+    const url = s.url;
     let ex: { flows: number; send_errors: number; last_error: string | null } | undefined;
     for (let i = 0; i < 100; i++) {
       ex = ((await (await fetch(`${url}/api/v1/health`)).json()) as { exporters: (typeof ex)[] }).exporters[0];
@@ -90,8 +84,7 @@ test("serve --export-ipfix from the binary: the Worker starts inside the engine 
     for (let i = 0; i < 50 && rx.st.records < ex!.flows; i++) await Bun.sleep(20);
     expect(rx.st.records).toBeGreaterThanOrEqual(ex!.flows);
   } finally {
-    p.kill("SIGTERM");
-    await p.exited;
+    await s.stop();
     rx.close();
   }
 }, 30_000); // its health poll alone may take 10 s at load ~10 (the default timeout is 5 s)

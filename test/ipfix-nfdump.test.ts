@@ -21,6 +21,7 @@ import { join } from "node:path";
 import ipaddr from "ipaddr.js";
 import type { FlowRecord } from "../src/flows/format/record.ts";
 import { PCAPS } from "./shared-paths.ts";
+import { serve } from "../src/server/security/test-serve.ts";
 
 setDefaultTimeout(60_000);
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
@@ -177,17 +178,10 @@ describe("serve --read --export-ipfix", () => {
     const ours = await run(["flows", "--read", path, "--format", "summary"]);
     const stats = JSON.parse(ours.out) as { ip_packets: number; ip_bytes: number };
     const nf = await startNfcapd();
-    const p = Bun.spawn([process.execPath, MAIN, "serve", "--no-store", "--port", "0", "--quiet", "--read", path, "--speed", "max",
-      "--idle-timeout", "1", "--export-ipfix", `127.0.0.1:${nf.port}`, "--ipfix-domain", "42"], { stdout: "pipe", stderr: "pipe" });
+    const s = await serve({ args: ["--no-store", "--port", "0", "--quiet", "--read", path, "--speed", "max",
+      "--idle-timeout", "1", "--export-ipfix", `127.0.0.1:${nf.port}`, "--ipfix-domain", "42"] });
     try {
-      const reader = p.stdout.getReader();
-      let out = "";
-      while (!/dashboard at (\S+)\//.test(out)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        out += new TextDecoder().decode(value);
-      }
-      const url = /dashboard at (\S+?)\/ /.exec(out)![1]!;
+      const url = s.url;
       // While it runs: flows idle out (1 s) and are exported; health and /metrics count them. The
       // replay must have finished before the stop (the whole capture is compared below): the
       // exporter Worker sends flows while the replay still runs.
@@ -207,8 +201,7 @@ describe("serve --read --export-ipfix", () => {
       expect(metrics).toMatch(/flowmatrix_ipfix_flows_total\{target="127\.0\.0\.1:\d+"\} [1-9]\d*/);
       expect(metrics).toMatch(/flowmatrix_ipfix_send_errors_total\{target="127\.0\.0\.1:\d+"\} 0/);
     } finally {
-      p.kill("SIGTERM");
-      await p.exited;
+      await s.stop();
     }
     await Bun.sleep(200);
     const { records, log } = await nf.stop();
