@@ -4,7 +4,7 @@
  * suspiciousReasons on flow records.
  */
 import { describe, expect, test } from "bun:test";
-import { AlertEngine } from "../src/alerts/alert-engine.ts";
+import { AlertEngine, LOOKUP_QUEUE } from "../src/alerts/alert-engine.ts";
 import { suspiciousReasons } from "../src/alerts/suspicious.ts";
 import type { FlowRecord } from "../src/flows/format/record.ts";
 import type { SystemSample } from "../src/metrics/system-collector.ts";
@@ -153,6 +153,36 @@ describe("host, flow, drops, interface, scan, system rules", () => {
     expect(al.flows.map((f) => f.id)).toEqual([3]);
     a.onTick(tick(2, { scans: [{ src_ip: "10.8.8.8", attempts: 5, unanswered: 5, dst_hosts: 5, dst_ports: 5 }] }));
     expect(a.active().map((x) => x.key)).toEqual(["10.9.9.9"]);
+  });
+
+  test("flow lookups after an alert storm run one at a time, at most LOOKUP_QUEUE waiting; the rest are skipped and counted", async () => {
+    const a = new AlertEngine();
+    let inFlight = 0, maxInFlight = 0;
+    const looked: string[] = [];
+    a.flowLookup = async (q) => {
+      looked.push(q);
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      await Bun.sleep(1);
+      inFlight--;
+      return [flow({ state: "attempted", id: looked.length })];
+    };
+    const n = LOOKUP_QUEUE + 6;
+    const scans = Array.from({ length: n }, (_, k) => ({ src_ip: `10.9.${k >> 8}.${k & 255}`, attempts: 50, unanswered: 45, dst_hosts: 1, dst_ports: 50 }));
+    a.onTick(tick(1, { scans }));
+    expect(a.active().length).toBe(n);
+    for (let t = Date.now() + 10_000; looked.length < LOOKUP_QUEUE && Date.now() < t;) await Bun.sleep(5);
+    await Bun.sleep(20);
+    expect(maxInFlight).toBe(1);
+    expect(looked.length).toBe(LOOKUP_QUEUE);
+    expect(a.lookupsSkipped).toBe(n - LOOKUP_QUEUE);
+    const withFlows = a.active().filter((x) => x.flows.length === 1);
+    expect(withFlows.length).toBe(LOOKUP_QUEUE);
+    // In raise order: the first LOOKUP_QUEUE alerts got their flows, in turn.
+    expect(a.active().slice(0, LOOKUP_QUEUE).every((x) => x.flows.length === 1)).toBe(true);
+    // The queue drains: a later alert is looked up again.
+    a.onTick(tick(2, { scans: [...scans, { src_ip: "10.8.8.8", attempts: 50, unanswered: 45, dst_hosts: 1, dst_ports: 50 }] }));
+    for (let t = Date.now() + 5_000; looked.length < LOOKUP_QUEUE + 1 && Date.now() < t;) await Bun.sleep(5);
+    expect(looked.at(-1)).toContain("10.8.8.8");
   });
 
   test("CPU and memory warnings after systemSeconds", () => {

@@ -15,6 +15,10 @@
  * Limits: recent() keeps the last `recentMax` (default 200) raised alerts, active or cleared,
  * newest first. Alerts whose rule has no flows in the summary (scan) get their flows filled
  * asynchronously through `flowLookup` when one is set (the API sets it to a query on the engine).
+ * Lookups run one at a time: each is a full-table query on the engine thread, and a burst of them
+ * after an alert storm (37 at once after a scan replay) held interactive API queries up to 130 ms
+ * behind them; queued one by one, a query waits for one lookup at most. At most LOOKUP_QUEUE wait;
+ * beyond that an alert keeps no example flows (its query link still finds them; `lookupsSkipped`).
  */
 import type { FlowRecord } from "../flows/format/record.ts";
 import type { SystemSample } from "../metrics/system-collector.ts";
@@ -39,6 +43,9 @@ interface RuleState {
 }
 
 /** Rule ids evaluated by each feed (a keyed alert is cleared only by the feed that evaluates its rule). */
+/** Flow lookups waiting their turn at most (see the header). */
+export const LOOKUP_QUEUE = 64;
+
 const FEED_RULES: Record<Feed, ReadonlySet<string>> = {
   tick: new Set(ALERT_RULES.filter((r) => r.feeds.includes("tick")).map((r) => r.id)),
   system: new Set(ALERT_RULES.filter((r) => r.feeds.includes("system")).map((r) => r.id)),
@@ -48,6 +55,10 @@ export class AlertEngine {
   readonly config: ResolvedAlertConfig;
   /** Fetches up to 5 flows for a query (set by the API); used for alerts raised without flows. */
   flowLookup: ((q: string) => Promise<FlowRecord[]>) | null = null;
+  /** Alerts raised while LOOKUP_QUEUE lookups were already waiting (no example flows looked up). */
+  lookupsSkipped = 0;
+  private lookupChain: Promise<void> = Promise.resolve();
+  private lookupsWaiting = 0;
   private readonly states = new Map<string, RuleState>();
   private readonly recentList: Alert[] = [];
   private readonly listeners: ((e: AlertEvent) => void)[] = [];
@@ -180,13 +191,27 @@ export class AlertEngine {
     st.alert = alert;
     this.recentList.push(alert);
     while (this.recentList.length > this.config.recentMax) this.recentList.shift();
-    if (alert.flows.length === 0 && alert.q !== "" && this.flowLookup) {
-      this.flowLookup(alert.q).then(
-        (flows) => { if (alert.flows.length === 0) alert.flows = flows.slice(0, 5); },
-        () => {},
-      );
-    }
+    if (alert.flows.length === 0 && alert.q !== "" && this.flowLookup) this.queueLookup(alert, this.flowLookup);
     this.emit({ type: "raised", alert });
+  }
+
+  /** Looks up example flows for `alert` after the lookups already queued (one at a time, bounded). */
+  private queueLookup(alert: Alert, lookup: (q: string) => Promise<FlowRecord[]>): void {
+    if (this.lookupsWaiting >= LOOKUP_QUEUE) {
+      this.lookupsSkipped++;
+      return;
+    }
+    this.lookupsWaiting++;
+    this.lookupChain = this.lookupChain.then(async () => {
+      try {
+        const flows = await lookup(alert.q);
+        if (alert.flows.length === 0) alert.flows = flows.slice(0, 5);
+      } catch {
+        // The engine was busy or restarting: the alert keeps no example flows (its link still works).
+      } finally {
+        this.lookupsWaiting--;
+      }
+    });
   }
 
   private clear(st: RuleState, now: number): void {
