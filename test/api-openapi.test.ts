@@ -255,7 +255,7 @@ describe("documented bounds, enums and patterns hold on the server", () => {
   }, 60_000);
 });
 
-describe("the guard's answers (a server with tokens) match the documented 401 and 403", () => {
+describe("the guard's answers (a server with tokens) match the documented 401, 403 and 429", () => {
   const ADMIN = "a".repeat(40);
   const VIEWER = "v".repeat(40);
   let guarded: FlowmatrixServer;
@@ -282,6 +282,19 @@ describe("the guard's answers (a server with tokens) match the documented 401 an
     const admin = await fetch(`${gurl}/api/v1/settings`, { headers: { authorization: `Bearer ${ADMIN}` } });
     expect(admin.status).toBe(200);
     expect(schemaErrors(schemaOf("/api/v1/settings", "200"), await admin.json())).toEqual([]);
+  });
+
+  // Last in this server's tests: it leaves 127.0.0.1 blocked for 5 min.
+  test("429 for a client over the failed-login limit: documented on every operation (exports keep their own schema too)", async () => {
+    for (const { path, method, op } of operations()) expect(op.responses?.["429"], `${method} ${path} 429`).toBeDefined();
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await fetch(`${gurl}/api/v1/flows?limit=1`, { headers: { authorization: `Bearer wrong-${i}` } })).status);
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(statuses[5]).toBe(429);
+    const blocked = await fetch(`${gurl}/api/v1/flows?limit=1`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(schemaErrors(schemaOf("/api/v1/flows", "429"), await blocked.json())).toEqual([]);
   });
 });
 

@@ -72,7 +72,9 @@ export interface OperationSpec {
 /**
  * Answers of the guard in front of every route (src/server/security/guard.ts), added to every
  * operation: 401 when a token is configured and none or a wrong one came, 403 for a cross-origin
- * request or a viewer token writing.
+ * request or a viewer token writing, 429 for a client over the failed-login limit (5 failures in
+ * 5 min; src/server/security/auth.ts) that still sends a token. An operation's own 429 (exports)
+ * keeps its description, with the guard's appended.
  */
 const guardError = (code: string) => t.Object({ error: t.Literal(code), message: t.String() }, { additionalProperties: false });
 const GUARD: Record<string, OpenApiResponse> = {
@@ -82,6 +84,22 @@ const GUARD: Record<string, OpenApiResponse> = {
   },
   "403": json("A cross-origin request, or a viewer token on a method other than GET.", named("Forbidden", guardError("forbidden"))),
 };
+const GUARD_429 = "With a token configured: too many failed logins or wrong tokens from this address (5 in 5 min): retry after Retry-After seconds.";
+const GUARD_TOO_MANY: OpenApiResponse = {
+  ...json(GUARD_429, t.Object({
+    error: t.Literal("too_many_requests"),
+    message: t.String(),
+    retry_after: t.Integer({ minimum: 1, description: "Seconds to wait (also the Retry-After header)." }),
+  }, { additionalProperties: false })),
+  headers: { "retry-after": { description: "Seconds to wait.", schema: { type: "integer", minimum: 1 } } },
+};
+
+/** The operation's own responses plus the guard's (an own 429 keeps its schema; the description names both causes). */
+function withGuard(own: Record<string, OpenApiResponse>): Record<string, OpenApiResponse> {
+  const mine = own["429"];
+  const tooMany = mine ? { ...mine, description: `${mine.description} ${GUARD_429}` } : GUARD_TOO_MANY;
+  return { ...own, ...GUARD, "429": tooMany };
+}
 
 /** The OpenAPI operation (Elysia's `detail`): summary, tags, typed parameters and responses. */
 export function operation(o: OperationSpec) {
@@ -92,6 +110,6 @@ export function operation(o: OperationSpec) {
     tags: o.tags,
     ...(o.operationId ? { operationId: o.operationId } : {}),
     ...(params.length ? { parameters: params } : {}),
-    responses: { ...o.responses, ...GUARD },
+    responses: withGuard(o.responses),
   };
 }
