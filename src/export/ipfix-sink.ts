@@ -173,6 +173,7 @@ export class IpfixSink implements EndedFlowSink {
     if (this.queued() > 0 && this.queued() + batch.count > max) {
       if (this.lossless) {
         if (!this.waitForRoom(batch.count, max)) return false;
+        this.takeBack(); // what the Worker sent while we waited: the batcher refills it next
       } else if (!isShutdownFlush(batch)) return false;
     }
     const names = this.names.intern(batch, batch.count);
