@@ -11,7 +11,8 @@
  *
  *   bun bench/tick-work.ts [--flows 1000000] [--pps 200000] [--seconds 8]
  *
- * Prints per second: the tick job's slices (count, longest, sum of CPU), the summary at once (ms)
+ * Prints per second: the tick job's slices (count, longest, sum of CPU), the talkers' commit steps
+ * (Talkers.commitStep, run inside the job's last slices: count, longest, sum), the summary at once (ms)
  * and sliced (turns, longest turn), and at the end the medians. Figures are wall time on this
  * thread unless marked cpu; compare runs made at similar load (stated beside them).
  */
@@ -53,14 +54,19 @@ function setDst(i: number): void {
 const queue: (() => void)[] = [];
 const engine = new FlowEngine({ talkers: true, idleTimeout: 600, maxFlows: Math.ceil(FLOWS * 1.1), schedule: (fn) => queue.push(fn) });
 const annotator = new FlowAnnotator(engine, {});
-// Talkers.commit (the tick job's last slice closes the talker second) timed apart.
-let commitMs = 0;
+// Talkers.commitStep (the tick job's last slices close the talker second in steps) timed apart:
+// per second the number of steps, the longest and their sum.
+let commitSteps = 0, commitMax = 0, commitSum = 0;
 const talkers = engine.talkers!;
-const commit = talkers.commit.bind(talkers);
-talkers.commit = (sec: number) => {
+const commitStep = talkers.commitStep.bind(talkers);
+talkers.commitStep = (sec: number, deadline: number) => {
   const t = performance.now();
-  commit(sec);
-  commitMs = performance.now() - t;
+  const done = commitStep(sec, deadline);
+  const ms = performance.now() - t;
+  commitSteps++;
+  commitMax = Math.max(commitMax, ms);
+  commitSum += ms;
+  return done;
 };
 annotator.attach();
 // Two builders on the same engine: one builds at once, the other in slices (each keeps its own clock and apps ring).
@@ -89,7 +95,7 @@ for (let i = 0; i < FLOWS; i++) {
   if (queue.length > 0) drain();
 }
 const rows: string[] = [];
-const med = { jobMax: [] as number[], jobCpu: [] as number[], slices: [] as number[], once: [] as number[], turnMax: [] as number[], turns: [] as number[] };
+const med = { commitMax: [] as number[], commitSum: [] as number[], jobMax: [] as number[], jobCpu: [] as number[], slices: [] as number[], once: [] as number[], turnMax: [] as number[], turns: [] as number[] };
 for (let sec = 5; sec < 5 + SECONDS; sec++) {
   for (let k = 0; k < PPS; k++) {
     setDst(flow);
@@ -98,6 +104,7 @@ for (let sec = 5; sec < 5 + SECONDS; sec++) {
   }
   // The next packet crosses the second: the packet path starts the tick job (first slice at once).
   setDst(flow);
+  commitSteps = 0; commitMax = 0; commitSum = 0;
   const first = timed(() => engine.packet(frame, 0, frame.length, frame.length, T0 + sec + 1, 1));
   const slices = [first, ...drain()];
   const once = timed(() => summary.build(STATUS, null));
@@ -118,12 +125,13 @@ for (let sec = 5; sec < 5 + SECONDS; sec++) {
   const jobMax = Math.max(...slices.map((s) => s.ms));
   const jobCpu = slices.reduce((a, s) => a + s.cpu, 0);
   const turnMax = Math.max(...turns.map((s) => s.ms), fin.ms);
+  med.commitMax.push(commitMax); med.commitSum.push(commitSum);
   med.jobMax.push(jobMax); med.jobCpu.push(jobCpu); med.slices.push(slices.length);
   med.once.push(once.ms); med.turnMax.push(turnMax); med.turns.push(turns.length);
-  rows.push(`second ${sec}: tick job ${slices.length} slices, longest ${jobMax.toFixed(1)} ms, cpu ${jobCpu.toFixed(0)} ms, talkers commit ${commitMs.toFixed(1)} ms (slowest: ${slices.map((s, k) => [k, s.ms] as const).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, ms]) => `#${k} ${ms.toFixed(1)}`).join(", ")}); ` +
+  rows.push(`second ${sec}: tick job ${slices.length} slices, longest ${jobMax.toFixed(1)} ms, cpu ${jobCpu.toFixed(0)} ms, talkers commit ${commitSteps} steps, longest ${commitMax.toFixed(1)} ms, sum ${commitSum.toFixed(1)} ms (slowest: ${slices.map((s, k) => [k, s.ms] as const).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, ms]) => `#${k} ${ms.toFixed(1)}`).join(", ")}); ` +
     `summary at once ${once.ms.toFixed(1)} ms; sliced ${turns.length} turns, longest ${turnMax.toFixed(1)} ms, sum ${turns.reduce((a, s) => a + s.ms, 0).toFixed(1)} ms, finish turn ${fin.ms.toFixed(1)} ms`);
   console.log(rows.at(-1));
 }
 const m = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
-console.log(`median over ${SECONDS} s (${engine.table.count.toLocaleString()} flows, ${PPS.toLocaleString()} packets/s): tick job ${m(med.slices)} slices, longest ${m(med.jobMax).toFixed(1)} ms, cpu ${m(med.jobCpu).toFixed(0)} ms; ` +
+console.log(`median over ${SECONDS} s (${engine.table.count.toLocaleString()} flows, ${PPS.toLocaleString()} packets/s): tick job ${m(med.slices)} slices, longest ${m(med.jobMax).toFixed(1)} ms, cpu ${m(med.jobCpu).toFixed(0)} ms; talkers commit: longest step ${m(med.commitMax).toFixed(1)} ms (max ${Math.max(...med.commitMax).toFixed(1)}), sum ${m(med.commitSum).toFixed(1)} ms; ` +
   `summary at once ${m(med.once).toFixed(1)} ms, sliced ${m(med.turns)} turns of ≤ ${SUMMARY_TURN_MS} ms, longest ${m(med.turnMax).toFixed(1)} ms; load ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);

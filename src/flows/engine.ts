@@ -262,8 +262,12 @@ export class FlowEngine implements PacketSink {
       this.schedule!(this.pump);
       return;
     }
+    // Close the talker second in steps of this slice's time (at once when finishing the job).
+    if (this.talkers !== undefined && !this.talkers.commitStep(job.sec, t0 + TICK_SLICE_MS)) {
+      this.schedule!(this.pump);
+      return;
+    }
     this.job = null;
-    this.talkers?.commit(job.sec);
     // Flows the sweep just ended go to the sinks now, not at the next tick: a replay that has
     // finished (its clock stopped) would otherwise hold them until shutdown.
     this.batcher?.flush();

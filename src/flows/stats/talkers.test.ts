@@ -1,4 +1,7 @@
 import { expect, test } from "bun:test";
+import { basename, join } from "node:path";
+import { FileSource } from "../../capture/file-source.ts";
+import type { Talker, Talkers } from "./talkers.ts";
 import { DecodedPacket } from "../../capture/packet.ts";
 import { FlowEngine } from "../engine.ts";
 import { v4 } from "../test-packets.ts";
@@ -99,5 +102,106 @@ test("host rows cached per flow slot: a reused slot and a renumbered host index 
       expect.objectContaining({ host: "10.0.0.3", bytes: 200, flows: 1 }),
     ]);
     expect(t.top("dst", 1, 5, engine.now).map((x) => [x.host, x.bytes])).toEqual([["10.8.8.8", 300], ["10.6.6.6", 200]]);
+  }
+});
+
+/**
+ * Two engines read the same capture: one closes each talker second at once (no scheduler: the
+ * tick job runs whole, Talkers.commit as before), the other as in the Worker (tick job in queued
+ * slices) with the commit cut into steps of one row, so a second is closed over many slices. At
+ * every second of packet time: between the stepped engine's slices its talkers still answer as
+ * before the second closed (nothing half-committed shows), and once its slices have run both
+ * engines give the same talkers for every `by`, for the running 60 s window and merged windows.
+ */
+const CAPTURES = [
+  join(import.meta.dir, "../../../../shared/pcaps-l7/ndpi__android.pcap"),
+  join(import.meta.dir, "../../../../shared/pcaps/ndpi__gnutella.pcap"),
+];
+
+function answers(t: Talkers, now: number): Talker[][] {
+  const out: Talker[][] = [];
+  for (const by of ["src", "dst", "host"] as const) {
+    for (const w of [1, 10, 60, 300]) out.push(t.top(by, w, 2500, now));
+  }
+  return out;
+}
+
+for (const path of CAPTURES) {
+  test(`stepped commit equals commit at once at every second: ${basename(path)}`, () => {
+    const once = new FlowEngine({ talkers: true });
+    const queue: (() => void)[] = [];
+    const stepped = new FlowEngine({ talkers: true, schedule: (fn) => queue.push(fn) });
+    const a = once.talkers!, b = stepped.talkers!;
+    b.commitChunk = 1;
+    b.stepChunks = 1;
+    let seconds = 0, slices = 0, withHosts = 0;
+    let sec = -1;
+    new FileSource({ path }).readSync({
+      packet: (buf, o, c, w, ts, l) => {
+        const crossing = sec >= 0 && Math.floor(ts) > sec;
+        // What the talkers answer before this packet closes the second (asked at its time).
+        const before = crossing ? answers(a, ts) : null;
+        once.packet(buf, o, c, w, ts, l);
+        stepped.packet(buf, o, c, w, ts, l);
+        sec = Math.floor(ts);
+        if (!crossing) return;
+        seconds++;
+        // The stepped engine's slices one at a time, its talkers asked between them.
+        while (queue.length > 0) {
+          expect(answers(b, ts)).toEqual(before!);
+          queue.shift()!();
+          slices++;
+        }
+        const after = answers(a, once.now);
+        expect(answers(b, stepped.now)).toEqual(after);
+        if (after.some((x) => x.length > 0)) withHosts++;
+      },
+    });
+    once.finish();
+    stepped.finish();
+    expect(answers(b, stepped.now)).toEqual(answers(a, once.now));
+    expect(seconds).toBeGreaterThan(10);
+    expect(withHosts).toBeGreaterThan(10);
+    // One row per step: seconds with several hosts were closed over several slices.
+    expect(slices).toBeGreaterThan(seconds + 20);
+  });
+}
+
+test("stepped commit of a second over the per-second cap keeps the same biggest hosts as at once", () => {
+  const once = new FlowEngine({ talkers: true, idleTimeout: 1e9 });
+  const queue: (() => void)[] = [];
+  const stepped = new FlowEngine({ talkers: true, idleTimeout: 1e9, schedule: (fn) => queue.push(fn) });
+  stepped.talkers!.commitChunk = 7;
+  stepped.talkers!.stepChunks = 1;
+  const p = new DecodedPacket();
+  p.proto = 17;
+  p.dst[0] = v4("10.200.0.1");
+  p.sport = 2000;
+  p.dport = 53;
+  for (const e of [once, stepped]) e.advance(4000);
+  for (let s = 0; s < 3; s++) {
+    // 5,000 sources, source n sends 100 + ((n + 1,000 s) % 5,000) bytes: 10.200.0.1 and 1,999 sources make the cut.
+    for (let n = 0; n < 5000; n++) {
+      p.src[0] = v4(`10.1.${n >> 8}.${n & 255}`);
+      for (const e of [once, stepped]) e.table.add(p, 4000 + s + 0.5, 100 + ((n + 1000 * s) % 5000));
+    }
+    for (const e of [once, stepped]) e.advance(4000 + s + 1);
+    let slices = 0;
+    while (queue.length > 0) {
+      queue.shift()!();
+      slices++;
+    }
+    expect(slices).toBeGreaterThan(5000 / 7);
+    const now = once.now;
+    const top = stepped.talkers!.top("src", 1, 5000, now);
+    expect(top.length).toBe(1999);
+    expect(top[0]!.bytes).toBe(5099);
+    expect(top.at(-1)!.bytes).toBe(100 + 3001);
+    expect(top.map((t) => t.host)).toEqual(
+      Array.from({ length: 1999 }, (_, k) => (5000 * 2 + 4999 - k - 1000 * s) % 5000).map((n) => `10.1.${n >> 8}.${n & 255}`),
+    );
+    for (const by of ["src", "dst", "host"] as const) {
+      for (const w of [1, 2, 60]) expect(stepped.talkers!.top(by, w, 5000, now)).toEqual(once.talkers!.top(by, w, 5000, now));
+    }
   }
 });

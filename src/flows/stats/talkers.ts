@@ -106,40 +106,36 @@ class SecondSums {
     return this.index.ids[j]!;
   }
 
-  /** Close the second; renumber when the index holds more than 4× the hosts of this second (≥ 64 k). */
+  /**
+   * Close the second; renumber when the index holds more than 4× the hosts of this second (≥ 64 k).
+   * O(1): the stamp only grows (one a second: 2^31 s before it wraps), so a renumbered row's old
+   * stamp is never the current one and `seen` needs no fill (it was 4 MiB+ at 1 M hosts).
+   */
   clear(): void {
     const touched = this.n;
     this.n = 0;
     this.stamp++;
     if (this.index.size > 4 * Math.max(touched, 16_384)) {
       this.index.clear();
-      this.seen.fill(0);
-      this.stamp = 1;
       this.epoch++;
     }
   }
 }
 
-/** The k-th largest value of b[0..n) (quickselect, reorders b in place; O(n) on average). */
-function kthLargest(b: Float64Array, n: number, k: number): number {
-  let lo = 0, hi = n - 1;
-  const want = k - 1;
-  while (lo < hi) {
-    const pivot = b[(lo + hi) >>> 1]!;
-    let i = lo, j = hi;
-    while (i <= j) {
-      while (b[i]! > pivot) i++;
-      while (b[j]! < pivot) j--;
-      if (i <= j) {
-        const t = b[i]!; b[i] = b[j]!; b[j] = t;
-        i++; j--;
-      }
-    }
-    if (want <= j) hi = j;
-    else if (want >= i) lo = i;
-    else break;
-  }
-  return b[want]!;
+/** Rows per chunk of a stepped commit (a chunk is well under 0.5 ms at 1 M flows). */
+const COMMIT_CHUNK = 4096;
+
+/** A second being closed in steps (Talkers.commitStep): what is done so far. */
+interface Closing {
+  sec: number;
+  /** 0: finding the cut (the PER_SECOND_CAP-th largest total); 1: keeping the rows at or above it; 2: publishing them. */
+  phase: 0 | 1 | 2;
+  /** Next touched row (index into SecondSums.touched). */
+  k: number;
+  /** Min-heap of the largest totals seen so far (phase 0), `hn` of them. */
+  hn: number;
+  cut: number;
+  hosts: Acc[];
 }
 
 export class Talkers {
@@ -158,7 +154,14 @@ export class Talkers {
   private fSrc = new Int32Array(0);
   private fDst = new Int32Array(0);
   private epoch = 0;
-  private scratch = new Float64Array(0);
+  /** Min-heap of the PER_SECOND_CAP largest totals while a second is closed (phase 0). */
+  private readonly heap = new Float64Array(PER_SECOND_CAP);
+  /** The second being closed by commitStep (null: none); nothing of it is visible until it is done. */
+  private closing: Closing | null = null;
+  /** Chunks (of COMMIT_CHUNK rows) per commitStep call at most, besides its deadline (tests set 1). */
+  stepChunks = Infinity;
+  /** Rows per chunk (tests make it small, to close a small second in many steps). */
+  commitChunk = COMMIT_CHUNK;
 
   /** Add flow i's last-second counters (called from FlowTable.rateTick's visitor). */
   visit(c: FlowColumns, i: number): void {
@@ -211,28 +214,97 @@ export class Talkers {
     v[r + flowCol]!++;
   }
 
-  /** Close second `sec`: keep its PER_SECOND_CAP biggest hosts as the snapshot. */
+  /** Close second `sec` at once: keep its PER_SECOND_CAP biggest hosts as the snapshot. */
   commit(sec: number): void {
+    while (!this.commitStep(sec, Infinity));
+  }
+
+  /**
+   * Close second `sec` in steps: runs chunks of `commitChunk` rows until `deadline`
+   * (performance.now() ms) has passed, at least one (Infinity: all at once, whatever
+   * `stepChunks` says); true once the second is closed. The snapshot
+   * and the running window change only in the last step (a top() between steps sees the state
+   * before), and equal what one commit() makes: the cut is the PER_SECOND_CAP-th largest total
+   * (a min-heap of the largest, streamed in chunks, instead of a quickselect over all rows at
+   * once) and the rows are kept in first-touch order. No visit() may run until it returns true
+   * (the engine closes the second before the next tick job folds flows).
+   */
+  commitStep(sec: number, deadline: number): boolean {
     const cur = this.cur;
     const n = cur.n;
+    let c = this.closing;
+    if (c === null || c.sec !== sec) {
+      c = { sec, phase: n > PER_SECOND_CAP ? 0 : 1, k: 0, hn: 0, cut: -Infinity, hosts: [] };
+      this.closing = c;
+    }
     const v = cur.v;
     const rows = cur.touched;
-    let cut = -Infinity;
-    if (n > PER_SECOND_CAP) {
-      // Scratch reused every second (no 2 × 8 bytes per host allocated per second).
-      if (this.scratch.length < n) this.scratch = new Float64Array(Math.max(n, this.scratch.length * 2));
-      const totals = this.scratch;
-      for (let k = 0; k < n; k++) totals[k] = v[rows[k]! * 6]! + v[rows[k]! * 6 + 1]!;
-      cut = kthLargest(totals, n, PER_SECOND_CAP);
+    const chunk = Math.max(1, this.commitChunk);
+    for (let chunks = 1; ; chunks++) {
+      if (c.phase === 0) {
+        const heap = this.heap;
+        const end = Math.min(n, c.k + chunk);
+        let hn = c.hn;
+        for (let k = c.k; k < end; k++) {
+          const o = rows[k]! * 6;
+          const x = v[o]! + v[o + 1]!;
+          if (hn < PER_SECOND_CAP) {
+            // Sift up.
+            let i = hn++;
+            while (i > 0) {
+              const p = (i - 1) >> 1;
+              if (heap[p]! <= x) break;
+              heap[i] = heap[p]!;
+              i = p;
+            }
+            heap[i] = x;
+          } else if (x > heap[0]!) {
+            // Replace the smallest, sift down.
+            let i = 0;
+            for (;;) {
+              let m = 2 * i + 1;
+              if (m >= hn) break;
+              if (m + 1 < hn && heap[m + 1]! < heap[m]!) m++;
+              if (heap[m]! >= x) break;
+              heap[i] = heap[m]!;
+              i = m;
+            }
+            heap[i] = x;
+          }
+        }
+        c.hn = hn;
+        c.k = end;
+        if (end >= n) {
+          c.cut = heap[0]!;
+          c.phase = 1;
+          c.k = 0;
+        }
+      } else if (c.phase === 1) {
+        const hosts = c.hosts;
+        const cut = c.cut;
+        const end = Math.min(n, c.k + chunk);
+        let k = c.k;
+        for (; k < end && hosts.length < PER_SECOND_CAP; k++) {
+          const j = rows[k]!;
+          const o = j * 6;
+          if (v[o]! + v[o + 1]! < cut) continue;
+          hosts.push({ host: cur.id(j), sentB: v[o]!, recvB: v[o + 1]!, sentP: v[o + 2]!, recvP: v[o + 3]!, flowsOut: v[o + 4]!, flowsIn: v[o + 5]! });
+        }
+        c.k = k;
+        // Published in a step of its own (folding 2 × 2,000 hosts into the running sums: ~0.2-1 ms).
+        if (k >= n || hosts.length >= PER_SECOND_CAP) c.phase = 2;
+      } else {
+        this.closing = null;
+        this.publish(sec, c.hosts);
+        return true;
+      }
+      if (deadline !== Infinity && (chunks >= this.stepChunks || performance.now() >= deadline)) return false;
     }
-    const hosts: Acc[] = [];
-    for (let k = 0; k < n && hosts.length < PER_SECOND_CAP; k++) {
-      const j = rows[k]!;
-      const o = j * 6;
-      if (v[o]! + v[o + 1]! < cut) continue;
-      hosts.push({ host: cur.id(j), sentB: v[o]!, recvB: v[o + 1]!, sentP: v[o + 2]!, recvP: v[o + 3]!, flowsOut: v[o + 4]!, flowsIn: v[o + 5]! });
-    }
-    cur.clear();
+  }
+
+  /** The closed second's snapshot joins the window; seconds that left it leave the running sums. */
+  private publish(sec: number, hosts: Acc[]): void {
+    this.cur.clear();
     this.snaps.push({ sec, hosts });
     this.fold(hosts, 1);
     // Snapshots leave the running window in order; liveFrom indexes the oldest still inside.
