@@ -124,3 +124,11 @@ export function softflowdExported(out: string): { flows: number; records: number
   if (!m) throw new Error(`no export statistics in softflowd output: ${out}`);
   return { flows: Number(m[1]), records: Number(m[2]), packets: Number(m[3]) };
 }
+
+/** A UDP port free on 127.0.0.1 now (for a peer such as nfcapd that must be told its port). */
+export async function freeUdpPort(): Promise<number> {
+  const s = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+  const port = s.port;
+  s.close();
+  return port;
+}

@@ -12,20 +12,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NetflowCollector } from "../src/collect/collector.ts";
 import { FlowTable } from "../src/flows/table/table.ts";
-import { captureConversations, softflowd, tableConversations } from "./collect-helpers.ts";
+import { captureConversations, freeUdpPort, softflowd, tableConversations } from "./collect-helpers.ts";
 import { PCAPS } from "./shared-paths.ts";
 
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-async function freeUdpPort(): Promise<number> {
-  const s = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
-  const port = s.port;
-  s.close();
-  return port;
-}
 
 /** softflowd → nfcapd: the nfcapd file holding `pcap`'s flows. */
 async function nfcapdFile(pcap: string): Promise<string> {

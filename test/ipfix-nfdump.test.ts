@@ -22,6 +22,7 @@ import ipaddr from "ipaddr.js";
 import type { FlowRecord } from "../src/flows/format/record.ts";
 import { PCAPS } from "./shared-paths.ts";
 import { serve } from "../src/server/security/test-serve.ts";
+import { freeUdpPort } from "./collect-helpers.ts";
 
 setDefaultTimeout(60_000);
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
@@ -29,14 +30,6 @@ const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-/** A UDP port free on 127.0.0.1 now. */
-async function freeUdpPort(): Promise<number> {
-  const s = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
-  const port = s.port;
-  s.close();
-  return port;
-}
 
 interface Collector {
   port: number;
