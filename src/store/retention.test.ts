@@ -15,25 +15,33 @@ afterEach(() => {
 
 const count = { query: MATCH_ALL, sortBy: "first_seen" as const, order: "asc" as const, offset: 0, limit: 1 };
 
+/**
+ * A store holding 10 days of flows (one every 10 minutes from T0, inserted in hourly batches of 6:
+ * 1,440 flows) and a clock at T0 + 10 days that the test moves (`clock.now`, ms).
+ */
+function tenDayStore(o: { fullStepMs?: number } = {}): { store: FlowStore; clock: { now: number } } {
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  const clock = { now: (T0 + 10 * 86400) * 1000 };
+  const store = new FlowStore({ path: join(t.dir, "h.db"), pruneIntervalMs: 0, retentionDays: 7, now: () => clock.now, ...o });
+  cleanups.push(() => store.stop());
+  store.start();
+  const gen = new SyntheticFlows(8, 1, T0, 600);
+  const c = new FlowColumns(6);
+  for (let h = 0; h < 240; h++) {
+    gen.fill(c, 6);
+    store.insertColumns(c, 6);
+  }
+  return { store, clock };
+}
+
 describe("retention", () => {
   test("by age: whole segments older than retentionDays are dropped, one per step; newer flows stay", () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    let now = (T0 + 10 * 86400) * 1000;
-    const store = new FlowStore({ path: join(t.dir, "h.db"), pruneIntervalMs: 0, retentionDays: 7, now: () => now });
-    cleanups.push(() => store.stop());
-    store.start();
-    // 10 days of flows, one every 10 minutes, inserted in hourly batches
-    const gen = new SyntheticFlows(8, 1, T0, 600);
-    const c = new FlowColumns(6);
-    for (let h = 0; h < 240; h++) {
-      gen.fill(c, 6);
-      store.insertColumns(c, 6);
-    }
+    const { store, clock } = tenDayStore();
     expect(store.status().flows).toBe(1440);
     let steps = 0;
     while ((store.pruneStep()?.droppedSegments ?? 0) > 0) steps++;
-    const cutoff = now - 7 * 86_400_000;
+    const cutoff = clock.now - 7 * 86_400_000;
     const st = store.status();
     // every flow that ended after the cutoff is kept; nothing more than one segment (an hour) older is
     expect(steps).toBeGreaterThan(60);
@@ -44,8 +52,8 @@ describe("retention", () => {
     expect(st.flows).toBeGreaterThanOrEqual(kept);
     expect(st.flows).toBeLessThanOrEqual(kept + 6);
     // a day later, with the sensor still capturing (new flows at the new now), another day's worth goes
-    now += 86_400_000;
-    const late = new SyntheticFlows(9, 1441, now / 1000 - 60, 1);
+    clock.now += 86_400_000;
+    const late = new SyntheticFlows(9, 1441, clock.now / 1000 - 60, 1);
     const one = new FlowColumns(1);
     late.fill(one, 1);
     expect(store.insertColumns(one, 1)).toBe(1);
@@ -55,18 +63,7 @@ describe("retention", () => {
   });
 
   test("the periodic step: a full step at first and while steps find work, then index steps only until fullStepMs", () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    let now = (T0 + 10 * 86400) * 1000;
-    const store = new FlowStore({ path: join(t.dir, "h.db"), pruneIntervalMs: 0, fullStepMs: 3_600_000, retentionDays: 7, now: () => now });
-    cleanups.push(() => store.stop());
-    store.start();
-    const gen = new SyntheticFlows(8, 1, T0, 600);
-    const c = new FlowColumns(6);
-    for (let h = 0; h < 240; h++) {
-      gen.fill(c, 6);
-      store.insertColumns(c, 6);
-    }
+    const { store, clock } = tenDayStore({ fullStepMs: 3_600_000 });
     // the first periodic step is a full one; each that drops a segment is followed by another
     let flows = store.status().flows, steps = 0;
     for (;;) {
@@ -78,9 +75,9 @@ describe("retention", () => {
     }
     expect(steps).toBeGreaterThan(60);
     // a day later (a new flow: age counts from it) more segments are aged, but the last full step found nothing: index steps only
-    now += 86_400_000;
+    clock.now += 86_400_000;
     const one = new FlowColumns(1);
-    new SyntheticFlows(9, 1441, now / 1000 - 60, 1).fill(one, 1);
+    new SyntheticFlows(9, 1441, clock.now / 1000 - 60, 1).fill(one, 1);
     expect(store.insertColumns(one, 1)).toBe(1);
     flows++;
     for (let k = 0; k < 5; k++) store.periodicStep();
