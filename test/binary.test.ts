@@ -8,7 +8,9 @@ import { beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaryInEmptyDir } from "./compiled-binary.ts";
-import { PCAPS } from "./shared-paths.ts";
+import { PCAPS, TOOLS } from "./shared-paths.ts";
+import { statSync } from "node:fs";
+import { MIN_BYTES } from "../src/capture/read-ahead.ts";
 let bin = "";
 let empty = "";
 beforeAll(() => {
@@ -36,6 +38,25 @@ test("flows --read works from the binary alone, with the pure-TS reader and with
   const oracleTcp = oracle.flows.filter((f: { proto: number }) => f.proto === 6);
   expect(tdoc.flows.length).toBe(oracleTcp.length);
   expect(tdoc.stats.packets).toBe(oracleTcp.reduce((s: number, f: { packets: number }) => s + f.packets, 0));
+});
+
+test("flows --read of a file large enough for the read-ahead Worker (an entry of the build): the same totals as libpcap's reader", () => {
+  const f = join(empty, "large.pcap");
+  const g = Bun.spawnSync(["node", `${TOOLS}gen-pcap.mjs`, "--packets", "40000", "--flows", "3000", "--seed", "9", "--out", f, "--quiet"]);
+  expect(g.exitCode).toBe(0);
+  expect(statSync(f).size).toBeGreaterThanOrEqual(MIN_BYTES);
+  const ahead = run(["flows", "--read", f, "--format", "summary"]);
+  expect(ahead.err).toBe("");
+  expect(ahead.code).toBe(0);
+  const a = JSON.parse(ahead.out);
+  expect(a.reader).toBe("flowmatrix");
+  expect(a.read_ahead).toBe(true);
+  expect(a.packets).toBe(40000);
+  // `greater 0` passes every packet: libpcap's reader (no read-ahead) sees the whole file.
+  const pcap = JSON.parse(run(["flows", "--read", f, "--filter", "greater 0", "--format", "summary"]).out);
+  expect(pcap.reader).toBe("libpcap");
+  expect(pcap.read_ahead).toBe(false);
+  for (const k of ["packets", "bytes", "flows", "ended_flows"]) expect([k, a[k]]).toEqual([k, pcap[k]]);
 });
 
 test("errors are one clear line and exit 2", () => {

@@ -27,6 +27,7 @@ import {
   u32le,
 } from "./pcap-reader.ts";
 import { PCAPNG_SHB, PcapngReader } from "./pcapng-reader.ts";
+import { MIN_BYTES, ReadAhead, type ReadAheadConfig } from "./read-ahead.ts";
 
 export interface FileSourceConfig {
   path: string;
@@ -66,12 +67,23 @@ export class FileSource implements PacketSource {
   private readonly chunkSize: number;
   private readonly between: (() => Promise<void>) | undefined;
   private types: number[] = [];
+  /** The chunk of the read in progress (its file offset is the reader's position). */
+  private current: Chunk | null = null;
+  /** True when the last read went through a read-ahead Worker (prepareReadAhead). */
+  readAhead = false;
+  /** A descriptor opened and handed to a read-ahead Worker by prepareReadAhead(), for the next read. */
+  private prepared: { fd: number; ra: ReadAhead } | null = null;
 
   constructor(config: FileSourceConfig) {
     this.path = config.path;
     this.batch = Math.max(1, config.batch ?? 16384);
     this.chunkSize = Math.max(4096, config.chunkSize ?? CHUNK_SIZE);
     this.between = config.between;
+  }
+
+  /** File offset of the next record of the read in progress (-1 before and after it). */
+  position(): number {
+    return this.current?.offset() ?? -1;
   }
 
   /** Packet records delivered. */
@@ -99,12 +111,45 @@ export class FileSource implements PacketSource {
     return this.counters.message;
   }
 
-  /** Opens the file and parses the file header; throws FileSourceError. */
-  private open(): { reader: RecordReader; fd: number } {
-    const path = this.path;
+  /**
+   * For the next readSync(): when the file is a regular file of at least `minBytes` (default
+   * MIN_BYTES), starts a read-ahead Worker on it (read-ahead.ts) so the reads run beside the packet
+   * loop. Does nothing (the read stays on this thread) when the file cannot be opened here (readSync
+   * reports that) or the Worker cannot start.
+   */
+  async prepareReadAhead(config: ReadAheadConfig & { minBytes?: number } = {}): Promise<boolean> {
     let fd: number;
     try {
-      fd = openSync(path, "r");
+      fd = openSync(this.path, "r");
+    } catch {
+      return false;
+    }
+    try {
+      const st = fstatSync(fd);
+      if (st.isFile() && st.size >= (config.minBytes ?? MIN_BYTES)) {
+        const ra = await ReadAhead.start(fd, this.path, config);
+        if (ra !== null) {
+          this.prepared = { fd, ra };
+          return true;
+        }
+      }
+    } catch {
+      // read without it
+    }
+    closeSync(fd);
+    return false;
+  }
+
+  /** Opens the file and parses the file header; throws FileSourceError. */
+  private open(): { reader: RecordReader; fd: number; chunk: Chunk } {
+    const path = this.path;
+    const prepared = this.prepared;
+    this.prepared = null;
+    this.readAhead = prepared !== null;
+    let fd: number;
+    let chunk: Chunk | null = null;
+    try {
+      fd = prepared?.fd ?? openSync(path, "r");
     } catch (e) {
       throw errnoError(path, e);
     }
@@ -118,14 +163,14 @@ export class FileSource implements PacketSource {
         if (e instanceof FileSourceError) throw e;
         throw errnoError(path, e);
       }
-      const chunk = new Chunk(fd, size);
+      chunk = prepared?.ra.chunk(fd) ?? new Chunk(fd, size);
       chunk.fill(24);
       if (chunk.error) throw errnoError(path, { code: chunk.error });
-      const have = chunk.end;
+      const have = chunk.end - chunk.pos;
       if (have < 4) {
         throw new FileSourceError(path, "EFORMAT", `not a pcap or pcapng file (${have === 0 ? "empty file" : `only ${have} bytes`})`);
       }
-      const magic = u32le(chunk.buf, 0);
+      const magic = u32le(chunk.buf, chunk.pos);
       let reader: RecordReader;
       const pcapMagics = [PCAP_MAGIC_US, PCAP_MAGIC_NS, PCAP_MAGIC_KUZ, 0xd4c3b2a1, 0x4d3cb2a1, 0x34cdb2a1];
       if (pcapMagics.includes(magic)) {
@@ -136,7 +181,7 @@ export class FileSource implements PacketSource {
         reader = r;
       } else if (magic === PCAPNG_SHB) {
         if (have < 12) throw new FileSourceError(path, "EFORMAT", `truncated pcapng section header (${have} bytes)`);
-        const bom = u32le(chunk.buf, 8);
+        const bom = u32le(chunk.buf, chunk.pos + 8);
         if (bom !== 0x1a2b3c4d && bom !== 0x4d3c2b1a) {
           throw new FileSourceError(path, "EFORMAT", `pcapng section header with bad byte-order magic 0x${bom.toString(16)}`);
         }
@@ -148,8 +193,10 @@ export class FileSource implements PacketSource {
         const hex = magic.toString(16).padStart(8, "0");
         throw new FileSourceError(path, "EFORMAT", `not a pcap or pcapng file (magic 0x${hex})`);
       }
-      return { reader, fd };
+      return { reader, fd, chunk };
     } catch (e) {
+      chunk?.close();
+      prepared?.ra.stop();
       closeSync(fd);
       throw e;
     }
@@ -157,31 +204,37 @@ export class FileSource implements PacketSource {
 
   /** Opens the file and reads its header, then closes it: throws the FileSourceError start() would. */
   probe(): void {
-    closeSync(this.open().fd);
+    const { fd, chunk } = this.open();
+    chunk.close();
+    closeSync(fd);
   }
 
   /** Reads the whole file synchronously into `sink`. Throws FileSourceError if it cannot start. */
   readSync(sink: PacketSink): void {
     this.counters.stopped = false;
-    const { reader, fd } = this.open();
+    const { reader, fd, chunk } = this.open();
+    this.current = chunk;
     try {
       while (reader.step(sink, 1 << 30)) {
         /* step returns false at the end */
       }
     } finally {
+      this.current = null;
+      chunk.close();
       closeSync(fd);
     }
   }
 
   async start(sink: PacketSink): Promise<void> {
     this.counters.stopped = false;
-    const { reader, fd } = this.open();
+    const { reader, fd, chunk } = this.open();
     try {
       while (reader.step(sink, this.batch)) {
         if (this.between) await this.between();
         else await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
+      chunk.close();
       closeSync(fd);
     }
   }

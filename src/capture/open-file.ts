@@ -19,10 +19,14 @@ export interface FileReadInfo {
   bad_timestamps: number;
   truncated: boolean;
   truncated_reason: string | null;
+  /** The file was read by a read-ahead Worker beside the packet loop (large regular files: src/capture/read-ahead.ts). */
+  read_ahead: boolean;
 }
 
 export interface WholeFileReader {
   readSync(sink: PacketSink): void;
+  /** File offset the read has reached, or -1 when the reader does not know (libpcap's). */
+  position(): number;
   info(): FileReadInfo;
 }
 
@@ -31,6 +35,7 @@ export async function openFileSource(path: string, filter?: string): Promise<Who
     const src = new PcapOfflineSource({ path, filter });
     return {
       readSync: (sink) => src.readSync(sink),
+      position: () => -1,
       info: () => ({
         file: path,
         reader: "libpcap",
@@ -40,12 +45,16 @@ export async function openFileSource(path: string, filter?: string): Promise<Who
         bad_timestamps: 0,
         truncated: false,
         truncated_reason: null,
+        read_ahead: false,
       }),
     };
   }
   const src = new FileSource({ path });
+  // A large file is read by a read-ahead Worker beside the packet loop (src/capture/read-ahead.ts).
+  await src.prepareReadAhead();
   return {
     readSync: (sink) => src.readSync(sink),
+    position: () => src.position(),
     info: () => ({
       file: path,
       reader: "flowmatrix",
@@ -55,6 +64,7 @@ export async function openFileSource(path: string, filter?: string): Promise<Who
       bad_timestamps: src.badTimestamps,
       truncated: src.truncated,
       truncated_reason: src.truncated ? src.message : null,
+      read_ahead: src.readAhead,
     }),
   };
 }

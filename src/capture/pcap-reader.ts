@@ -19,7 +19,7 @@ export const MAX_CAPLEN = 262144;
 /** Largest block/record the chunk buffer grows to hold (pcapng blocks). */
 export const MAX_RECORD = 64 * 1024 * 1024;
 /** Default chunk size. */
-export const CHUNK_SIZE = 8 * 1024 * 1024;
+export const CHUNK_SIZE = 512 * 1024;
 /**
  * Largest |timestamp| in seconds a reader hands on: a JavaScript Date holds ±8.64e15 ms. A classic
  * pcap record (u32 seconds + u32 fraction) never exceeds it; a pcapng one (64-bit count of
@@ -68,6 +68,9 @@ export class Chunk {
   ) {
     this.buf = new Uint8Array(size);
   }
+
+  /** Releases what the chunk holds beyond its buffer (a read-ahead Worker: ReadAheadChunk). */
+  close(): void {}
 
   /** File offset of buf[pos]. */
   offset(): number {

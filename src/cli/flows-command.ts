@@ -107,7 +107,7 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   // Readers first (the rows above, the store and exporter batches), then the inspector's release.
   annotator.attach();
 
-  const progress = (io.progress ?? process.stderr.isTTY === true) ? new ProgressSink(engine, path) : undefined;
+  const progress = (io.progress ?? process.stderr.isTTY === true) ? new ProgressSink(engine, path, 2, () => source.position()) : undefined;
   const sink: PacketSink = progress ?? engine;
   let readError: string | null = null;
   const t0 = performance.now();

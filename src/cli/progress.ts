@@ -1,7 +1,8 @@
 /**
  * Progress of a whole-file read on stderr, for terminals only: percent of the file, packets/s and
- * time left, redrawn in place at most 4 times a second. The position in the file is the reader's
- * own file offset (Linux /proc/self/fdinfo), else an estimate from the record lengths seen.
+ * time left, redrawn in place at most 4 times a second. The position in the file is what the reader
+ * says (our reader: the offset of its next record), else the kernel's offset of the reader's
+ * descriptor (libpcap's: Linux /proc/self/fdinfo), else an estimate from the record lengths seen.
  */
 import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync, writeSync } from "node:fs";
 import type { PacketSink } from "../capture/packet.ts";
@@ -57,6 +58,8 @@ export class ProgressSink implements PacketSink {
     private readonly inner: PacketSink,
     path: string,
     private readonly out = 2,
+    /** The reader's own position (file offset), or -1 when it does not know. */
+    private readonly reached: () => number = () => -1,
   ) {
     this.size = statSync(path).size;
     this.real = realpathSync(path);
@@ -76,6 +79,8 @@ export class ProgressSink implements PacketSink {
 
   /** The reader's offset in the file, from the kernel, when its descriptor can be found. */
   private position(): number {
+    const own = this.reached();
+    if (own >= 0) return own;
     if (this.fd === -2) {
       this.fd = -1;
       try {
