@@ -17,7 +17,7 @@ import { EndReason, FlowColumns, KEY_WORDS, REC_U32, U_FLAGS } from "../src/flow
 import { FlowEngine } from "../src/flows/engine.ts";
 import { communityId } from "../src/flows/table/community-id.ts";
 import { toRecord } from "../src/flows/format/record.ts";
-import type { EndedBatch } from "../src/flows/sinks.ts";
+import { BATCH_FLOWS, type EndedBatch } from "../src/flows/sinks.ts";
 import { FlowAnnotator } from "../src/l7/annotate.ts";
 import { IpfixSink } from "../src/export/ipfix-sink.ts";
 import { TEMPLATE_V4, TEMPLATE_V6 } from "../src/export/ipfix-templates.ts";
@@ -130,6 +130,19 @@ test("lossless: a synchronous loop offering 16x the queue never drops; offer() w
   expect(st.queued).toBe(0);
   expect(st.send_errors).toBe(0);
   expect(st.messages).toBeGreaterThan((64 * 1024) / 14);
+});
+
+test("the Worker gives back ready batch buffers before the first batch (as many as the queue holds, batcher-sized)", async () => {
+  const got: { key: number; rec: number }[] = [];
+  const sink = new IpfixSink({ host: "127.0.0.1", port: rx.port, domainId: 1 }, true);
+  sink.setRecycler((key, rec) => void got.push({ key: key.length, rec: rec.byteLength }));
+  await sink.open();
+  await Bun.sleep(50); // the Worker posts them before "ready"; the port delivers them in order
+  expect(sink.offer(batch(16))).toBe(true); // offers take back what the Worker gave
+  expect(got.length).toBeGreaterThanOrEqual(8);
+  expect(got.slice(0, 8)).toEqual(Array.from({ length: 8 }, () => ({ key: BATCH_FLOWS * KEY_WORDS, rec: BATCH_FLOWS * 64 })));
+  await sink.close();
+  expect(sink.stats().flows).toBe(16);
 });
 
 test("bounded: offers beyond the queue are refused at once, the shutdown flush is always taken, the rest is sent", async () => {

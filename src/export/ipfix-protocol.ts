@@ -48,6 +48,13 @@ export interface ExporterInit {
    * receiveMessageOnPort, so even a synchronous read loop gets them.
    */
   back?: MessagePort;
+  /**
+   * Batch buffers the Worker allocates (and touches) at start and gives back on `back` before its
+   * first batch, so the capture side refills those instead of allocating new ones when the first
+   * batches come in a burst (at the end of a file every flow ends at once): fresh memory costs
+   * page faults, and this way the exporter's thread pays them, not the capture thread.
+   */
+  prefill?: { batches: number; keyWords: number; recBytes: number };
 }
 
 /** A batch's buffers, back from the Worker on ExporterInit.back. */

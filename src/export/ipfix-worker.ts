@@ -34,6 +34,19 @@ self.onmessage = (ev: MessageEvent<ExporterInit>) => {
       // Only an optimisation: the capture side allocates instead.
     }
   };
+  // Buffers for the capture side's first batches, made resident here (the page faults are ours).
+  if (back !== null && m.prefill !== undefined) {
+    for (let k = 0; k < m.prefill.batches; k++) {
+      const key = new Int32Array(m.prefill.keyWords), rec = new ArrayBuffer(m.prefill.recBytes);
+      key.fill(-1).fill(0);
+      new Uint8Array(rec).fill(1).fill(0);
+      try {
+        back.postMessage({ key, rec } satisfies ReturnedBuffers, [key.buffer, rec]);
+      } catch {
+        break;
+      }
+    }
+  }
   let reported: string | null = null;
   let processed = 0;
   const publish = () => {

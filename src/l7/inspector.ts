@@ -190,8 +190,9 @@ export class FlowInspector {
     if (((this.nz[slot >>> 5]! >>> (slot & 31)) & 1) === 0) {
       // Never carried payload: nothing held, and the word (0, FRESH) already reads as the port
       // fallback; counted only.
-      if (this.portGuess(slot) !== 0) this.decidedPort++;
+      if ((slot === this.guessSlot ? this.guessId : this.portGuess(slot)) !== 0) this.decidedPort++;
       else this.undecided++;
+      this.guessSlot = -1;
       return;
     }
     const s = this.w[slot]! & STATE;
@@ -230,7 +231,14 @@ export class FlowInspector {
       // Still undecided (no payload yet, or inspecting): the tentative app, else the port fallback, labelled.
       const rid = st === INSPECTING ? this.rApp[w >>> REC_SHIFT]! : 0;
       if (rid !== 0) id = rid;
-      else { id = this.portGuess(slot); src = "port"; }
+      else {
+        id = this.portGuess(slot);
+        src = "port";
+        // Kept for release(), which counts the same flow's guess when it ends (the ended flow's
+        // extras are read just before): the guess is computed once per ended flow, not twice.
+        this.guessSlot = slot;
+        this.guessId = id;
+      }
     }
     out.app = appName(id);
     out.app_source = id === 0 ? null : src;
@@ -302,6 +310,10 @@ export class FlowInspector {
     this.free[this.freeTop++] = r;
     this.put(slot, w & ((1 << REC_SHIFT) - 1));
   }
+
+  /** The last port guess resultInto() computed, for that slot (-1: none). */
+  private guessSlot = -1;
+  private guessId = 0;
 
   private portGuess(slot: number): number {
     const k = this.table.cols.key;
