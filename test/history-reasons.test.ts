@@ -73,7 +73,7 @@ test("idle, active_timeout, tcp_close, evicted and shutdown flows are stored wit
     // the first run): it is stored with that reason, or, when the store lagged by over 500 ms, refused
     // by its sink (dropped and counted, as documented). Every flow live at the stop is stored as
     // shutdown, exactly as it was listed.
-    let shutdown = 0;
+    let shutdown = 0, missing = 0, other = 0;
     for (const a of active) {
       const got = again.findFlow(a.id);
       if (got?.end_reason === "shutdown") {
@@ -81,9 +81,12 @@ test("idle, active_timeout, tcp_close, evicted and shutdown flows are stored wit
         shutdown++;
       } else if (got !== null) {
         expect(["idle", "active_timeout", "tcp_close", "evicted"]).toContain(got.end_reason ?? "none");
-      }
+        other++;
+      } else missing++;
     }
-    expect(shutdown).toBeGreaterThan(10);
+    // (Failed once in a full local run with 0 stored as shutdown, not reproduced alone or under a CPU
+    // hog: the object names the run and where the listed flows went, for the next time.)
+    expect({ run: k, listed: active.length, shutdown, other, missing, enough: shutdown > 10 }).toMatchObject({ run: k, enough: true });
   }
 });
 
