@@ -83,8 +83,10 @@ export class LiveSource implements PacketSource {
    * activation or capture error) or LibpcapMissingError.
    */
   async start(sink: PacketSink): Promise<void> {
-    await loadShim();
     this.stopped = false;
+    await loadShim();
+    // A stop() while the shim loaded (a shutdown during start-up) ends the capture before it opens.
+    if (this.stopped) return;
     const handle = this.open();
     this.handle = handle;
     this.config.onOpen?.();

@@ -36,12 +36,15 @@ export class PcapOfflineSource implements PacketSource {
 
   /** Reads the whole file, yielding to the event loop between batches. Rejects with PcapError. */
   async start(sink: PacketSink): Promise<void> {
+    this.stopped = false;
     await loadShim();
+    if (this.stopped) return; // stopped while the shim loaded
     await this.run(sink, true);
   }
 
   /** Reads the whole file synchronously (no yielding). Throws PcapError. */
   readSync(sink: PacketSink): void {
+    this.stopped = false;
     loadShimSync();
     void this.run(sink, false);
   }
@@ -67,7 +70,6 @@ export class PcapOfflineSource implements PacketSource {
     const nano = s.pcap_get_tstamp_precision(handle) === PCAP.TSTAMP_PRECISION_NANO;
     this.linktype = s.pcap_datalink(handle);
     const batch = createBatch(this.config.batchBytes, this.config.snap);
-    this.stopped = false;
     try {
       if (this.config.filter !== undefined && this.config.filter !== "") applyFilter(handle, this.config.filter);
     } catch (e) {

@@ -315,16 +315,35 @@ class AsnCsv {
   private t6: AsnTable | null | undefined;
   constructor(private readonly v4: string, private readonly v6: string | null) {}
 
+  /** Both families' tables loaded now (each is otherwise read on its first lookup). */
+  warm(): void {
+    this.table4();
+    this.table6();
+  }
+
+  /** Which tables are loaded. */
+  loaded(): { v4: boolean; v6: boolean } {
+    return { v4: this.t4 !== undefined, v6: this.t6 !== undefined };
+  }
+
+  private table4(): AsnTable | null {
+    if (this.t4 === undefined) this.t4 = new AsnTable(readFileSync(this.v4), false);
+    return this.t4;
+  }
+
+  private table6(): AsnTable | null {
+    if (this.t6 === undefined) this.t6 = this.v6 !== null && existsSync(this.v6) ? new AsnTable(readFileSync(this.v6), true) : null;
+    return this.t6;
+  }
+
   lookup(a: ipaddr.IPv4 | ipaddr.IPv6): { asn: number; name: string } | null {
     let key: number, t: AsnTable | null;
     if (a.kind() === "ipv4") {
-      if (this.t4 === undefined) this.t4 = new AsnTable(readFileSync(this.v4), false);
-      t = this.t4;
+      t = this.table4();
       const b = a.toByteArray();
       key = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
     } else {
-      if (this.t6 === undefined) this.t6 = this.v6 !== null && existsSync(this.v6) ? new AsnTable(readFileSync(this.v6), true) : null;
-      t = this.t6;
+      t = this.table6();
       key = top52(a.toNormalizedString());
     }
     if (t === null) return null;
@@ -381,6 +400,22 @@ export class GeoLookup {
       this.asnCsv = v4 !== null ? sharedAsnCsv(v4, pkgFile("@ip-location-db/asn", "asn-ipv6.csv")) : null;
     }
     return this.asnCsv;
+  }
+
+  /**
+   * Loads the default databases now instead of on the first lookup of a global address (the country
+   * MMDB, both AS tables: ~0.1-0.3 s). serve calls it before a live capture or a collector starts,
+   * so that first lookup does not hold the packet loop meanwhile.
+   */
+  warm(): void {
+    void this.country;
+    this.csv()?.warm();
+  }
+
+  /** Which default databases are loaded (a user's files are opened at construction). */
+  loaded(): { country: boolean; asn_v4: boolean; asn_v6: boolean } {
+    const t = this.asnCsv?.loaded() ?? { v4: false, v6: false };
+    return { country: this.countryDb !== undefined, asn_v4: t.v4, asn_v6: t.v6 };
   }
 
   /** Country, AS and special-range label of an address given as text. */

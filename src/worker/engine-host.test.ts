@@ -109,6 +109,24 @@ describe("EngineHost on a full-speed file replay", () => {
     expect(h.engine.stats().active_flows).toBe(0);
   }, 60_000);
 
+  test("a live capture loads the country and AS databases before it starts; a file replay on first use; a stop during start-up ends it", async () => {
+    const none = { country: false, asn_v4: false, asn_v6: false };
+    const live = new EngineHost({ engine: { source: { kind: "live", interface: "lo" } } });
+    expect(live.annotator.geo!.loaded()).toEqual(none);
+    const running = live.start();
+    expect(live.annotator.geo!.loaded()).toEqual({ country: true, asn_v4: true, asn_v6: true });
+    // Stopped before the capture opened (the shim still loading): start() resolves, nothing opens
+    // (a stop there used to be lost and the capture ran on).
+    await live.stop();
+    await running;
+    expect(live.capture.status.state).toBe("stopped");
+    const file = host();
+    const replaying = file.start();
+    expect(file.annotator.geo!.loaded()).toEqual(none);
+    await file.stop();
+    await replaying;
+  }, 60_000);
+
   test("export calls answer within their budget: a Timeout for a snapshot, a partial page", async () => {
     const h = new EngineHost({
       engine: { source: { kind: "file", path: pcap, speed: "max", loop: false }, maxFlows: 400_000, idleTimeout: 3600 },

@@ -166,6 +166,9 @@ export class EngineHost {
 
   /** Starts the capture and the one-second summary; resolves when the capture ends. */
   async start(): Promise<void> {
+    // Live traffic (and collected flows) name global addresses within seconds: load the country and
+    // AS databases before the capture starts rather than at the first lookup, on the packet loop.
+    if (this.config.engine.source.kind === "live" || this.collector) this.annotator.geo?.warm();
     if (this.collector) {
       // The collector's socket is bound before the capture starts: a port in use is a start failure.
       try {
