@@ -12,7 +12,7 @@
  * throws: every complete record is delivered, then `truncated` / `message` say why reading stopped.
  * The `buf` handed to the sink is a reused chunk buffer: the sink must not keep it.
  */
-import { closeSync, fstatSync, openSync } from "node:fs";
+import { closeSync, fstatSync, openSync, statSync } from "node:fs";
 import { FileSourceError } from "./file-source-error.ts";
 import type { CaptureStats, PacketSink, PacketSource } from "./packet.ts";
 import {
@@ -71,6 +71,8 @@ export class FileSource implements PacketSource {
   private current: Chunk | null = null;
   /** True when the last read went through a read-ahead Worker (prepareReadAhead). */
   readAhead = false;
+  /** The file opened by openNow(), for the next read. */
+  private opened: { reader: RecordReader; fd: number; chunk: Chunk } | null = null;
   /** A descriptor opened and handed to a read-ahead Worker by prepareReadAhead(), for the next read. */
   private prepared: { fd: number; ra: ReadAhead } | null = null;
 
@@ -118,6 +120,12 @@ export class FileSource implements PacketSource {
    * reports that) or the Worker cannot start.
    */
   async prepareReadAhead(config: ReadAheadConfig & { minBytes?: number } = {}): Promise<boolean> {
+    // Only a regular file: opening a pipe here would take bytes (or its writer) from the read.
+    try {
+      if (!statSync(this.path).isFile()) return false;
+    } catch {
+      return false;
+    }
     let fd: number;
     try {
       fd = openSync(this.path, "r");
@@ -140,8 +148,22 @@ export class FileSource implements PacketSource {
     return false;
   }
 
+  /**
+   * Opens the file and parses its header now, kept open for the next read (throws FileSourceError):
+   * for a pipe or a device (`flows --read -`), which can be opened and read only once, so the
+   * checks before any output and the read itself use the same descriptor.
+   */
+  openNow(): void {
+    this.opened ??= this.open();
+  }
+
   /** Opens the file and parses the file header; throws FileSourceError. */
   private open(): { reader: RecordReader; fd: number; chunk: Chunk } {
+    const kept = this.opened;
+    if (kept !== null) {
+      this.opened = null;
+      return kept;
+    }
     const path = this.path;
     const prepared = this.prepared;
     this.prepared = null;

@@ -4,6 +4,7 @@
  * filter is given (libpcap compiles and runs the filter; like tcpdump, it refuses pcapng files
  * whose interfaces have different link types).
  */
+import { statSync } from "node:fs";
 import { FileSource } from "./file-source.ts";
 import type { PacketSink } from "./packet.ts";
 import { PcapOfflineSource } from "./pcap-offline-source.ts";
@@ -30,6 +31,15 @@ export interface WholeFileReader {
   info(): FileReadInfo;
 }
 
+/** A regular file (false for a pipe, a device, or a path that cannot be stat'ed: the open reports that). */
+export function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return true;
+  }
+}
+
 export async function openFileSource(path: string, filter?: string): Promise<WholeFileReader> {
   if (filter !== undefined && filter.trim() !== "") {
     const src = new PcapOfflineSource({ path, filter });
@@ -50,8 +60,9 @@ export async function openFileSource(path: string, filter?: string): Promise<Who
     };
   }
   const src = new FileSource({ path });
-  // A large file is read by a read-ahead Worker beside the packet loop (src/capture/read-ahead.ts).
-  await src.prepareReadAhead();
+  // A large file is read by a read-ahead Worker beside the packet loop (src/capture/read-ahead.ts);
+  // a pipe or a device is opened (and its header checked) once, here, and read from that.
+  if (!(await src.prepareReadAhead()) && !isRegularFile(path)) src.openNow();
   return {
     readSync: (sink) => src.readSync(sink),
     position: () => src.position(),

@@ -6,10 +6,16 @@
  * a bad --read or --filter at start instead of serving an empty dashboard.
  */
 import { FileSource } from "./file-source.ts";
+import { FileSourceError } from "./file-source-error.ts";
+import { isRegularFile } from "./open-file.ts";
 import { applyFilter, bufText, cstr, errbuf, libpcap, PCAP } from "./libpcap.ts";
 import { PcapError } from "./pcap-error.ts";
 
 export function preflightFile(path: string, filter?: string): void {
+  // A pipe or a device can be read once: this check would consume what the replay needs.
+  if (!isRegularFile(path)) {
+    throw new FileSourceError(path, "ENOTREG", "not a regular file: a replay opens the capture more than once (`flows --read -` reads a pipe)");
+  }
   if (filter === undefined || filter.trim() === "") {
     new FileSource({ path }).probe();
     return;

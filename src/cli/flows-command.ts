@@ -9,7 +9,7 @@
  * the first byte goes to stdout, so an error leaves stdout empty.
  */
 import { preflightFile } from "../capture/preflight.ts";
-import { openFileSource } from "../capture/open-file.ts";
+import { isRegularFile, openFileSource } from "../capture/open-file.ts";
 import type { PacketSink } from "../capture/packet.ts";
 import { PcapError } from "../capture/pcap-error.ts";
 import { FlowEngine } from "../flows/engine.ts";
@@ -47,7 +47,8 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   }
   const values = parsed.values;
   if (!values.read) throw new UsageError("flows needs --read FILE");
-  const path = values.read;
+  // `-` is standard input (tcpdump -w - … | flowmatrix flows --read -), read once like any pipe.
+  const path = values.read === "-" ? "/dev/stdin" : values.read;
   const format = values.format as FlowFormat;
   const filter = values.filter !== undefined && values.filter.trim() !== "" ? values.filter : undefined;
   // --data-dir: every ended flow also goes to the history store, written synchronously in this
@@ -77,7 +78,12 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   // Open and check before writing anything: the file and its header, or libpcap + the filter.
   let source;
   try {
-    preflightFile(path, filter);
+    if (isRegularFile(path)) preflightFile(path, filter);
+    else if (filter !== undefined) {
+      // libpcap's reader (for the filter) would have to open it a second time after the check.
+      throw new UsageError(`--filter needs a capture file, not a pipe or device (--read ${values.read}): filter before the pipe (tcpdump -w - 'FILTER' | …)`);
+    }
+    // A pipe is opened once, by openFileSource, which checks its header before anything is written.
     source = await openFileSource(path, filter);
   } catch (e) {
     await ipfix?.close(); // the exporter Worker would keep an in-process caller alive

@@ -9,7 +9,7 @@ export const FLOWS = defineVerb({
   synopsis: "--read FILE [--format json|ndjson|csv|table|summary] [--filter BPF] [options]",
   summary: "Read a whole capture file and print every flow (active and ended), then the totals.",
   options: {
-    read: { type: "string", short: "r", value: "FILE", doc: "the pcap or pcapng file to read (required)" },
+    read: { type: "string", short: "r", value: "FILE", doc: "the pcap or pcapng file to read, or - for standard input (required)" },
     format: { type: "string", default: "json", value: "FORMAT", choices: FLOW_FORMATS, doc: "output format; summary prints only the totals" },
     filter: { type: "string", short: "f", value: "BPF", doc: "BPF filter (tcpdump syntax), applied by libpcap's reader" },
     "idle-timeout": { type: "string", value: "S", doc: "seconds without a packet before a flow ends [default: 60]" },
