@@ -28,7 +28,6 @@ import { join } from "node:path";
 import type { EndedFlowSink } from "../flows/sinks.ts";
 import type { FlowStore } from "../store/flow-store.ts";
 import { FlowAnnotator } from "../l7/annotate.ts";
-import { NO_EXTRAS, type FlowExtras } from "../flows/table/extras.ts";
 
 export interface FlowsIo {
   /** Where the output goes (default: a writer on fd 1). */
@@ -71,10 +70,6 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   // name; the lookups cost ~0.5 µs per ended flow there, and the AS table's load at the first).
   const geo = format !== "summary" || store !== null || values["geoip-db"] !== undefined || values["asn-db"] !== undefined;
   const annotator = openAnnotator(engine, values["geoip-db"], values["asn-db"], geo);
-  // When the IPFIX exporter is the only sink (no store), the batches need only application and
-  // server name (the sink reads nothing else): fetch those from the inspector alone, not the
-  // annotator's whole extras (passive-DNS names, country, AS: none of them sent).
-  if (store === null && ipfix !== null) engine.keepExtras(namesOnly(engine, annotator), false);
   // Open and check before writing anything: the file and its header, or libpcap + the filter.
   let source;
   try {
@@ -154,20 +149,6 @@ function openAnnotator(engine: FlowEngine, geoipDb: string | undefined, asnDb: s
   } catch (e) {
     throw new UsageError(`${geoipDb !== undefined ? `--geoip-db ${geoipDb}` : ""}${asnDb !== undefined ? ` --asn-db ${asnDb}` : ""}: ${(e as Error).message}`.trim());
   }
-}
-
-/**
- * The ended-flow extras of the batches when only the names are read: app, app_source and
- * server_name of a live slot as the annotator gives them (its inspector's result), the rest null;
- * any other columns through the annotator.
- */
-function namesOnly(engine: FlowEngine, annotator: FlowAnnotator): (c: FlowColumns, i: number) => FlowExtras {
-  const x = { ...NO_EXTRAS }, live = engine.table.cols, inspector = annotator.inspector;
-  return (c, i) => {
-    if (c !== live || c.origin(i) !== 0) return annotator.extras(c, i);
-    inspector.resultInto(i, x);
-    return x;
-  };
 }
 
 /**

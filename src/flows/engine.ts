@@ -165,11 +165,13 @@ export class FlowEngine implements PacketSink {
   /**
    * Keep each ended flow's extras (app, names, country, AS: flows/table/extras.ts) with it in the
    * recently-ended list (when `ring`) and in the batches the sinks receive. `fn` runs while the
-   * ended slot is intact, before any onEnded listener.
+   * ended slot is intact, before any onEnded listener. `names`: a cheaper function giving only
+   * app, app_source and server_name, used for the batches when every sink reads only those
+   * (EndedFlowSink.extras "names": the IPFIX exporter) instead of `fn`'s country/AS/DNS lookups.
    */
-  keepExtras(fn: (cols: FlowColumns, i: number) => FlowExtras, ring = true): void {
+  keepExtras(fn: (cols: FlowColumns, i: number) => FlowExtras, ring = true, names?: (cols: FlowColumns, i: number) => FlowExtras): void {
     if (ring) this.recent.keepExtras(fn);
-    this.batcher?.keepExtras(fn);
+    this.batcher?.keepExtras(fn, names);
   }
 
   /** Subscribe to the ended-flow stream (the seam for stores and exporters). */

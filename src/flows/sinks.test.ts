@@ -187,6 +187,23 @@ test("sinks that read only the names get only app and server name (EndedBatch.na
   }
 });
 
+test("with a names-only function, batches for names-only sinks take it and never call the full extras; an 'all' sink gets the full ones", () => {
+  const { cols, extras } = source(10);
+  for (const kinds of [["names"], ["names", "all"]] as SinkExtras[][]) {
+    let full = 0, namesOnly = 0;
+    const sinks = kinds.map((k, s) => new Reader(`s${s}`, k, false));
+    const b = new EndedFlowBatcher(sinks, 4);
+    b.keepExtras(
+      (c, i) => (full++, extras(c, i)),
+      (c, i) => (namesOnly++, { ...NO_EXTRAS, app: extras(c, i).app, server_name: extras(c, i).server_name }),
+    );
+    for (let i = 0; i < 10; i++) b.push(cols, i);
+    b.flush();
+    expect({ kinds, full, namesOnly }).toEqual({ kinds, full: kinds.includes("all") ? 10 : 0, namesOnly: kinds.includes("all") ? 0 : 10 });
+    for (const r of sinks) expect(r.servers).toEqual(Array.from({ length: 10 }, (_, i) => `n${i + 1}`));
+  }
+});
+
 test("buffers a sink gives back are refilled instead of new ones; a partial batch in reused columns reads its own flows only", () => {
   const { cols, extras } = source(11);
   const back = new Reader("back", "names", true);

@@ -104,11 +104,14 @@ export class EndedFlowBatcher {
   private names: (string | null)[] | null = null;
   private extrasOf: ((src: FlowColumns, i: number) => FlowExtras) | null = null;
 
-  /** Carry each flow's extras in the batch (EndedBatch.side, or EndedBatch.names when no sink reads more). */
-  keepExtras(fn: (src: FlowColumns, i: number) => FlowExtras): void {
+  /**
+   * Carry each flow's extras in the batch (EndedBatch.side, or EndedBatch.names when no sink reads
+   * more, from `names` when given: a function that looks up only those).
+   */
+  keepExtras(fn: (src: FlowColumns, i: number) => FlowExtras, names?: (src: FlowColumns, i: number) => FlowExtras): void {
     if (this.namesOnly) this.names ??= new Array<string | null>(2 * this.batchFlows).fill(null);
     else this.side ??= new FlowSide(this.batchFlows);
-    this.extrasOf = fn;
+    this.extrasOf = this.namesOnly && names !== undefined ? names : fn;
   }
 
   /** The ended-flow listener: copy slot i of `src` (still intact while listeners run). */

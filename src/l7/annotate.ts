@@ -59,7 +59,7 @@ export class FlowAnnotator implements FlowPacketHook, ExtrasResolver {
     this.inspector = new FlowInspector(engine.table, { maxInspected: config.maxInspected });
     this.geo = config.geo === false ? null : new GeoLookup(config);
     engine.setHook(this);
-    engine.keepExtras((c, i) => this.extras(c, i), config.ring ?? true);
+    engine.keepExtras((c, i) => this.extras(c, i), config.ring ?? true, (c, i) => this.names(c, i));
     setExtrasResolver(this);
   }
 
@@ -112,6 +112,19 @@ export class FlowAnnotator implements FlowPacketHook, ExtrasResolver {
     }
     this.inspector.release(i);
   }
+
+  /**
+   * Only app, app_source and server_name of slot i (the other fields null), for batches whose sinks
+   * read nothing else (the IPFIX exporter): the inspector's result, without the passive-DNS and
+   * country/AS lookups of extras() (recently-ended and collected flows: extras()).
+   */
+  names(c: FlowColumns, i: number): FlowExtras {
+    if (c !== this.cols || c.origin(i) !== 0) return this.extras(c, i);
+    this.inspector.resultInto(i, this.nameScratch);
+    return this.nameScratch;
+  }
+
+  private readonly nameScratch: { -readonly [K in keyof FlowExtras]: FlowExtras[K] } = { ...NO_EXTRAS };
 
   extras(c: FlowColumns, i: number): FlowExtras {
     if (c === this.cols) return this.live(c, i);
