@@ -89,10 +89,13 @@ test("idle, active_timeout, tcp_close, evicted and shutdown flows are stored wit
     // (This failed now and then with every listed flow "missing": the store Worker closed its
     // database as a zombie that kept its locks, so `again` opened a locked file, came up degraded and
     // answered nothing; see closeNow in src/store/flow-store.ts. The object says where flows went.)
+    // With a 40 s idle timeout no timer fires between the listing and the stop (the finished replay's
+    // clock stands still): then every listed flow is stored, as shutdown.
+    const timers = run.engine.idleTimeout < 30;
     expect({
-      run: k, listed: active.length, shutdown, other, missing, enough: shutdown > 10,
+      run: k, listed: active.length, shutdown, other, missing, enough: shutdown > 10, all: timers || shutdown === active.length,
       restarts: server.ctx.engine.restarts, sinksBefore, storeBefore, storeAfter: again.status(),
-    }).toMatchObject({ run: k, enough: true });
+    }).toMatchObject({ run: k, enough: true, all: true });
   }
 });
 
