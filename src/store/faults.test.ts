@@ -111,11 +111,7 @@ describe("store faults never throw out of the API", () => {
     cleanups.push(() => store.stop());
     store.start();
     const gen = new SyntheticFlows(6, 1, T0, 0.01);
-    const c = new FlowColumns(1000);
-    for (let k = 0; k < 5; k++) {
-      gen.fill(c, 1000);
-      store.insertColumns(c, 1000);
-    }
+    gen.insertInto(store, 5, 1000);
     store.stop();
     // overwrite everything after the first page (catalog and segments) with garbage
     const size = statSync(path).size;
@@ -125,11 +121,9 @@ describe("store faults never throw out of the API", () => {
     writeSync(fd, garbage, 0, garbage.length, 4096);
     closeSync(fd);
     store.start();
-    gen.fill(c, 1000);
-    const n = store.insertColumns(c, 1000);
+    const n = gen.insertInto(store, 1, 1000);
     // the first operation on the damaged file fails (dropped, counted) and moves it aside; the next one is stored
-    gen.fill(c, 1000);
-    const m = store.insertColumns(c, 1000);
+    const m = gen.insertInto(store, 1, 1000);
     expect(n + m).toBeGreaterThanOrEqual(1000);
     const st = store.status();
     expect(st.state).toBe("degraded");

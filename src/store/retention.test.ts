@@ -26,12 +26,7 @@ function tenDayStore(o: { fullStepMs?: number } = {}): { store: FlowStore; clock
   const store = new FlowStore({ path: join(t.dir, "h.db"), pruneIntervalMs: 0, retentionDays: 7, now: () => clock.now, ...o });
   cleanups.push(() => store.stop());
   store.start();
-  const gen = new SyntheticFlows(8, 1, T0, 600);
-  const c = new FlowColumns(6);
-  for (let h = 0; h < 240; h++) {
-    gen.fill(c, 6);
-    store.insertColumns(c, 6);
-  }
+  new SyntheticFlows(8, 1, T0, 600).insertInto(store, 240, 6);
   return { store, clock };
 }
 
@@ -96,12 +91,7 @@ describe("retention", () => {
     const store = new FlowStore({ path: join(t.dir, "h.db"), pruneIntervalMs: 0, retentionDays: 7 });
     cleanups.push(() => store.stop());
     store.start();
-    const gen = new SyntheticFlows(8, 1, start, 600);
-    const c = new FlowColumns(6);
-    for (let h = 0; h < 240; h++) {
-      gen.fill(c, 6);
-      store.insertColumns(c, 6);
-    }
+    new SyntheticFlows(8, 1, start, 600).insertInto(store, 240, 6);
     while ((store.pruneStep()?.droppedSegments ?? 0) > 0);
     const newest = store.queryFlows({ ...count, sortBy: "last_seen", order: "desc" }).records[0]!;
     const oldest = store.queryFlows({ ...count, sortBy: "last_seen" }).records[0]!;
@@ -170,12 +160,7 @@ describe("retention", () => {
     const path = join(t.dir, "h.db");
     const big = new FlowStore({ path, pruneIntervalMs: 0, segmentRows: 5000 });
     big.start();
-    const gen = new SyntheticFlows(11, 1, Date.now() / 1000 - 3600, 0.01);
-    const c = new FlowColumns(5000);
-    for (let k = 0; k < 8; k++) {
-      gen.fill(c, 5000);
-      big.insertColumns(c, 5000);
-    }
+    new SyntheticFlows(11, 1, Date.now() / 1000 - 3600, 0.01).insertInto(big, 8, 5000);
     const before = big.status().bytes;
     big.stop();
     const small = new FlowStore({ path, pruneIntervalMs: 0, retentionBytes: before / 3 });

@@ -111,6 +111,17 @@ export class SyntheticFlows {
     return false;
   }
 
+  /** Inserts `batches` batches of `perBatch` flows into `store` (one insertColumns each); returns the rows stored. */
+  insertInto(store: { insertColumns(c: FlowColumns, count: number): number }, batches: number, perBatch: number): number {
+    const c = new FlowColumns(perBatch);
+    let stored = 0;
+    for (let k = 0; k < batches; k++) {
+      this.fill(c, perBatch);
+      stored += store.insertColumns(c, perBatch);
+    }
+    return stored;
+  }
+
   /** Fills slots [0, count) of `c`. */
   fill(c: FlowColumns, count: number): void {
     const r = this.r;
