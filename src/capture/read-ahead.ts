@@ -86,20 +86,17 @@ export class ReadAhead {
     };
     w.postMessage(init);
     const ok = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), START_MS);
-      const poll = setInterval(() => {
-        const r = Atomics.load(ra.ctl, READY);
-        if (r !== 0) {
-          clearInterval(poll);
-          clearTimeout(timer);
-          resolve(r === 1);
-        }
-      }, 1);
-      w.addEventListener("error", () => {
+      const done = (v: boolean) => {
         clearInterval(poll);
         clearTimeout(timer);
-        resolve(false);
-      });
+        resolve(v);
+      };
+      const timer = setTimeout(() => done(false), START_MS);
+      const poll = setInterval(() => {
+        const r = Atomics.load(ra.ctl, READY);
+        if (r !== 0) done(r === 1);
+      }, 1);
+      w.addEventListener("error", () => done(false));
     });
     if (!ok) {
       ra.stop();
