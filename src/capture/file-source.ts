@@ -120,29 +120,20 @@ export class FileSource implements PacketSource {
    * reports that) or the Worker cannot start.
    */
   async prepareReadAhead(config: ReadAheadConfig & { minBytes?: number } = {}): Promise<boolean> {
-    // Only a regular file: opening a pipe here would take bytes (or its writer) from the read.
-    try {
-      if (!statSync(this.path).isFile()) return false;
-    } catch {
-      return false;
-    }
+    // Only a regular file, checked before opening it: opening a pipe here would take bytes (or its
+    // writer) from the read.
     let fd: number;
     try {
+      const st = statSync(this.path);
+      if (!st.isFile() || st.size < (config.minBytes ?? MIN_BYTES)) return false;
       fd = openSync(this.path, "r");
     } catch {
       return false;
     }
-    try {
-      const st = fstatSync(fd);
-      if (st.isFile() && st.size >= (config.minBytes ?? MIN_BYTES)) {
-        const ra = await ReadAhead.start(fd, this.path, config);
-        if (ra !== null) {
-          this.prepared = { fd, ra };
-          return true;
-        }
-      }
-    } catch {
-      // read without it
+    const ra = await ReadAhead.start(fd, this.path, config).catch(() => null);
+    if (ra !== null) {
+      this.prepared = { fd, ra };
+      return true;
     }
     closeSync(fd);
     return false;
@@ -217,8 +208,8 @@ export class FileSource implements PacketSource {
       }
       return { reader, fd, chunk };
     } catch (e) {
-      chunk?.close();
-      prepared?.ra.stop();
+      if (chunk !== null) chunk.close(); // a read-ahead chunk stops its Worker
+      else prepared?.ra.stop();
       closeSync(fd);
       throw e;
     }

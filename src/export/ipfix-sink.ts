@@ -38,7 +38,7 @@
  * when it changes). open() starts the Worker (and resolves the name) before the first offer.
  */
 import { EndReason, FlowColumns, KEY_WORDS, REC_F64 } from "../flows/table/columns.ts";
-import { BATCH_FLOWS, type EndedBatch, type EndedFlowSink } from "../flows/sinks.ts";
+import { BATCH_FLOWS, MAX_SPARE_BATCHES, type EndedBatch, type EndedFlowSink } from "../flows/sinks.ts";
 import { receiveMessageOnPort, type MessagePort as NodeMessagePort } from "node:worker_threads";
 import { C_BYTES, C_FLOWS, C_MESSAGES, C_PROCESSED, C_SEND_ERRORS, C_TEMPLATE_MESSAGES, COUNTERS_BYTES, counterViews, NameInterner, type ExportBatch, type ExporterInit, type FromExporter, type ReturnedBuffers } from "./ipfix-protocol.ts";
 
@@ -144,7 +144,7 @@ export class IpfixSink implements EndedFlowSink {
       };
       // As many batches as the queue holds, given back before the first batch (see ExporterInit.prefill).
       const prefill = {
-        batches: Math.min(8, Math.ceil((this.config.maxQueuedFlows ?? 65_536) / BATCH_FLOWS)),
+        batches: Math.min(MAX_SPARE_BATCHES, Math.ceil((this.config.maxQueuedFlows ?? 65_536) / BATCH_FLOWS)),
         keyWords: BATCH_FLOWS * KEY_WORDS,
         recBytes: BATCH_FLOWS * REC_F64 * 8,
       };

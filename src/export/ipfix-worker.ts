@@ -38,8 +38,8 @@ self.onmessage = (ev: MessageEvent<ExporterInit>) => {
   if (back !== null && m.prefill !== undefined) {
     for (let k = 0; k < m.prefill.batches; k++) {
       const key = new Int32Array(m.prefill.keyWords), rec = new ArrayBuffer(m.prefill.recBytes);
-      key.fill(-1).fill(0);
-      new Uint8Array(rec).fill(1).fill(0);
+      key.fill(0); // written, so resident (a fresh buffer's pages are not)
+      new Uint8Array(rec).fill(0);
       try {
         back.postMessage({ key, rec } satisfies ReturnedBuffers, [key.buffer, rec]);
       } catch {

@@ -78,6 +78,8 @@ export interface SinkStats {
 
 /** Flows per batch (≈ 850 KiB): large enough that per-batch costs vanish, small enough to flush every tick. */
 export const BATCH_FLOWS = 8192;
+/** Batch buffers a batcher keeps for reuse (given back by sinks, see setRecycler), at most. */
+export const MAX_SPARE_BATCHES = 8;
 
 export class EndedFlowBatcher {
   private cols: FlowColumns;
@@ -132,9 +134,9 @@ export class EndedFlowBatcher {
     if (++this.count === this.batchFlows) this.flush();
   }
 
-  /** Batch columns a sink is done with (only whole batches of this batcher's size are kept, at most 8). */
+  /** Batch columns a sink is done with (only whole batches of this batcher's size are kept, at most MAX_SPARE_BATCHES). */
   recycle(key: Int32Array, rec: ArrayBuffer): void {
-    if (this.spare.length >= 8 || key.length !== this.batchFlows * KEY_WORDS || rec.byteLength !== this.batchFlows * REC_F64 * 8) return;
+    if (this.spare.length >= MAX_SPARE_BATCHES || key.length !== this.batchFlows * KEY_WORDS || rec.byteLength !== this.batchFlows * REC_F64 * 8) return;
     this.spare.push(FlowColumns.wrap(key, rec));
   }
 
