@@ -74,11 +74,11 @@ const batch = (from: number, to: number) => ({
 });
 const sender = await new IpfixSender({ host: "127.0.0.1", port: rx.port, domainId: 1 }).open();
 const warm = batch(0, BATCH_FLOWS);
-sender.sendBatch({ ...warm, names: null, strings: [], reset: false });
+sender.sendBatch({ ...warm, apps: null, names: null, strings: [], reset: false });
 const bs: ReturnType<typeof batch>[] = [];
 for (let f = 0; f < M; f += BATCH_FLOWS) bs.push(batch(f, Math.min(M, f + BATCH_FLOWS)));
 let t = performance.now();
-for (const b of bs) sender.sendBatch({ ...b, names: null, strings: [], reset: false });
+for (const b of bs) sender.sendBatch({ ...b, apps: null, names: null, strings: [], reset: false });
 let s = (performance.now() - t) / 1000;
 await Bun.sleep(300);
 console.log(`${"ipfix sender (encode + sendMany)".padEnd(34)} ${((s * 1e9) / M).toFixed(0).padStart(6)} ns/flow  ${(M / s / 1e6).toFixed(2)} M flows/s` +

@@ -4,10 +4,11 @@
  * replies, and the counters both threads see in one SharedArrayBuffer.
  *
  * Batches: the table's own layout (EndedBatch key + rec, buffers transferred, no copy) and only the
- * two strings per flow the exporter sends (application, server name), interned: an Int32Array of
- * ids (transferred) and the strings not sent before. Cloning the strings themselves with every
- * batch cost the capture thread ~4-9 ms per 8,192 flows (~0.5-1 µs per flow: more than the read
- * loop's own per-flow work on short flows); ids cost a Map lookup per name.
+ * two names per flow the exporter sends: the application as its id (APP_NAMES index, one byte,
+ * the same table on both sides) and the server name interned (an Int32Array of ids, transferred,
+ * and the strings not sent before). Cloning the strings themselves with every batch cost the
+ * capture thread ~4-9 ms per 8,192 flows (~0.5-1 µs per flow: more than the read loop's own
+ * per-flow work on short flows); an id costs a Map look-up per named flow.
  *
  * Counters (written by the Worker only, after each batch; read by the sink at any time): Float64
  * slots below, and one Int32 (`C_DONE_BATCHES`, Atomics) that the Worker bumps and notifies after
@@ -15,19 +16,22 @@
  * even while its own thread is busy in a synchronous read loop and takes no messages.
  */
 import { SIDE_STRS, type FlowSideData } from "../flows/table/extras.ts";
+import type { BatchNames } from "../flows/sinks.ts";
+import { appIdOf, appName } from "../l7/apps.ts";
 import type { IpfixExportConfig } from "./ipfix-sink.ts";
 import type { FlowNameSource } from "./ipfix-encoder.ts";
 
 /**
- * A batch on the port. `names`: 2 × count ids (application, server name of flow j at 2j, 2j+1;
- * 0 = none) into the Worker's string table, or null when no flow has either. `strings`: the table's
- * next entries (ids continue from its end); `reset`: the table is emptied first (the sink's bound
- * on distinct names, MAX_NAMES, was reached).
+ * A batch on the port. `apps`: count application ids (APP_NAMES, 0 = none), or null when no flow
+ * has one. `names`: count server-name ids (0 = none) into the Worker's string table, or null when
+ * no flow has one. `strings`: the table's next entries (ids continue from its end); `reset`: the
+ * table is emptied first (the sink's bound on distinct names, MAX_NAMES, was reached).
  */
 export interface ExportBatch {
   count: number;
   key: Int32Array;
   rec: ArrayBuffer;
+  apps: Uint8Array | null;
   names: Int32Array | null;
   strings: string[];
   reset: boolean;
@@ -97,42 +101,58 @@ export class NameInterner {
   private added: string[] = [];
   private reset = false;
 
-  /** Ids of the app and server name of each flow of a batch's `side` or `names`, or null when none has either. */
-  intern(batch: { side?: FlowSideData; names?: (string | null)[] }, count: number): Int32Array | null {
-    // side: SIDE_STRS strings per flow, app at 0 and server name at 2; names: app, server name.
-    const s = batch.names ?? batch.side?.strs;
-    if (s === undefined) return null;
-    const stride = batch.names !== undefined ? 2 : SIDE_STRS, nameAt = batch.names !== undefined ? 1 : 2;
+  /**
+   * The application ids and server-name ids of a batch's `names` (names-only batches) or `side`
+   * (when another sink reads all extras): each null when no flow has one.
+   */
+  intern(batch: { side?: FlowSideData; names?: BatchNames }, count: number): { apps: Uint8Array | null; names: Int32Array | null } {
     // The table restarts between batches only (the ids of one batch all name one table).
-    if (this.ids.size + 2 * count > MAX_NAMES) {
-      this.ids = new Map();
-      this.added = [];
-      this.reset = true;
+    if (this.ids.size + count > MAX_NAMES) this.restart();
+    let apps: Uint8Array | null = null, names: Int32Array | null = null;
+    // The previous flow's server name and id: runs of one name skip the Map.
+    let lastName = "", lastNameId = 0;
+    const b = batch.names;
+    if (b !== undefined) {
+      const app = b.app, server = b.server;
+      for (let j = 0; j < count; j++) {
+        if (app[j] !== 0) {
+          apps = app.slice(0, count); // the batcher reuses its array
+          break;
+        }
+      }
+      for (let j = 0; j < count; j++) {
+        const name = server[j];
+        if (!name) continue;
+        if (name !== lastName) {
+          lastName = name;
+          lastNameId = this.id(name);
+        }
+        (names ??= new Int32Array(count))[j] = lastNameId;
+      }
+      return { apps, names };
     }
-    const out = new Int32Array(2 * count);
-    let any = false;
-    // The previous flow's names and ids: runs of one application (the same string) skip the Map.
-    let lastApp = "", lastAppId = 0, lastName = "", lastNameId = 0;
+    // side: SIDE_STRS strings per flow, app at 0 and server name at 2.
+    const s = batch.side?.strs;
+    if (s === undefined) return { apps, names };
+    let lastApp = "", lastAppId = 0;
     for (let j = 0; j < count; j++) {
-      const app = s[j * stride], name = s[j * stride + nameAt];
+      const app = s[j * SIDE_STRS], name = s[j * SIDE_STRS + 2];
       if (app) {
         if (app !== lastApp) {
           lastApp = app;
-          lastAppId = this.id(app);
+          lastAppId = appIdOf(app);
         }
-        out[2 * j] = lastAppId;
-        any = true;
+        if (lastAppId !== 0) (apps ??= new Uint8Array(count))[j] = lastAppId;
       }
       if (name) {
         if (name !== lastName) {
           lastName = name;
           lastNameId = this.id(name);
         }
-        out[2 * j + 1] = lastNameId;
-        any = true;
+        (names ??= new Int32Array(count))[j] = lastNameId;
       }
     }
-    return any ? out : null;
+    return { apps, names };
   }
 
   private id(s: string): number {
@@ -169,16 +189,16 @@ export class NameTable {
   update(b: ExportBatch): FlowNameSource | null {
     if (b.reset) this.table = [null];
     for (const s of b.strings) this.table.push(s);
-    return b.names === null ? null : new FlowNames(b.names, this.table);
+    return b.apps === null && b.names === null ? null : new FlowNames(b.apps, b.names, this.table);
   }
 }
 
 class FlowNames implements FlowNameSource {
-  constructor(private readonly ids: Int32Array, private readonly table: (string | null)[]) {}
+  constructor(private readonly apps: Uint8Array | null, private readonly ids: Int32Array | null, private readonly table: (string | null)[]) {}
   app(j: number): string | null {
-    return this.table[this.ids[2 * j]!] ?? null;
+    return this.apps === null ? null : appName(this.apps[j]!);
   }
   serverName(j: number): string | null {
-    return this.table[this.ids[2 * j + 1]!] ?? null;
+    return this.ids === null ? null : this.table[this.ids[j]!] ?? null;
   }
 }

@@ -5,8 +5,8 @@
  *
  * Off the capture thread: encoding and sends run in an exporter Worker of their own
  * (ipfix-worker.ts: IpfixSender = encoder + socket). offer() only posts the batch on a MessagePort
- * (key and record buffers transferred, no copy; the application and server name of each flow as
- * ids into a string table the Worker keeps: ipfix-protocol.ts) and returns: ≈ 50-100 ns per flow
+ * (key and record buffers transferred, no copy; each flow's application as its id and its server
+ * name as an id into a string table the Worker keeps: ipfix-protocol.ts) and returns: ≈ 50-100 ns per flow
  * on the capture thread. Also there, and for any sink: the batcher's copy and extras per ended
  * flow (flows/sinks.ts). The sink reads only application and server name (`extras = "names"`: the
  * batcher fetches no more), and the Worker transfers each batch's buffers back once sent (a port
@@ -185,10 +185,11 @@ export class IpfixSink implements EndedFlowSink {
         this.takeBack(); // what the Worker sent while we waited: the batcher refills it next
       } else if (!isShutdownFlush(batch)) return false;
     }
-    const names = this.names.intern(batch, batch.count);
-    const msg: ExportBatch = { count: batch.count, key: batch.key, rec: batch.rec, names, ...this.names.take() };
+    const { apps, names } = this.names.intern(batch, batch.count);
+    const msg: ExportBatch = { count: batch.count, key: batch.key, rec: batch.rec, apps, names, ...this.names.take() };
     const transfer: Transferable[] = [batch.rec];
     if ((batch.key.buffer as ArrayBuffer) !== batch.rec) transfer.push(batch.key.buffer as ArrayBuffer);
+    if (apps !== null) transfer.push(apps.buffer as ArrayBuffer);
     if (names !== null) transfer.push(names.buffer as ArrayBuffer);
     try {
       port.postMessage(msg, transfer);

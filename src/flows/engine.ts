@@ -17,7 +17,7 @@ import type { FlowColumns } from "./table/columns.ts";
 import type { FlowExtras } from "./table/extras.ts";
 import { EndedRing } from "./table/ended.ts";
 import { EndReason } from "./table/columns.ts";
-import { EndedFlowBatcher, type EndedFlowSink, type SinkStats } from "./sinks.ts";
+import { EndedFlowBatcher, type EndedFlowSink, type NamesInto, type SinkStats } from "./sinks.ts";
 import { FlowTable, type FlowTableConfig } from "./table/table.ts";
 import { Talkers } from "./stats/talkers.ts";
 import { Totals } from "./stats/totals.ts";
@@ -165,11 +165,11 @@ export class FlowEngine implements PacketSink {
   /**
    * Keep each ended flow's extras (app, names, country, AS: flows/table/extras.ts) with it in the
    * recently-ended list (when `ring`) and in the batches the sinks receive. `fn` runs while the
-   * ended slot is intact, before any onEnded listener. `names`: a cheaper function giving only
-   * app, app_source and server_name, used for the batches when every sink reads only those
+   * ended slot is intact, before any onEnded listener. `names`: a cheaper function writing only
+   * the application id and server name, used for the batches when every sink reads only those
    * (EndedFlowSink.extras "names": the IPFIX exporter) instead of `fn`'s country/AS/DNS lookups.
    */
-  keepExtras(fn: (cols: FlowColumns, i: number) => FlowExtras, ring = true, names?: (cols: FlowColumns, i: number) => FlowExtras): void {
+  keepExtras(fn: (cols: FlowColumns, i: number) => FlowExtras, ring = true, names?: NamesInto): void {
     if (ring) this.recent.keepExtras(fn);
     this.batcher?.keepExtras(fn, names);
   }

@@ -9,6 +9,7 @@ import { toRecord } from "./format/record.ts";
 import { EndedFlowBatcher, QueuedSink, type EndedBatch, type EndedFlowSink, type SinkExtras } from "./sinks.ts";
 import { NO_EXTRAS, SIDE_STRS, type FlowExtras } from "./table/extras.ts";
 import { pkt } from "./test-packets.ts";
+import { APP_NAMES, appIdOf, appName } from "../l7/apps.ts";
 
 /** A sink that keeps what it gets (as FlowRecords, via the batch's own columns). */
 class Collect implements EndedFlowSink {
@@ -123,6 +124,9 @@ test("flows ended by a tick's sweep reach the sinks at the end of that tick, not
   expect(got.reasons).toEqual(["idle"]);
 });
 
+/** An application name for flow id `id` (names-only batches carry APP_NAMES ids). */
+const appOf = (id: number): string => APP_NAMES[1 + (id % (APP_NAMES.length - 1))]!;
+
 /** `n` flows with ids 1..n (key word 0 = id too), and extras naming each after its id. */
 function source(n: number): { cols: FlowColumns; extras: (c: FlowColumns, i: number) => FlowExtras } {
   const cols = new FlowColumns(n);
@@ -130,7 +134,7 @@ function source(n: number): { cols: FlowColumns; extras: (c: FlowColumns, i: num
     cols.f64[i * REC_F64 + F_ID] = i + 1;
     cols.key[i * KEY_WORDS] = i + 1;
   }
-  const extras = (c: FlowColumns, i: number): FlowExtras => ({ ...NO_EXTRAS, app: `app${c.id(i)}`, server_name: `n${c.id(i)}`, src_country: "NL" });
+  const extras = (c: FlowColumns, i: number): FlowExtras => ({ ...NO_EXTRAS, app: appOf(c.id(i)), server_name: `n${c.id(i)}`, src_country: "NL" });
   return { cols, extras };
 }
 
@@ -154,8 +158,8 @@ class Reader implements EndedFlowSink {
       expect(b.key[j * KEY_WORDS]).toBe(c.id(j));
       if (b.names) {
         expect(b.side).toBeUndefined();
-        this.apps.push(b.names[2 * j]!);
-        this.servers.push(b.names[2 * j + 1]!);
+        this.apps.push(appName(b.names.app[j]!));
+        this.servers.push(b.names.server[j]!);
         this.countries.push(null);
       } else {
         this.apps.push(b.side!.strs[j * SIDE_STRS]!);
@@ -179,7 +183,7 @@ test("sinks that read only the names get only app and server name (EndedBatch.na
     b.flush();
     for (const r of sinks) {
       expect(r.ids).toEqual(want);
-      expect(r.apps).toEqual(want.map((i) => `app${i}`));
+      expect(r.apps).toEqual(want.map(appOf));
       expect(r.servers).toEqual(want.map((i) => `n${i}`));
       // Country only when some sink reads all extras (then every sink gets the side columns).
       expect(r.countries).toEqual(want.map(() => (kinds.includes("all") ? "NL" : null)));
@@ -195,13 +199,30 @@ test("with a names-only function, batches for names-only sinks take it and never
     const b = new EndedFlowBatcher(sinks, 4);
     b.keepExtras(
       (c, i) => (full++, extras(c, i)),
-      (c, i) => (namesOnly++, { ...NO_EXTRAS, app: extras(c, i).app, server_name: extras(c, i).server_name }),
+      (c, i, out, j) => {
+        namesOnly++;
+        out.app[j] = appIdOf(extras(c, i).app);
+        out.server[j] = extras(c, i).server_name;
+      },
     );
     for (let i = 0; i < 10; i++) b.push(cols, i);
     b.flush();
     expect({ kinds, full, namesOnly }).toEqual({ kinds, full: kinds.includes("all") ? 10 : 0, namesOnly: kinds.includes("all") ? 0 : 10 });
     for (const r of sinks) expect(r.servers).toEqual(Array.from({ length: 10 }, (_, i) => `n${i + 1}`));
   }
+});
+
+test("names-only batches carry the application as its APP_NAMES id: without a names function a name outside the list is carried as none, the server name as it is", () => {
+  const cols = new FlowColumns(3);
+  for (let i = 0; i < 3; i++) cols.f64[i * REC_F64 + F_ID] = cols.key[i * KEY_WORDS] = i + 1;
+  const apps = ["tls", "not-an-app", null];
+  const r = new Reader("r", "names", false);
+  const b = new EndedFlowBatcher([r], 8);
+  b.keepExtras((c, i) => ({ ...NO_EXTRAS, app: apps[i]!, server_name: i === 2 ? null : `s${i}.example` }));
+  for (let i = 0; i < 3; i++) b.push(cols, i);
+  b.flush();
+  expect(r.apps).toEqual(["tls", null, null]);
+  expect(r.servers).toEqual(["s0.example", "s1.example", null]);
 });
 
 test("buffers a sink gives back are refilled instead of new ones; a partial batch in reused columns reads its own flows only", () => {
@@ -212,7 +233,7 @@ test("buffers a sink gives back are refilled instead of new ones; a partial batc
   for (let i = 0; i < 11; i++) b.push(cols, i); // 4 + 4 full, 3 waiting
   b.flush();
   expect(back.ids).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
-  expect(back.apps.at(-1)).toBe("app11");
+  expect(back.apps.at(-1)).toBe(appOf(11));
   // Three batches through one buffer: given back during offer(), it is the next batch's columns
   // (the next columns are taken after the offers), and it carried the third (partial) batch.
   expect(back.buffers.length).toBe(3);

@@ -20,7 +20,8 @@ import { clearExtrasResolver, NO_EXTRAS, setExtrasResolver, type ExtrasResolver,
 import { addrText } from "../flows/format/record.ts";
 import { REC_U32, U_PKTS } from "../flows/table/columns.ts";
 import type { DecodedPacket } from "../capture/packet.ts";
-import { APP_NAMES } from "./apps.ts";
+import { appIdOf } from "./apps.ts";
+import type { BatchNames } from "../flows/sinks.ts";
 import { GeoLookup, V4_MIXED, V4_PER_ADDRESS, v4Special, type GeoConfig, type GeoInfo, type V4Special } from "./geo.ts";
 import { FlowInspector } from "./inspector.ts";
 
@@ -43,7 +44,6 @@ interface Carried {
   name: string | null;
 }
 
-const APP_ID = new Map<string, number>(APP_NAMES.map((n, i) => [n, i]));
 
 export class FlowAnnotator implements FlowPacketHook, ExtrasResolver {
   readonly inspector: FlowInspector;
@@ -59,7 +59,7 @@ export class FlowAnnotator implements FlowPacketHook, ExtrasResolver {
     this.inspector = new FlowInspector(engine.table, { maxInspected: config.maxInspected });
     this.geo = config.geo === false ? null : new GeoLookup(config);
     engine.setHook(this);
-    engine.keepExtras((c, i) => this.extras(c, i), config.ring ?? true, (c, i) => this.names(c, i));
+    engine.keepExtras((c, i) => this.extras(c, i), config.ring ?? true, (c, i, out, j) => this.namesInto(c, i, out, j));
     setExtrasResolver(this);
   }
 
@@ -103,9 +103,10 @@ export class FlowAnnotator implements FlowPacketHook, ExtrasResolver {
   private ended(c: FlowColumns, i: number, reason: number): void {
     if (c !== this.cols) return;
     if (reason === EndReason.active_timeout && c.origin(i) === 0) {
-      const r = this.inspector.result(i);
-      if (r.app !== null || r.server_name !== null) {
-        this.carry.set(this.keyText(i), { app: APP_ID.get(r.app ?? "") ?? 0, byPort: r.app_source === "port", name: r.server_name });
+      const ins = this.inspector;
+      const app = ins.appId(i), name = ins.serverName(i);
+      if (app !== 0 || name !== null) {
+        this.carry.set(this.keyText(i), { app, byPort: app !== 0 && ins.appByPort, name });
         if (this.carry.size > CARRY_MAX) this.carry.delete(this.carry.keys().next().value!);
         this.carrying = this.carry.size;
       }
@@ -114,17 +115,22 @@ export class FlowAnnotator implements FlowPacketHook, ExtrasResolver {
   }
 
   /**
-   * Only app, app_source and server_name of slot i (the other fields null), for batches whose sinks
-   * read nothing else (the IPFIX exporter): the inspector's result, without the passive-DNS and
-   * country/AS lookups of extras() (recently-ended and collected flows: extras()).
+   * Only the application id and server name of slot i, into a names-only batch (the IPFIX
+   * exporter's: flows/sinks.ts BatchNames): the inspector's decision, without the passive-DNS and
+   * country/AS lookups of extras() and without the application's string. Collected flows carry
+   * neither; slots of another table (never the batcher's case) go through extras().
    */
-  names(c: FlowColumns, i: number): FlowExtras {
-    if (c !== this.cols || c.origin(i) !== 0) return this.extras(c, i);
-    this.inspector.resultInto(i, this.nameScratch);
-    return this.nameScratch;
+  namesInto(c: FlowColumns, i: number, out: BatchNames, j: number): void {
+    if (c === this.cols) {
+      const own = c.origin(i) === 0;
+      out.app[j] = own ? this.inspector.appId(i) : 0;
+      out.server[j] = own ? this.inspector.serverName(i) : null;
+      return;
+    }
+    const x = this.extras(c, i);
+    out.app[j] = appIdOf(x.app);
+    out.server[j] = x.server_name;
   }
-
-  private readonly nameScratch: { -readonly [K in keyof FlowExtras]: FlowExtras[K] } = { ...NO_EXTRAS };
 
   extras(c: FlowColumns, i: number): FlowExtras {
     if (c === this.cols) return this.live(c, i);

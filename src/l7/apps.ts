@@ -21,6 +21,13 @@ export function appName(id: number): string | null {
   return id > 0 && id < APP_NAMES.length ? APP_NAMES[id]! : null;
 }
 
+const APP_IDS = new Map<string, number>(APP_NAMES.map((n, i) => [n, i]));
+
+/** The id of an application name (its index in APP_NAMES); 0 for null and for a name not in the list. */
+export function appIdOf(name: string | null): number {
+  return name === null ? 0 : APP_IDS.get(name) ?? 0;
+}
+
 /** How `app` was decided. */
 export type AppSource = "payload" | "port";
 

@@ -212,37 +212,45 @@ export class FlowInspector {
     this.setName(slot, name);
   }
 
-  appId(slot: number): number {
-    return slot < this.cap ? (this.w[slot]! >>> APP_SHIFT) & APP_MASK : 0;
-  }
+  /** After appId(): the id it returned was decided by port (the fallback or a port-only rule), not by payload. */
+  appByPort = false;
 
-  /** result(slot) written into `out` (no allocation: the record and row writers call it per flow). */
-  resultInto(slot: number, out: L7Result): void {
+  /**
+   * The application id that resultInto reports for `slot` (an index into APP_NAMES, 0: none; how
+   * it was decided in `appByPort`): the decision, else the tentative one, else the port guess.
+   * No allocation, no string: the exporter's batches carry this id (flows/sinks.ts BatchNames).
+   */
+  appId(slot: number): number {
     if (slot >= this.cap) {
-      const id = this.portGuess(slot);
-      out.app = appName(id); out.app_source = id === 0 ? null : "port"; out.server_name = null;
-      return;
+      this.appByPort = true;
+      return this.portGuess(slot);
     }
     const w = this.w[slot]!;
     const st = w & STATE;
     let id = (w >>> APP_SHIFT) & APP_MASK;
-    let src: AppSource = w & SRC_PORT ? "port" : "payload";
+    this.appByPort = (w & SRC_PORT) !== 0;
     if (id === 0 && st !== DONE && st !== DNS_TAP) {
       // Still undecided (no payload yet, or inspecting): the tentative app, else the port fallback, labelled.
       const rid = st === INSPECTING ? this.rApp[w >>> REC_SHIFT]! : 0;
       if (rid !== 0) id = rid;
       else {
         id = this.portGuess(slot);
-        src = "port";
+        this.appByPort = true;
         // Kept for release(), which counts the same flow's guess when it ends (the ended flow's
         // extras are read just before): the guess is computed once per ended flow, not twice.
         this.guessSlot = slot;
         this.guessId = id;
       }
     }
+    return id;
+  }
+
+  /** result(slot) written into `out` (no allocation: the record and row writers call it per flow). */
+  resultInto(slot: number, out: L7Result): void {
+    const id = this.appId(slot);
     out.app = appName(id);
-    out.app_source = id === 0 ? null : src;
-    out.server_name = w & NAMED ? this.names.get(slot) ?? null : null;
+    out.app_source = id === 0 ? null : this.appByPort ? "port" : "payload";
+    out.server_name = this.serverName(slot);
   }
 
   /** app, app_source, server_name of the flow in `slot` (valid while the slot holds that flow). */
