@@ -58,3 +58,12 @@ test("suggestions: typos, transpositions and prefixes; nothing for unrelated wor
   expect(closest("inteface", names)).toBe("interface");
   expect(closest("xyzzy", names)).toBeUndefined();
 });
+
+test("the README's CLI block is the usage text (every verb and flag, in the same words)", () => {
+  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  const block = /## The CLI\n\n```\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+  // README lines may add a comment after the usage ("   # what it does").
+  const documented = block.split("\n").filter((l) => l !== "").map((l) => l.replace(/\s+#.*$/, ""));
+  const usage = USAGE.slice(USAGE.indexOf("Usage:\n") + 7, USAGE.indexOf("\nCommands:")).split("\n").filter((l) => l !== "").map((l) => l.replace(/^ {2}/, ""));
+  expect(documented).toEqual(usage);
+});

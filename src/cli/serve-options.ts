@@ -47,7 +47,7 @@ export const SERVE = defineVerb({
     "ipfix-domain": { type: "string", default: "1", value: "N", doc: "IPFIX observation domain id" },
     "geoip-db": { type: "string", value: "FILE", doc: "country database (MMDB, e.g. GeoLite2-Country) for src_country/dst_country [default: the bundled NRO-based database]" },
     "asn-db": { type: "string", value: "FILE", doc: "AS database (MMDB, e.g. GeoLite2-ASN) for src_asn/dst_asn [default: the bundled RouteViews/DB-IP tables]" },
-    "collect-netflow": { type: "string", value: "[HOST:]PORT", doc: "also collect NetFlow v5/v9 and IPFIX over UDP on this address (HOST defaults to 0.0.0.0); alone, without --interface/--read, the collector is the only flow source" },
+    "collect-netflow": { type: "string", value: "[HOST:]PORT", doc: "also collect NetFlow v5/v9 and IPFIX over UDP on this address (HOST defaults to 127.0.0.1, loopback only; 0.0.0.0:PORT for every IPv4 address); alone, without --interface/--read, the collector is the only flow source" },
     quiet: { type: "boolean", short: "q", doc: "no status line every 10 s on a terminal" },
     config: { type: "string", short: "c", value: "FILE", doc: "read settings from this TOML file (environment FLOWMATRIX_* and flags override it)" },
     "auth-token-file": { type: "string", value: "FILE", doc: "file holding the admin token (or FLOWMATRIX_AUTH_TOKEN); make one with flowmatrix token" },

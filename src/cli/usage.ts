@@ -19,7 +19,7 @@ Usage:
                    [--log-level debug|info|warn|error] [--export-ipfix HOST:PORT]
                    [--ipfix-domain N] [--collect-netflow [HOST:]PORT]
                    [--geoip-db FILE] [--asn-db FILE]
-  flowmatrix flows --read FILE [--format json|ndjson|csv|table|summary] [--filter BPF]
+  flowmatrix flows --read FILE|- [--format json|ndjson|csv|table|summary] [--filter BPF]
                    [--idle-timeout S] [--active-timeout S] [--no-expire] [--max-flows N]
                    [--data-dir DIR] [--export-ipfix HOST:PORT] [--ipfix-domain N]
                    [--geoip-db FILE] [--asn-db FILE]

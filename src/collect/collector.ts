@@ -21,7 +21,7 @@ export interface CollectorListen {
   port: number;
 }
 
-/** `[HOST:]PORT` → host and port (HOST defaults to 0.0.0.0, every IPv4 address; `[v6]:PORT` for IPv6; port 0 = any free port). */
+/** `[HOST:]PORT` → host and port (HOST defaults to 127.0.0.1, loopback only; `[v6]:PORT` for IPv6; port 0 = any free port). */
 export function parseListen(text: string): CollectorListen {
   const m = /^(\d+)$/.exec(text) ?? /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:\s[\]]+):(\d+)$/.exec(text);
   if (!m) throw new RangeError(`must be [HOST:]PORT (or [IPv6]:PORT), got "${text}"`);
