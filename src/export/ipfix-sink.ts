@@ -6,18 +6,21 @@
  * Off the capture thread: encoding and sends run in an exporter Worker of their own
  * (ipfix-worker.ts: IpfixSender = encoder + socket). offer() only posts the batch on a MessagePort
  * (key and record buffers transferred, no copy; each flow's application as its id and its server
- * name as an id into a string table the Worker keeps: ipfix-protocol.ts) and returns: ≈ 50-100 ns per flow
- * on the capture thread. Also there, and for any sink: the batcher's copy and extras per ended
+ * name as an id into a string table the Worker keeps: ipfix-protocol.ts) and returns: 3-6 ms per
+ * 200 k flows on the capture thread. Also there, and for any sink: the batcher's copy and extras per ended
  * flow (flows/sinks.ts). The sink reads only application and server name (`extras = "names"`: the
  * batcher fetches no more), and the Worker transfers each batch's buffers back once sent (a port
  * of their own, read here with receiveMessageOnPort at each offer, so the synchronous read loop of
  * `flows --read` gets them too): the batcher refills them instead of allocating new ones.
- * Measured (in-process, 200 k flows, 2 M packets, load 3-4): with flows ending during the read
- * (`--idle-timeout 2`), the read loop's own CPU is 30-50 ms higher with this sink than with a
- * null sink, and about at the null sink's level (384-389 vs 394-422 ms, 3 pairs; a later repeat
- * at higher load was inconclusive) when the Worker takes the batches without encoding or sending
- * them: so that part looks like the Worker's work running beside the read loop (2 cores shared),
- * not the posting itself; a cheaper encoder/sender would be the next thing to try.
+ * Measured (2 M packets, 200 k flows ending during the read with --idle-timeout 2, read loop's
+ * own CPU from /proc/thread-self/schedstat, 11 alternating runs each, prioritised): export adds
+ * 55-75 ms (+16-21 %). Of that, the names were ~25 ms before applications travelled as ids (now
+ * ~10-15 ms), the 104-byte copy ~10 ms; a Worker that takes every batch and neither encodes nor
+ * sends it still costs the read loop 20-30 ms (against the same sink refusing without posting),
+ * whatever the batch size (1,024-32,768 flows), with or without the read-ahead Worker, and with
+ * the exporter thread at nice +10 or SCHED_IDLE. The read loop's involuntary context switches
+ * double meanwhile (77-164 → 173-274): on this 2-vCPU VM the extra threads' wake-ups preempt the
+ * capture thread. Detaching each batch's buffer with no Worker at all cost ~18 ms by itself.
  *
  * Bounded queue: at most `maxQueuedFlows` flows (default 65,536 ≈ 6.8 MB) posted and not yet taken
  * by the Worker. Beyond that, two modes:
