@@ -12,6 +12,7 @@ import { USAGE, VERSION } from "./cli/usage.ts";
 import { UsageError } from "./cli/usage-error.ts";
 import { errorReport, exitCodeFor } from "./cli/errors.ts";
 import { closest } from "./cli/options.ts";
+import { printOut } from "./cli/output.ts";
 
 const COMMANDS = ["serve", "flows", "interfaces", "config", "token"];
 const [command, ...rest] = process.argv.slice(2);
@@ -23,11 +24,11 @@ async function main(): Promise<number> {
     case "--help":
     case "-h":
     case "help":
-      console.log(USAGE);
+      printOut(USAGE);
       return 0;
     case "--version":
     case "-V":
-      console.log(VERSION);
+      printOut(VERSION);
       return 0;
     case "flows":
       return (await import("./cli/flows-command.ts")).flowsCommand(rest);
@@ -42,7 +43,7 @@ async function main(): Promise<number> {
       const { SERVE } = await import("./cli/serve-options.ts");
       const { parseVerb, verbHelp } = await import("./cli/options.ts");
       if (parseVerb(SERVE, rest).help) {
-        console.log(verbHelp(SERVE));
+        printOut(verbHelp(SERVE));
         return 0;
       }
       return (await import("./cli/serve-command.ts")).serveCommand(rest);

@@ -295,6 +295,24 @@ describe("exit codes", () => {
     expect(run(["flows", "--read", WIKI, "--format", "summary"]).code).toBe(0);
   });
 
+  test("the other verbs too: a failed write to stdout exits 1 with one line (not dropped), a reader that goes away exits 0", () => {
+    const full = openSync("/dev/full", "w");
+    try {
+      for (const args of [["--version"], ["--help"], ["interfaces"], ["interfaces", "--json"], ["token"], ["config"], ["serve", "--help"], ["flows", "--help"]]) {
+        const r = Bun.spawnSync([process.execPath, MAIN, ...args], { stdout: full, stderr: "pipe", env: childEnv() });
+        const err = r.stderr.toString();
+        expect({ args, code: r.exitCode, oneLine: err.split("\n").length === 2, enospc: err.includes("ENOSPC") }).toEqual({ args, code: 1, oneLine: true, enospc: true });
+      }
+    } finally {
+      closeSync(full);
+    }
+    // A reader that has gone before the first write (EPIPE) is not a failure: exit 0, nothing on stderr.
+    for (const args of ["--help", "interfaces --json", "token"]) {
+      const r = Bun.spawnSync(["bash", "-c", `{ sleep 0.3; exec "${process.execPath}" "${MAIN}" ${args}; } | true; echo "\${PIPESTATUS[0]}"`], { stdout: "pipe", stderr: "pipe", env: childEnv() });
+      expect({ args, status: r.stdout.toString().trim(), err: r.stderr.toString() }).toEqual({ args, status: "0", err: "" });
+    }
+  });
+
   test("2 for a capture file that exists but cannot be read (permission denied), through either reader", () => {
     // A directory (beside `dir`, which is 0700) that whoever runs the CLI below can enter; the copy
     // in it is then made unreadable.

@@ -21,7 +21,7 @@ import { numberFlag } from "./flags.ts";
 import { formatTableHeader } from "./table-format.ts";
 import { FLOWS, type FlowFormat } from "./flows-options.ts";
 import { parseVerb, verbHelp, type OptionValues } from "./options.ts";
-import { OutputWriter } from "./output.ts";
+import { OutputWriter, printOut } from "./output.ts";
 import type { IpfixSink } from "../export/ipfix-sink.ts";
 import { ProgressSink } from "./progress.ts";
 import { join } from "node:path";
@@ -41,7 +41,7 @@ export interface FlowsIo {
 export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<number> {
   const parsed = parseVerb(FLOWS, argv);
   if (parsed.help) {
-    console.log(verbHelp(FLOWS));
+    printOut(verbHelp(FLOWS));
     return 0;
   }
   const values = parsed.values;

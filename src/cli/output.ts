@@ -101,23 +101,43 @@ export class OutputWriter {
 
   private writeOut(data: Uint8Array): void {
     if (this.closed) throw new StdoutClosed();
-    let off = 0;
-    while (off < data.length) {
-      try {
-        off += writeSync(this.fd, data, off, data.length - off);
-      } catch (e) {
-        const code = (e as { code?: unknown }).code;
-        if (code === "EAGAIN" || code === "EWOULDBLOCK" || code === "EINTR") {
-          Bun.sleepSync(1);
-          continue;
-        }
-        if (code === "EPIPE" || code === "ECONNRESET") {
-          this.closed = true;
-          throw new StdoutClosed();
-        }
-        throw e;
-      }
+    try {
+      writeAll(this.fd, data);
+    } catch (e) {
+      if (e instanceof StdoutClosed) this.closed = true;
+      throw e;
     }
     this.written += data.length;
   }
+}
+
+/**
+ * Writes all of `data` to `fd`, synchronously: a full pipe is waited for (EAGAIN retried after
+ * 1 ms), a reader that went away is StdoutClosed, any other failure (ENOSPC, EIO) is thrown as it
+ * is (main.ts: one line on stderr, exit 1).
+ */
+function writeAll(fd: number, data: Uint8Array): void {
+  let off = 0;
+  while (off < data.length) {
+    try {
+      off += writeSync(fd, data, off, data.length - off);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === "EAGAIN" || code === "EWOULDBLOCK" || code === "EINTR") {
+        Bun.sleepSync(1);
+        continue;
+      }
+      if (code === "EPIPE" || code === "ECONNRESET") throw new StdoutClosed();
+      throw e;
+    }
+  }
+}
+
+/**
+ * One piece of text and a newline on stdout, for the verbs' short outputs (help, version,
+ * interfaces, config, token): unlike console.log, a failed write is not dropped (exit 1 with its
+ * cause, as `flows` does) and a closed reader ends the command quietly (StdoutClosed: exit 0).
+ */
+export function printOut(text: string): void {
+  writeAll(1, Buffer.from(text + "\n"));
 }

@@ -5,6 +5,7 @@
  */
 import { newToken } from "../server/security/auth.ts";
 import { defineVerb, parseVerb, verbHelp } from "./options.ts";
+import { printOut } from "./output.ts";
 
 export const TOKEN = defineVerb({
   verb: "token",
@@ -15,9 +16,9 @@ export const TOKEN = defineVerb({
 
 export function tokenCommand(argv: string[]): number {
   if (parseVerb(TOKEN, argv).help) {
-    console.log(verbHelp(TOKEN));
+    printOut(verbHelp(TOKEN));
     return 0;
   }
-  process.stdout.write(`${newToken()}\n`);
+  printOut(newToken());
   return 0;
 }

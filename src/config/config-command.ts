@@ -8,6 +8,7 @@
 import { defineVerb, parseVerb, verbHelp } from "../cli/options.ts";
 import { SERVE } from "../cli/serve-options.ts";
 import { formatConfig, loadConfig } from "./load.ts";
+import { printOut } from "../cli/output.ts";
 
 export const CONFIG = defineVerb({
   verb: "config",
@@ -18,9 +19,9 @@ export const CONFIG = defineVerb({
 
 export function configCommand(argv: string[]): number {
   if (parseVerb(CONFIG, argv).help) {
-    console.log(verbHelp(CONFIG));
+    printOut(verbHelp(CONFIG));
     return 0;
   }
-  console.log(formatConfig(loadConfig(argv)));
+  printOut(formatConfig(loadConfig(argv)));
   return 0;
 }
