@@ -62,6 +62,12 @@ describe("layout", () => {
     expect(h.textContent).toContain("down");
     expect(h.textContent).toContain("1h 02m");
     expect(h.classList.contains("level-critical")).toBe(true);
+    expect(h.querySelector(".iface")!.textContent!.replace(/\s+/g, " ").trim()).toBe("if wlan0");
+    // A replay names its file, a serve without capture (collector only, or history only) says so.
+    const f = parse(await (<HeaderStatus health={health({ capture: { source: "file", interface: "/data/x.pcap" } })} />));
+    expect(f.$(".iface")!.textContent!.replace(/\s+/g, " ").trim()).toBe("file /data/x.pcap");
+    const n = parse(await (<HeaderStatus health={health({ capture: { source: "none", interface: "" } })} />));
+    expect(n.$(".iface")!.textContent!.replace(/\s+/g, " ").trim()).toBe("capture none");
     const e = parse(await (<HeaderStatus health={null} />));
     expect(e.$("#header-status")!.textContent).toBe("starting…");
   });

@@ -95,7 +95,8 @@ export function HeaderStatus({ health, oob }: HeaderStatusProps): JSX.Element {
   return (
     <div id="header-status" class={`header-status level-${level}`} hx-swap-oob={oobAttr}>
       <span class="iface" title={`capture source: ${c.source}`}>
-        <span class="label">if</span> <span safe>{c.interface}</span>
+        <span class="label">{c.source === "file" ? "file" : c.source === "live" ? "if" : "capture"}</span>{" "}
+        <span safe>{c.source === "none" ? "none" : c.interface}</span>
       </span>
       <span class={`capture-state state-${c.state}`} safe>{String(c.state)}</span>
       {health.replay ? <ReplayPosition replay={health.replay} /> : ""}
