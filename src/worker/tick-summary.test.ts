@@ -175,3 +175,25 @@ describe("a summary built in pieces equals one built at once", () => {
     expect(checked).toBeGreaterThan(3);
   });
 });
+
+describe("apps summed by application id equal apps summed by name", () => {
+  for (const path of [PCAP, join(import.meta.dir, "../../../shared/pcaps/ndpi__gnutella.pcap")]) {
+    test(path.split("/").at(-1)!, () => {
+      const geo = new GeoLookup();
+      let byId: TickSummaryBuilder | null = null, byName: TickSummaryBuilder | null = null;
+      let compared = 0, withApps = 0;
+      replaySliced(path, (engine, ins) => {
+        // The same inspector seen without appId: the pass then takes resultInto's names.
+        const named = { result: (s: number) => ins.result(s), resultInto: ins.resultInto.bind(ins), passiveDns: ins.passiveDns };
+        byId ??= new TickSummaryBuilder(engine, (fn) => fn(), { l7: ins, geo });
+        byName ??= new TickSummaryBuilder(engine, (fn) => fn(), { l7: named, geo });
+        const a = byId.build(STATUS, null), b = byName.build(STATUS, null);
+        expect(withoutWall(a)).toEqual(withoutWall(b));
+        compared++;
+        if ((a.apps ?? []).some((x) => x.port_bytes > 0) && (a.apps ?? []).some((x) => x.payload_bytes > 0)) withApps++;
+      });
+      expect(compared).toBeGreaterThan(10);
+      expect(withApps).toBeGreaterThan(3);
+    });
+  }
+});

@@ -34,6 +34,7 @@ import { ScanDetector } from "../flows/stats/scan.ts";
 import type { ReplayPosition } from "../capture/replay-source.ts";
 import type { Talker } from "../flows/stats/talkers.ts";
 import type { AppUsage, CaptureStatus, SeriesPayload, TalkerInfo, TickSummary } from "./protocol.ts";
+import { APP_NAMES, appName } from "../l7/apps.ts";
 
 const SCAN_EVERY_MS = 5000;
 /** Summaries the Top applications panel sums (one per second). */
@@ -48,6 +49,12 @@ export interface AppSourceLike {
   result(slot: number): { app: string | null; app_source: "payload" | "port" | null };
   /** result(slot) written into `out` (optional: saves an object per flow in the summary's pass). */
   resultInto?(slot: number, out: { app: string | null; app_source: "payload" | "port" | null; server_name: string | null }): void;
+  /**
+   * The app as its APP_NAMES id (0: none) and, in `appByPort` after the call, whether it was decided
+   * by port (optional: the summary's pass then sums per id, no string and no server-name look-up).
+   */
+  appId?(slot: number): number;
+  readonly appByPort?: boolean;
   readonly passiveDns?: { name(addr: string, now?: number): string | null } | undefined;
 }
 
@@ -91,6 +98,11 @@ export interface SummaryJob {
   closed: number;
   /** This summary's bytes per app (null: no inspector, or the clock stood still). */
   second: AppSecond | null;
+  /**
+   * With an inspector that gives app ids (AppSourceLike.appId): the pass's sums per id instead,
+   * [payload, port] at 2 × id (folded into `second` by finish()).
+   */
+  sums: Float64Array | null;
   /** The TOP_FLOWS fastest so far: slots, rates and flow ids, fastest first. */
   slots: number[];
   rates: number[];
@@ -189,6 +201,7 @@ export class TickSummaryBuilder {
       startedAt: performance.now(),
       cursor: 0, closed: engine.totals.closed,
       second: l7 !== null && moved ? new Map() : null,
+      sums: l7 !== null && moved && l7.appId !== undefined ? new Float64Array(2 * APP_NAMES.length) : null,
       slots: [], rates: [], ids: [],
     };
   }
@@ -205,6 +218,7 @@ export class TickSummaryBuilder {
         job.rates.length = 0;
         job.ids.length = 0;
         job.second?.clear();
+        job.sums?.fill(0);
       }
     }
     const to = Math.min(t.hwm, job.cursor + slots);
@@ -218,6 +232,13 @@ export class TickSummaryBuilder {
     const engine = this.engine;
     const l7 = job.l7;
     if (l7 !== null) {
+      const sums = job.sums, second = job.second;
+      if (sums !== null && second !== null) {
+        for (let id = 0; id < APP_NAMES.length; id++) {
+          const payload = sums[2 * id]!, port = sums[2 * id + 1]!;
+          if (payload !== 0 || port !== 0) second.set(appName(id) ?? UNKNOWN_APP, [payload, port]);
+        }
+      }
       this.appRing[this.appAt] = job.second;
       this.appAt = (this.appAt + 1) % APP_WINDOW;
     }
@@ -311,7 +332,7 @@ export class TickSummaryBuilder {
     const n = TOP_FLOWS;
     const c = this.engine.table.cols;
     const u32 = c.u32;
-    const { slots, rates, ids, second } = job;
+    const { slots, rates, ids, second, sums } = job;
     const l7 = job.l7;
     const into = l7?.resultInto !== undefined ? l7 : null;
     const out = this.l7Out;
@@ -321,7 +342,12 @@ export class TickSummaryBuilder {
       const o = i * REC_U32;
       const rate = u32[o + U_RATE]!;
       if (rate === 0 || !((u32[o + U_FLAGS]! >>> 16) & META_LIVE)) continue;
-      if (second !== null) {
+      if (sums !== null) {
+        // By id: unknown (0) and port-decided apps under port, as result()'s app_source says.
+        // Collected (NetFlow/IPFIX) flows were never inspected: no app, as in their records.
+        const id = c.origin(i) !== 0 ? 0 : l7!.appId!(i);
+        sums[2 * id + (id !== 0 && !l7!.appByPort ? 0 : 1)]! += rate;
+      } else if (second !== null) {
         // Collected (NetFlow/IPFIX) flows were never inspected: no app, as in their records.
         let r: { app: string | null; app_source: "payload" | "port" | null };
         if (c.origin(i) !== 0) r = NO_APP;
