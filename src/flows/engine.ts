@@ -71,9 +71,9 @@ interface TickJob {
   sec: number;
   dt: number;
   now: number;
-  /** Next slot; phase 0 = rates, 1 = expiry, 2 = done. */
+  /** Next slot of the pass (rates and, when `sweep`, expiry: FlowTable.rateTickSweep); done once past the last. */
   cursor: number;
-  phase: number;
+  done: boolean;
   /** Whether this tick sweeps (see sweepEvery). */
   sweep: boolean;
 }
@@ -227,7 +227,7 @@ export class FlowEngine implements PacketSink {
     this.totals.flush(this.lastTick, this.table.count);
     const sweep = now >= this.nextSweep;
     if (sweep) this.nextSweep = now + this.sweepEvery - 0.5;
-    this.job = { sec: this.lastTick, dt: Math.max(1, now - this.lastTick), now, cursor: 0, phase: 0, sweep };
+    this.job = { sec: this.lastTick, dt: Math.max(1, now - this.lastTick), now, cursor: 0, done: false, sweep };
     if (this.schedule === undefined) this.finishJob();
     else this.pump();
     this.lastTick = Math.floor(now);
@@ -235,32 +235,26 @@ export class FlowEngine implements PacketSink {
   }
 
   /**
-   * One slice of the tick job: rates (and talker folding) then expiry, over at most `slice` flow
-   * slots; schedules the next slice, or closes the talker second when done.
+   * One slice of the tick job: rates (and talker folding) and expiry in one pass, steps of
+   * TICK_SLICE slots until TICK_SLICE_MS has passed; schedules the next slice, or closes the
+   * talker second when done.
    */
   private pump = (): void => {
     const job = this.job;
     if (!job) return;
     const t0 = this.schedule === undefined ? Infinity : performance.now();
     const t = this.table;
-    while (job.phase < 2) {
+    while (!job.done) {
       const to = Math.min(t.hwm, job.cursor + TICK_SLICE);
-      if (job.phase === 0) {
-        if (this.rates) t.rateTick(job.dt, this.visitTalker, job.cursor, to);
-      } else if (job.sweep) {
-        t.sweep(job.now, job.cursor, to);
-      } else {
-        job.phase = 2;
-        break;
-      }
+      // Rates and expiry in one pass when both are due (each record read once), else the one due.
+      if (this.rates && job.sweep) t.rateTickSweep(job.dt, job.now, this.visitTalker, job.cursor, to);
+      else if (this.rates) t.rateTick(job.dt, this.visitTalker, job.cursor, to);
+      else if (job.sweep) t.sweep(job.now, job.cursor, to);
       job.cursor = to;
-      if (to >= t.hwm) {
-        job.phase++;
-        job.cursor = 0;
-      }
+      if (to >= t.hwm) job.done = true;
       if (performance.now() - t0 >= TICK_SLICE_MS) break;
     }
-    if (job.phase < 2) {
+    if (!job.done) {
       this.schedule!(this.pump);
       return;
     }

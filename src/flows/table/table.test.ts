@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { EndReason, FlowColumns, BYTES_PER_SLOT } from "./columns.ts";
+import { EndReason, FlowColumns, BYTES_PER_SLOT, REC_U32, U_RATE } from "./columns.ts";
 import { FlowTable } from "./table.ts";
 import { toRecord } from "../format/record.ts";
 import { pkt } from "../test-packets.ts";
@@ -132,6 +132,46 @@ describe("FlowTable", () => {
       t.add(pkt("10.0.0.2", 53, "10.0.0.1", port, 17), 19, 60);
       expect(t.count).toBe(before);
     }
+  });
+
+  test("rateTickSweep leaves the table, the visits and the ended flows exactly as rateTick then sweep", () => {
+    const cfg = { idleTimeout: 5, activeTimeout: 12, tcpCloseTimeout: 2, initialCapacity: 64 };
+    const a = new FlowTable(cfg), b = new FlowTable(cfg);
+    const log = { a: [] as string[], b: [] as string[] };
+    // An ended flow as the sinks see it: id, reason and its record (rate included).
+    const rec = (c: FlowColumns, i: number) => JSON.stringify({ ...toRecord(c, i), rate: c.u32[i * REC_U32 + U_RATE] });
+    a.onEnded((c, i, r) => log.a.push(`end ${c.id(i)} ${r} ${rec(c, i)}`));
+    b.onEnded((c, i, r) => log.b.push(`end ${c.id(i)} ${r} ${rec(c, i)}`));
+    let x = 7;
+    const rnd = (n: number) => ((x = (x * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    let ended = 0;
+    for (let sec = 0; sec < 40; sec++) {
+      for (let k = 0; k < 300; k++) {
+        const ts = sec + k / 300;
+        const tcp = rnd(3) !== 0;
+        // TCP flows sometimes close (FIN both ways, or RST); UDP flows come and go
+        const flags = !tcp ? 0 : rnd(10) === 0 ? 4 : rnd(8) === 0 ? 1 : 16;
+        const p = rnd(2) === 0
+          ? pkt(`10.0.${rnd(4)}.${rnd(50)}`, 1000 + rnd(40), "10.9.0.1", tcp ? 443 : 53, tcp ? 6 : 17, flags)
+          : pkt("10.9.0.1", tcp ? 443 : 53, `10.0.${rnd(4)}.${rnd(50)}`, 1000 + rnd(40), tcp ? 6 : 17, flags);
+        const len = 60 + rnd(1400);
+        a.add(p, ts, len);
+        b.add(p, ts, len);
+      }
+      const now = sec + 1;
+      a.rateTick(1, (c, i) => log.a.push(`visit ${c.id(i)} ${c.tickBytes(i)}`));
+      ended += a.sweep(now);
+      // b in slices, as the engine's tick job runs it
+      for (let from = 0; from < b.hwm; from += 37) b.rateTickSweep(1, now, (c, i) => log.b.push(`visit ${c.id(i)} ${c.tickBytes(i)}`), from, from + 37);
+      // Visits in slot order, ended flows in slot order (the fused pass interleaves the two).
+      expect(log.b.filter((l) => l.startsWith("visit"))).toEqual(log.a.filter((l) => l.startsWith("visit")));
+      expect(log.b.filter((l) => l.startsWith("end"))).toEqual(log.a.filter((l) => l.startsWith("end")));
+      expect(new Uint8Array(b.cols.f64.buffer)).toEqual(new Uint8Array(a.cols.f64.buffer));
+      expect(b.cols.key).toEqual(a.cols.key);
+      expect(b.count).toBe(a.count);
+    }
+    expect(ended).toBeGreaterThan(100);
+    expect(new Set(log.a.filter((l) => l.startsWith("end")).map((l) => l.split(" ")[2]))).toEqual(new Set(["1", "2", "3"]));
   });
 
   test("bytes per flow slot is at most 128", () => {
