@@ -109,3 +109,29 @@ test("--max-gap takes a positive number of seconds", async () => {
       .toEqual({ bad, code: 2, out: "", says: true });
   }
 });
+
+test("a SIGTERM at once after the URL stops cleanly (exit 0, 'stopped'), never killed", async () => {
+  // Found by a README-flags test: the handlers were registered after the URL and the start event,
+  // so a SIGTERM in between killed serve (exit 143) without its shutdown (live flows not stored).
+  // (A SIGTERM before the modules have loaded still ends the process by default: nothing to keep.)
+  const codes: (number | null)[] = [];
+  for (let k = 0; k < 10; k++) {
+    const proc = Bun.spawn([process.execPath, MAIN, "serve", "--no-store", "--port", "0", "--read", CAPTURE, "--speed", "max"], { stdout: "pipe", stderr: "pipe" });
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
+    const errText = new Response(proc.stderr).text();
+    const reader = proc.stdout.getReader();
+    let seen = "";
+    while (!seen.includes("dashboard at")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    proc.kill("SIGTERM");
+    reader.releaseLock();
+    const code = await proc.exited;
+    clearTimeout(timer);
+    codes.push(code);
+    expect(await errText).toContain("stopped");
+  }
+  expect(codes).toEqual(codes.map(() => 0));
+});

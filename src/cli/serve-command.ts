@@ -37,10 +37,31 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const values = loaded.values;
   log.configure({ format: values["log-format"] as LogFormat, level: values["log-level"] as LogLevel });
   server.ctx.engine.onFatal((e) => log.error("capture_stopped", `capture stopped: ${e.message}`));
-  const url = await server.start().catch((err: unknown) => {
+  // Signals are taken before the server starts: a SIGTERM that comes while it starts, or just after
+  // it printed its URL, stops it cleanly once started (live flows stored) instead of killing it.
+  let stopping = false, running = false;
+  let status: ReturnType<typeof setInterval> | null = null;
+  const starting = server.start();
+  const shutdown = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    if (status) clearInterval(status);
+    log.info("stop", `${sig}, stopping`, { signal: sig });
+    await starting.catch(() => {});
+    await server.stop();
+    log.info("stopped", "stopped", { signal: sig });
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGHUP", () => {
+    if (running && !stopping) reload(server.ctx, loaded);
+  });
+  const url = await starting.catch((err: unknown) => {
     // The collector's UDP address could not be bound: a configuration error, as a busy HTTP port.
     throw (err as { kind?: unknown }).kind === "CollectorBindError" ? new CollectorBindError((err as Error).message) : err;
   });
+  running = true;
   const collect = values["collect-netflow"] ? ` collecting NetFlow/IPFIX on ${values["collect-netflow"]}` : "";
   const whatRaw = (source.kind === "live" ? `capturing on ${source.interface}` : source.kind === "file" ? `replaying ${source.path}` : collect ? "" : "serving stored history (no capture)") +
     (collect && source.kind !== "none" ? "," : "") + collect;
@@ -51,22 +72,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     version: server.ctx.version, url, auth: server.ctx.auth.enabled, config_file: loaded.file, pid: process.pid,
   });
   warnAboutSecurity(loaded);
-  const status = !values.quiet && process.stderr.isTTY === true
-    ? setInterval(() => process.stderr.write(`${statusLine(server.ctx)}\n`), STATUS_EVERY_S * 1000)
-    : null;
-  let stopping = false;
-  const shutdown = async (sig: string) => {
-    if (stopping) return;
-    stopping = true;
-    if (status) clearInterval(status);
-    log.info("stop", `${sig}, stopping`, { signal: sig });
-    await server.stop();
-    log.info("stopped", "stopped", { signal: sig });
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGHUP", () => reload(server.ctx, loaded));
+  if (!stopping && !values.quiet && process.stderr.isTTY === true) {
+    status = setInterval(() => process.stderr.write(`${statusLine(server.ctx)}\n`), STATUS_EVERY_S * 1000);
+  }
   return 0;
 }
 
