@@ -11,9 +11,9 @@
  * - `--alert-host-bps`, `--alert-flow-bps`, `--alert-scan-attempts` as flags, and through a
  *   FLOWMATRIX_ variable and a config-file key: three servers see the same traffic on lo (a UDP
  *   stream, 25 refused TCP connections); low thresholds raise host_bandwidth / flow_bandwidth /
- *   scan, high ones do not. Limit: the engine's scan detector only reports sources with 20 or more
- *   attempts whatever --alert-scan-attempts says, so only thresholds above 20 are checked here
- *   (22 raises on 25 attempts, 26 does not).
+ *   scan, high ones do not (22 raises on 25 attempts, 26 does not; the refused attempts are marked
+ *   `scan` only where the threshold is met). Below the default: 12 refused attempts to 12 ports
+ *   are a scan with --alert-scan-attempts 11, not with the default 20.
  * - `--viewer-token-file`: that token reads (role viewer) and cannot PATCH settings (403).
  * - `--log-level warn`: no info events (start, stop), warnings still written.
  * - `--alert-memory 1` / `--alert-cpu 1`: alerts of rules memory and cpu naming the threshold.
@@ -293,13 +293,20 @@ test("--alert-host-bps / --alert-flow-bps / --alert-scan-attempts (flags, FLOWMA
       return want.every((x) => r.has(x));
     }, 15_000, "host_bandwidth and flow_bandwidth alerts on the environment/config-file server", 250);
 
-    // The high-threshold servers saw the same traffic and judged 127.0.0.1 a scan candidate (its
-    // refused attempts are marked "scan"), yet raised none of the three.
+    // The low-threshold server marks the refused attempts "scan"; the high-threshold ones saw the
+    // same attempts, yet neither mark them nor raised any of the three.
+    const marked = await waitFor(async () => {
+      const f = await flows(low, "state:rejected");
+      return f.total === ATTEMPTS && f.flows.every((x) => x.suspicious.includes("scan")) ? f : null;
+    }, 15_000, `the scan marked by ${low.url}`, 250);
+    expect(marked.total).toBe(ATTEMPTS);
     for (const s of [high, other]) {
       const rejected = await waitFor(async () => {
         const f = await flows(s, "state:rejected");
-        return f.total === ATTEMPTS && f.flows.every((x) => x.suspicious.includes("scan")) ? f : null;
-      }, 15_000, `the scan seen by ${s.url}`, 250);
+        return f.total === ATTEMPTS ? f : null;
+      }, 15_000, `the attempts seen by ${s.url}`, 250);
+      await Bun.sleep(1500); // a scan pass (every 5 s at most) has had its chance: the alert above came first
+      expect((await flows(s, "state:rejected")).flows.some((x) => x.suspicious.includes("scan"))).toBe(false);
       expect(rejected.total).toBe(ATTEMPTS);
       expect((await alertRules(s)).has("scan")).toBe(false);
     }
@@ -311,6 +318,29 @@ test("--alert-host-bps / --alert-flow-bps / --alert-scan-attempts (flags, FLOWMA
     sender.close();
     sink.close();
   }
+});
+
+test("--alert-scan-attempts below the default: 12 refused attempts to 12 ports are a scan at 11, not at 20", async () => {
+  const first = 30_000 + Math.floor(Math.random() * 10_000);
+  const ATTEMPTS = 12;
+  const common = ["--interface", "lo", "--max-flows", "4096", "--filter", `tcp and portrange ${first}-${first + ATTEMPTS - 1}`];
+  const [eleven, dflt] = await Promise.all([start([...common, "--alert-scan-attempts", "11"]), start(common)]);
+  const outcomes = await Promise.all(Array.from({ length: ATTEMPTS }, (_, i) => new Promise<string>((res) => {
+    const c = connect(first + i, "127.0.0.1");
+    c.on("error", (e: NodeJS.ErrnoException) => res(e.code ?? "error"));
+    c.on("connect", () => (c.destroy(), res("connected")));
+  })));
+  expect(outcomes.filter((o) => o === "ECONNREFUSED").length).toBe(ATTEMPTS);
+  await waitFor(async () => (await alertRules(eleven)).has("scan"), 15_000, "a scan alert at --alert-scan-attempts 11", 250);
+  const marked = await flows(eleven, "state:rejected");
+  expect(marked.total).toBe(ATTEMPTS);
+  expect(marked.flows.every((x) => x.suspicious.includes("scan"))).toBe(true);
+  const seen = await waitFor(async () => {
+    const f = await flows(dflt, "state:rejected");
+    return f.total === ATTEMPTS ? f : null;
+  }, 15_000, "the attempts seen at the default threshold", 250);
+  expect(seen.flows.some((x) => x.suspicious.includes("scan"))).toBe(false);
+  expect((await alertRules(dflt)).has("scan")).toBe(false);
 });
 
 // ---- 4. --viewer-token-file -----------------------------------------------------------------

@@ -30,7 +30,7 @@
 import { META_LIVE, REC_U32, U_FLAGS, U_RATE } from "../flows/table/columns.ts";
 import type { FlowEngine } from "../flows/engine.ts";
 import { toRecord } from "../flows/format/record.ts";
-import { ScanDetector } from "../flows/stats/scan.ts";
+import { REPORT_RULE, ScanDetector } from "../flows/stats/scan.ts";
 import type { ReplayPosition } from "../capture/replay-source.ts";
 import type { Talker } from "../flows/stats/talkers.ts";
 import type { AppUsage, CaptureStatus, SeriesPayload, TalkerInfo, TickSummary } from "./protocol.ts";
@@ -128,7 +128,7 @@ export const SUMMARY_TURN_MS = 2;
 export const SUMMARY_WAIT_MS = 500;
 
 export class TickSummaryBuilder {
-  private readonly detector = new ScanDetector();
+  private readonly detector = new ScanDetector(REPORT_RULE);
   private scansAt = 0;
   private lastNow = -1;
   /** The last APP_WINDOW summaries' bytes per app (ring; `appAt` is the next slot to write). */

@@ -6,7 +6,7 @@ export const scanRule = defineRule({
   doc: "many unanswered or refused SYNs from one source to many ports or hosts",
   feeds: ["tick"],
   settings: {
-    scanMinAttempts: { default: 20, unit: "count", flag: "alert-scan-attempts", doc: "unanswered or refused attempts from one source that make a scan" },
+    scanMinAttempts: { default: 20, unit: "count", flag: "alert-scan-attempts", doc: "unanswered or refused attempts from one source that make a scan (to at least 10 ports or hosts, so below 10 it acts as 10)" },
   },
   evaluate({ tick }, cfg) {
     if (!tick) return [];

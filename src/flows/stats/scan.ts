@@ -27,6 +27,17 @@ const SYN = 2, RST = 4;
 /** Sources examined for distinct targets: those with the most attempts. */
 const CANDIDATES = 64;
 
+/** Distinct destination ports or hosts that make a scan (not a setting). */
+export const SCAN_MIN_TARGETS = 10;
+
+/**
+ * What the engine's detector reports (TickSummary.scans): every source that reaches
+ * SCAN_MIN_TARGETS targets, so from that many attempts (each attempt has one destination host and
+ * port, so fewer cannot reach them). The alert rule and the `scan` flow annotation then apply the
+ * user's --alert-scan-attempts (default 20), which can change at run time without the engine.
+ */
+export const REPORT_RULE: ScanRule = { minAttempts: SCAN_MIN_TARGETS, minTargets: SCAN_MIN_TARGETS };
+
 export interface ScanRule {
   /** Unanswered or refused connection attempts from one source (default 20). */
   minAttempts: number;

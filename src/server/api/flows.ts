@@ -41,7 +41,8 @@ const EXPORT_PAGE = 2_000;
 export function suspiciousContext(ctx: ServerContext): SuspiciousContext {
   return {
     flowBps: ctx.alerts.config.flowBps,
-    scanSources: new Set((ctx.engine.last?.scans ?? []).map((s) => s.src_ip)),
+    // The engine reports sources from SCAN_MIN_TARGETS attempts on; a scan is what the setting says.
+    scanSources: new Set((ctx.engine.last?.scans ?? []).filter((s) => s.attempts >= ctx.alerts.config.scanMinAttempts).map((s) => s.src_ip)),
   };
 }
 
