@@ -44,7 +44,6 @@ interface Carried {
   name: string | null;
 }
 
-
 export class FlowAnnotator implements FlowPacketHook, ExtrasResolver {
   readonly inspector: FlowInspector;
   readonly geo: GeoLookup | null;
