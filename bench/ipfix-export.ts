@@ -12,14 +12,13 @@
  *   bun bench/ipfix-export.ts [N]
  */
 import { FileSource } from "../src/capture/file-source.ts";
-import { FlowColumns } from "../src/flows/table/columns.ts";
+import { FlowColumns, KEY_WORDS } from "../src/flows/table/columns.ts";
 import { communityId } from "../src/flows/table/community-id.ts";
 import { FlowEngine } from "../src/flows/engine.ts";
 import { IpfixEncoder } from "../src/export/ipfix-encoder.ts";
 import { IpfixSink } from "../src/export/ipfix-sink.ts";
 import { IpfixSender } from "../src/export/ipfix-sender.ts";
 import { BATCH_FLOWS } from "../src/flows/sinks.ts";
-import { KEY_WORDS } from "../src/flows/table/columns.ts";
 import { loadavg } from "node:os";
 
 const N = Number(process.argv[2] ?? 1_000_000);
@@ -69,16 +68,15 @@ const rx = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data:
 const M = Math.min(N, 200_000);
 const batch = (from: number, to: number) => ({
   count: to - from,
-  key: cols.key.slice(from * KEY_WORDS, to * KEY_WORDS),
-  rec: cols.f64.buffer.slice(from * 64, to * 64) as ArrayBuffer,
+  cols: FlowColumns.wrap(cols.key.slice(from * KEY_WORDS, to * KEY_WORDS), cols.f64.buffer.slice(from * 64, to * 64)),
 });
 const sender = await new IpfixSender({ host: "127.0.0.1", port: rx.port, domainId: 1 }).open();
 const warm = batch(0, BATCH_FLOWS);
-sender.sendBatch({ ...warm, apps: null, names: null, strings: [], reset: false });
+sender.sendBatch({ count: warm.count, at: 0, apps: null, names: null, strings: [], reset: false }, warm.cols);
 const bs: ReturnType<typeof batch>[] = [];
 for (let f = 0; f < M; f += BATCH_FLOWS) bs.push(batch(f, Math.min(M, f + BATCH_FLOWS)));
 let t = performance.now();
-for (const b of bs) sender.sendBatch({ ...b, apps: null, names: null, strings: [], reset: false });
+for (const b of bs) sender.sendBatch({ count: b.count, at: 0, apps: null, names: null, strings: [], reset: false }, b.cols);
 let s = (performance.now() - t) / 1000;
 await Bun.sleep(300);
 console.log(`${"ipfix sender (encode + sendMany)".padEnd(34)} ${((s * 1e9) / M).toFixed(0).padStart(6)} ns/flow  ${(M / s / 1e6).toFixed(2)} M flows/s` +
@@ -88,7 +86,7 @@ sender.close();
 // The sink (capture thread) with its Worker: offer() time, then until everything is sent.
 for (let round = 0; round < 2; round++) {
   const sink = await new IpfixSink({ host: "127.0.0.1", port: rx.port, domainId: 1 }, true).open();
-  const copies = bs.map((b) => ({ count: b.count, key: b.key.slice(), rec: b.rec.slice(0) }));
+  const copies = bs.map((b) => ({ count: b.count, key: b.cols.key.slice(), rec: b.cols.f64.buffer.slice(0) as ArrayBuffer }));
   t = performance.now();
   for (const b of copies) sink.offer(b);
   s = (performance.now() - t) / 1000;

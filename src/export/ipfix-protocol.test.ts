@@ -18,7 +18,7 @@ function side(names: [string | null, string | null][]): FlowSideData {
 }
 
 function batch(ni: NameInterner, s: FlowSideData): ExportBatch {
-  return { count: s.count, key: new Int32Array(0), rec: new ArrayBuffer(0), ...ni.intern({ side: s }, s.count), ...ni.take() };
+  return { count: s.count, at: 0, ...ni.intern({ side: s }, s.count), ...ni.take() };
 }
 
 test("ids resolve to the same names on the Worker's side, each string sent once, across the restart at MAX_NAMES", () => {

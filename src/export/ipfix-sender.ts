@@ -15,7 +15,7 @@
  * on loopback: ≈ 0.6-1.2 µs per flow in all.
  */
 import { lookup } from "node:dns/promises";
-import { FlowColumns } from "../flows/table/columns.ts";
+import type { FlowColumns } from "../flows/table/columns.ts";
 import { IpfixEncoder } from "./ipfix-encoder.ts";
 import { NameTable, type ExportBatch } from "./ipfix-protocol.ts";
 import type { IpfixExportConfig } from "./ipfix-sink.ts";
@@ -60,12 +60,12 @@ export class IpfixSender {
     return this;
   }
 
-  /** Encodes and sends every flow of the batch (an exception in the encoder is counted, the batch lost). */
-  sendBatch(b: ExportBatch): void {
+  /** Encodes and sends the batch's flows, slots [b.at, b.at + b.count) of `cols` (an exception in the encoder is counted, the batch lost). */
+  sendBatch(b: ExportBatch, cols: FlowColumns): void {
     const names = this.names.update(b);
     if (b.count === 0) return;
     try {
-      this.encoder.encode(FlowColumns.wrap(b.key, b.rec), 0, b.count, this.emit, names);
+      this.encoder.encode(cols, b.at, b.at + b.count, this.emit, names);
     } catch (e) {
       this.fail((e as Error).message, 1);
     }

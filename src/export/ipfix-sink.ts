@@ -4,33 +4,30 @@
  * over UDP to one collector (`--export-ipfix HOST:PORT`).
  *
  * Off the capture thread: encoding and sends run in an exporter Worker of their own
- * (ipfix-worker.ts: IpfixSender = encoder + socket). offer() only posts the batch on a MessagePort
- * (key and record buffers transferred, no copy; each flow's application as its id and its server
- * name as an id into a string table the Worker keeps: ipfix-protocol.ts) and returns: 3-6 ms per
- * 200 k flows on the capture thread. Also there, and for any sink: the batcher's copy and extras per ended
- * flow (flows/sinks.ts). The sink reads only application and server name (`extras = "names"`: the
- * batcher fetches no more), and the Worker transfers each batch's buffers back once sent (a port
- * of their own, read here with receiveMessageOnPort at each offer, so the synchronous read loop of
- * `flows --read` gets them too): the batcher refills them instead of allocating new ones.
- * Measured (2 M packets, 200 k flows ending during the read with --idle-timeout 2, read loop's
- * own CPU from /proc/thread-self/schedstat, 11 alternating runs each, prioritised): export adds
- * 55-75 ms (+16-21 %). Of that, the names were ~25 ms before applications travelled as ids (now
- * ~10-15 ms), the 104-byte copy ~10 ms; a Worker that takes every batch and neither encodes nor
- * sends it still costs the read loop 20-30 ms (against the same sink refusing without posting),
- * whatever the batch size (1,024-32,768 flows), with or without the read-ahead Worker, and with
- * the exporter thread at nice +10 or SCHED_IDLE. The read loop's involuntary context switches
- * double meanwhile (77-164 → 173-274): on this 2-vCPU VM the extra threads' wake-ups preempt the
- * capture thread. Detaching each batch's buffer with no Worker at all cost ~18 ms by itself.
+ * (ipfix-worker.ts: IpfixSender = encoder + socket). offer() copies the batch into a shared ring
+ * of flows (ipfix-protocol.ts: ~0.1 ms per 8,192 flows), posts where it lies with each
+ * flow's application id and server-name id (a string table the Worker keeps), hands the batch's
+ * own buffers straight back to the batcher (setRecycler: it refills the same, cache-warm memory)
+ * and returns. Also on the capture thread, and for any sink: the batcher's copy of each ended flow
+ * and its names (flows/sinks.ts; the sink reads only application and server name, `extras =
+ * "names"`, so the batcher fetches no more).
+ * Measured (2 M packets, 200 k flows ending during the read with --idle-timeout 2, the read loop's
+ * own CPU from /proc/thread-self/schedstat, alternating runs, prioritised): a Worker that takes the
+ * batches and neither encodes nor sends them costs the read loop ~15 ms (+5 %) against no export;
+ * posting transferred buffers instead (the previous design: each batch's buffers detached, sent,
+ * given back) cost ~15 ms more. The rest of the export's cost on this 2-vCPU VM is the encoder's
+ * Worker competing for the cores: the read loop's involuntary context switches double.
  *
- * Bounded queue: at most `maxQueuedFlows` flows (default 65,536 ≈ 6.8 MB) posted and not yet taken
- * by the Worker. Beyond that, two modes:
+ * Bounded queue: at most `maxQueuedFlows` flows (default 65,536: the ring, 6.8 MB shared) posted
+ * and not yet taken by the Worker. Beyond that, two modes:
  * - bounded (serve, in the engine Worker): offers are refused — the batcher drops and counts them
  *   (health `sinks[].dropped_flows`), the capture never waits. Exception: the final flush at stop
- *   (flows ended with reason shutdown: at most the table, once) is always taken.
+ *   (flows ended with reason shutdown: at most the table, once) waits for room, at most
+ *   closeTimeoutMs in all; what still finds none is refused and counted.
  * - lossless (`flows --read`, an offline file whose every flow must reach the collector): offer()
  *   waits, Atomics.wait on the Worker's batch counter (shared memory: the read loop is synchronous
  *   and takes no messages), until the Worker has made room. The read loop only waits when the
- *   exporter is behind by a full queue. Flows that end at the end of the file (all of them, in a
+ *   exporter is behind by the whole ring. Flows that end at the end of the file (all of them, in a
  *   capture shorter than the idle timeout) are handed over once the read loop is done: close()
  *   then waits for the Worker to send them, the one part of the export that adds to the wall time
  *   on an idle machine (≈ 0.6-1 µs per flow). A Worker that makes no progress for STALL_MS is given
@@ -41,9 +38,8 @@
  * when it changes). open() starts the Worker (and resolves the name) before the first offer.
  */
 import { EndReason, FlowColumns, KEY_WORDS, REC_F64 } from "../flows/table/columns.ts";
-import { BATCH_FLOWS, MAX_SPARE_BATCHES, type EndedBatch, type EndedFlowSink } from "../flows/sinks.ts";
-import { receiveMessageOnPort, type MessagePort as NodeMessagePort } from "node:worker_threads";
-import { C_BYTES, C_FLOWS, C_MESSAGES, C_PROCESSED, C_SEND_ERRORS, C_TEMPLATE_MESSAGES, COUNTERS_BYTES, counterViews, NameInterner, type ExportBatch, type ExporterInit, type FromExporter, type ReturnedBuffers } from "./ipfix-protocol.ts";
+import type { EndedBatch, EndedFlowSink } from "../flows/sinks.ts";
+import { C_BYTES, C_FLOWS, C_MESSAGES, C_PROCESSED, C_SEND_ERRORS, C_TEMPLATE_MESSAGES, COUNTERS_BYTES, counterViews, NameInterner, type ExportBatch, type ExporterInit, type FromExporter, type FlowRing } from "./ipfix-protocol.ts";
 
 export interface IpfixExportConfig {
   /** Collector address (IPv4, IPv6 or a name) and UDP port. */
@@ -53,7 +49,7 @@ export interface IpfixExportConfig {
   domainId: number;
   templateRefreshSec?: number;
   maxMessage?: number;
-  /** Flows posted to the exporter Worker and not yet taken, at most (default 65,536 ≈ 6.8 MB). */
+  /** Flows posted to the exporter Worker and not yet taken, at most: the shared ring's size (default 65,536 ≈ 6.8 MB). */
   maxQueuedFlows?: number;
   /** close(): how long a bounded sink waits for the Worker to send what it holds (default 5,000 ms). */
   closeTimeoutMs?: number;
@@ -77,6 +73,8 @@ export interface IpfixExportStats {
 
 /** Lossless mode: a Worker that takes no batch for this long is given up on (ms). */
 export const STALL_MS = 10_000;
+/** The ring's size at most, in flows (a larger maxQueuedFlows is not honoured: ~55 MB). */
+const MAX_RING = 1 << 19;
 
 /** Parses `HOST:PORT` (`[v6]:PORT` for an IPv6 literal); throws a RangeError naming the problem. */
 export function parseHostPort(s: string): { host: string; port: number } {
@@ -93,14 +91,16 @@ export class IpfixSink implements EndedFlowSink {
   readonly extras = "names";
   private worker: Worker | null = null;
   private port: MessagePort | null = null;
-  /** Where the Worker gives sent batches' buffers back (read with receiveMessageOnPort, never started). */
-  private back: MessagePort | null = null;
   private recycle: ((key: Int32Array, rec: ArrayBuffer) => void) | null = null;
   private readonly counters = new SharedArrayBuffer(COUNTERS_BYTES);
   private readonly f64: Float64Array;
   private readonly done: Int32Array;
   /** Flows posted to the Worker (C_PROCESSED of them taken so far). */
   private offered = 0;
+  /** The shared ring of flows, and views to copy batches into it. */
+  private readonly ring: FlowRing;
+  private readonly ringKey: Int32Array;
+  private readonly ringRec: Uint8Array;
   private dead: string | null = null;
   private lastError: string | null = null;
   private closed: (() => void) | null = null;
@@ -109,6 +109,10 @@ export class IpfixSink implements EndedFlowSink {
   /** `lossless`: never drop, wait for room instead (flows --read; see the header). */
   constructor(readonly config: IpfixExportConfig, private readonly lossless = false) {
     ({ f64: this.f64, done: this.done } = counterViews(this.counters));
+    const capacity = Math.min(MAX_RING, Math.max(1024, config.maxQueuedFlows ?? 65_536));
+    this.ring = { key: new SharedArrayBuffer(capacity * KEY_WORDS * 4), rec: new SharedArrayBuffer(capacity * REC_F64 * 8), capacity };
+    this.ringKey = new Int32Array(this.ring.key);
+    this.ringRec = new Uint8Array(this.ring.rec);
   }
 
   /**
@@ -120,10 +124,8 @@ export class IpfixSink implements EndedFlowSink {
     const compiled = import.meta.url.includes("$bunfs");
     const w = new Worker(compiled ? "./export/ipfix-worker.ts" : new URL("./ipfix-worker.ts", import.meta.url).href);
     const { port1, port2 } = new MessageChannel();
-    const back = new MessageChannel();
     this.worker = w;
     this.port = port1;
-    this.back = back.port1;
     return new Promise<this>((resolve, reject) => {
       const fail = (message: string) => {
         this.dead ??= message;
@@ -145,16 +147,7 @@ export class IpfixSink implements EndedFlowSink {
           this.closed?.();
         }
       };
-      // As many batches as the queue holds, given back before the first batch (see ExporterInit.prefill).
-      const prefill = {
-        batches: Math.min(MAX_SPARE_BATCHES, Math.ceil((this.config.maxQueuedFlows ?? 65_536) / BATCH_FLOWS)),
-        keyWords: BATCH_FLOWS * KEY_WORDS,
-        recBytes: BATCH_FLOWS * REC_F64 * 8,
-      };
-      w.postMessage(
-        { type: "init", config: this.config, counters: this.counters, port: port2, back: back.port2, prefill } satisfies ExporterInit,
-        [port2, back.port2],
-      );
+      w.postMessage({ type: "init", config: this.config, counters: this.counters, port: port2, ring: this.ring } satisfies ExporterInit, [port2]);
     });
   }
 
@@ -163,59 +156,81 @@ export class IpfixSink implements EndedFlowSink {
     return this.offered - this.f64[C_PROCESSED]!;
   }
 
-  setRecycler(recycle: (key: Int32Array, rec: ArrayBuffer) => void): void {
-    this.recycle = recycle;
+  /** Room in the ring: flows that can be posted now. */
+  private room(): number {
+    return this.ring.capacity - this.queued();
   }
 
-  /** Hands the buffers the Worker gave back to the batcher (dropped without a recycler). */
-  private takeBack(): void {
-    if (this.back === null) return;
-    const back = this.back as unknown as NodeMessagePort; // Bun's MessagePort is the same object
-    for (let m = receiveMessageOnPort(back); m !== undefined; m = receiveMessageOnPort(back)) {
-      const r = m.message as ReturnedBuffers;
-      this.recycle?.(r.key, r.rec);
-    }
+  setRecycler(recycle: (key: Int32Array, rec: ArrayBuffer) => void): void {
+    this.recycle = recycle;
   }
 
   offer(batch: EndedBatch): boolean {
     const port = this.port;
     if (port === null || this.dead !== null) return false;
-    this.takeBack();
-    const max = this.config.maxQueuedFlows ?? 65_536;
-    if (this.queued() > 0 && this.queued() + batch.count > max) {
-      if (this.lossless) {
-        if (!this.waitForRoom(batch.count, max)) return false;
-        this.takeBack(); // what the Worker sent while we waited: the batcher refills it next
-      } else if (!isShutdownFlush(batch)) return false;
-    }
+    const cap = this.ring.capacity;
+    // Bounded mode refuses when the ring has no room for the batch, except the final flush at stop
+    // (it waits, within closeTimeoutMs); lossless mode waits (a batch larger than the ring goes in parts).
+    if (this.room() < Math.min(batch.count, cap) && !this.waitForRoom(batch, Math.min(batch.count, cap))) return false;
     const { apps, names } = this.names.intern(batch, batch.count);
-    const msg: ExportBatch = { count: batch.count, key: batch.key, rec: batch.rec, apps, names, ...this.names.take() };
-    const transfer: Transferable[] = [batch.rec];
-    if ((batch.key.buffer as ArrayBuffer) !== batch.rec) transfer.push(batch.key.buffer as ArrayBuffer);
-    if (apps !== null) transfer.push(apps.buffer as ArrayBuffer);
-    if (names !== null) transfer.push(names.buffer as ArrayBuffer);
+    const taken = this.names.take();
     try {
-      port.postMessage(msg, transfer);
+      for (let from = 0; from === 0 || from < batch.count;) {
+        // Up to the ring's end (the rest of the batch wraps to its start in the next message).
+        const at = this.offered % cap;
+        const n = Math.min(batch.count - from, cap - at);
+        if (from > 0 && this.room() < n && !this.waitForRoom(batch, n)) return false; // an oversized batch's rest
+        this.ringKey.set(batch.key.subarray(from * KEY_WORDS, (from + n) * KEY_WORDS), at * KEY_WORDS);
+        this.ringRec.set(new Uint8Array(batch.rec, from * REC_F64 * 8, n * REC_F64 * 8), at * REC_F64 * 8);
+        const whole = from === 0 && n === batch.count;
+        const msg: ExportBatch = {
+          count: n, at,
+          apps: apps === null ? null : whole ? apps : apps.slice(from, from + n),
+          names: names === null ? null : whole ? names : names.slice(from, from + n),
+          strings: from === 0 ? taken.strings : [], reset: from === 0 && taken.reset,
+        };
+        port.postMessage(msg);
+        this.offered += n;
+        from += n;
+        if (n === 0) break;
+      }
     } catch (e) {
-      this.names.restart(); // the strings just taken never reached the Worker
+      this.names.restart(); // the strings just taken may not have reached the Worker
       throw e;
     }
-    this.offered += batch.count;
+    // The batch's own buffers are free at once: the batcher refills them (never transferred).
+    this.recycle?.(batch.key, batch.rec);
     return true;
   }
 
-  /** Lossless mode: blocks this thread until `count` more flows fit (false: the Worker stalled). */
-  private waitForRoom(count: number, max: number): boolean {
-    let last = performance.now();
+  /** Waits for room for `n` flows of `batch` where the mode allows it (see the header): false when there is none. */
+  private waitForRoom(batch: EndedBatch, n: number): boolean {
+    if (this.lossless) return this.waitFor(n, STALL_MS, true);
+    if (!isShutdownFlush(batch)) return false;
+    this.shutdownDeadline ??= performance.now() + (this.config.closeTimeoutMs ?? 5000);
+    return this.waitFor(n, this.shutdownDeadline - performance.now(), false);
+  }
+
+  private shutdownDeadline: number | null = null;
+
+  /**
+   * Blocks this thread until the ring has room for `n` flows. `stall`: false once the Worker has
+   * made no progress for `ms` (then given up on for good: later offers are refused at once instead
+   * of each waiting); else false once `ms` have passed.
+   */
+  private waitFor(n: number, ms: number, stall: boolean): boolean {
+    const start = performance.now();
+    let last = start;
     let seen = Atomics.load(this.done, 0);
-    while (this.queued() > 0 && this.queued() + count > max) {
-      Atomics.wait(this.done, 0, seen, 1000);
+    while (this.room() < n) {
+      const left = stall ? 1000 : ms - (performance.now() - start);
+      if (left <= 0) return false;
+      Atomics.wait(this.done, 0, seen, Math.min(1000, left));
       const now = Atomics.load(this.done, 0);
       if (now !== seen) {
         seen = now;
         last = performance.now();
-      } else if (performance.now() - last > STALL_MS) {
-        // Given up for good: later offers are refused at once instead of each waiting STALL_MS.
+      } else if (stall && performance.now() - last > ms) {
         this.dead = this.lastError = `exporter worker stalled (nothing sent for ${STALL_MS} ms)`;
         return false;
       }
@@ -255,8 +270,6 @@ export class IpfixSink implements EndedFlowSink {
     }
     this.closed = null;
     port.close();
-    this.back?.close();
-    this.back = null;
     w.terminate();
     this.worker = null;
   }

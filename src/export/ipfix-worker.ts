@@ -3,15 +3,17 @@
  * so encoding (≈ 0.5 µs per flow) and sends (≈ 2-5 µs per datagram) never run on the capture
  * thread. A thin adapter; messages and counters in ipfix-protocol.ts.
  *
- * Batches are sent in the order they arrive (one port: RFC 7011 sequence numbers stay in order).
- * After each batch the counters are published and the batch counter notified (the sink's
- * backpressure in file mode). `null` on the port is the end: the socket is closed and "closed"
- * posted; the sink then terminates the Worker.
+ * Batches are sent in the order they arrive (one port: RFC 7011 sequence numbers stay in order),
+ * each read from the shared ring (ipfix-protocol.ts). After each batch the counters are published
+ * and the batch counter notified: its part of the ring is free again (the sink's backpressure).
+ * `null` on the port is the end: the socket is closed and "closed" posted; the sink then
+ * terminates the Worker.
  */
 import { IpfixSender } from "./ipfix-sender.ts";
+import { FlowColumns } from "../flows/table/columns.ts";
 import {
   C_BYTES, C_FLOWS, C_MESSAGES, C_PROCESSED, C_SEND_ERRORS, C_TEMPLATE_MESSAGES, counterViews,
-  type ExportBatch, type ExporterInit, type FromExporter, type ReturnedBuffers,
+  type ExportBatch, type ExporterInit, type FromExporter,
 } from "./ipfix-protocol.ts";
 
 declare const self: Worker;
@@ -23,30 +25,8 @@ self.onmessage = (ev: MessageEvent<ExporterInit>) => {
   if (m.type !== "init") return;
   const { f64, done } = counterViews(m.counters);
   const sender = new IpfixSender(m.config);
-  // The batch's buffers go back to the capture side (reused there instead of allocating).
-  const back = m.back ?? null;
-  const giveBack = (b: ExportBatch) => {
-    if (back === null) return;
-    const key = b.key.buffer as ArrayBuffer;
-    try {
-      back.postMessage({ key: b.key, rec: b.rec } satisfies ReturnedBuffers, key === b.rec ? [key] : [key, b.rec]);
-    } catch {
-      // Only an optimisation: the capture side allocates instead.
-    }
-  };
-  // Buffers for the capture side's first batches, made resident here (the page faults are ours).
-  if (back !== null && m.prefill !== undefined) {
-    for (let k = 0; k < m.prefill.batches; k++) {
-      const key = new Int32Array(m.prefill.keyWords), rec = new ArrayBuffer(m.prefill.recBytes);
-      key.fill(0); // written, so resident (a fresh buffer's pages are not)
-      new Uint8Array(rec).fill(0);
-      try {
-        back.postMessage({ key, rec } satisfies ReturnedBuffers, [key.buffer, rec]);
-      } catch {
-        break;
-      }
-    }
-  }
+  // The ring as flow columns (a batch is slots [at, at + count) of it).
+  const ring = FlowColumns.wrap(new Int32Array(m.ring.key), m.ring.rec);
   let reported: string | null = null;
   let processed = 0;
   const publish = () => {
@@ -57,6 +37,7 @@ self.onmessage = (ev: MessageEvent<ExporterInit>) => {
     f64[C_BYTES] = sender.bytes;
     f64[C_SEND_ERRORS] = sender.sendErrors;
     f64[C_PROCESSED] = processed;
+    // The batch's slot is free again from here on (the sink waits on or reads this counter).
     Atomics.add(done, 0, 1);
     Atomics.notify(done, 0);
     if (sender.lastError !== null && sender.lastError !== reported) {
@@ -64,21 +45,22 @@ self.onmessage = (ev: MessageEvent<ExporterInit>) => {
       post({ type: "error", message: reported });
     }
   };
+  const end = () => {
+    publish();
+    m.port.close();
+    post({ type: "closed", lastError: sender.lastError });
+  };
   sender.open().then(() => {
     m.port.onmessage = (e: MessageEvent<ExportBatch | null>) => {
       const b = e.data;
       if (b === null) {
         sender.close();
-        publish();
-        m.port.close();
-        back?.close();
-        post({ type: "closed", lastError: sender.lastError });
+        end();
         return;
       }
-      sender.sendBatch(b);
+      if (b.at >= 0 && b.at + b.count <= ring.capacity) sender.sendBatch(b, ring);
       processed += b.count;
       publish();
-      giveBack(b);
     };
     post({ type: "ready" });
   }, (err: unknown) => {
@@ -87,15 +69,11 @@ self.onmessage = (ev: MessageEvent<ExporterInit>) => {
     sender.lastError = message;
     m.port.onmessage = (e: MessageEvent<ExportBatch | null>) => {
       if (e.data === null) {
-        publish();
-        m.port.close();
-        back?.close();
-        post({ type: "closed", lastError: message });
+        end();
         return;
       }
       processed += e.data.count;
       publish();
-      giveBack(e.data);
     };
     post({ type: "failed", message });
   });

@@ -108,7 +108,7 @@ export class FlowColumns {
    * capacity × 64 bytes. Used for ended-flow batches handed to sinks (and across Workers, where
    * the two buffers are transferred, not copied).
    */
-  static wrap(key: Int32Array, rec: ArrayBuffer): FlowColumns {
+  static wrap(key: Int32Array, rec: ArrayBufferLike): FlowColumns {
     const capacity = key.length / KEY_WORDS;
     if (!Number.isInteger(capacity) || rec.byteLength !== capacity * REC_F64 * 8) {
       throw new RangeError(`FlowColumns.wrap: ${key.length} key words and ${rec.byteLength} record bytes do not describe whole slots`);
