@@ -25,8 +25,12 @@ self.onmessage = (ev: MessageEvent<ExporterInit>) => {
   if (m.type !== "init") return;
   const { f64, done } = counterViews(m.counters);
   const sender = new IpfixSender(m.config);
-  // The ring as flow columns (a batch is slots [at, at + count) of it).
+  // The ring as flow columns (a batch is slots [at, at + count) of it). Written once here, so its
+  // pages are resident before the first batch: the page faults are this thread's, not the
+  // capture thread's (6.8 MB: ~1,700 faults by default).
   const ring = FlowColumns.wrap(new Int32Array(m.ring.key), m.ring.rec);
+  ring.key.fill(0);
+  ring.f64.fill(0);
   let reported: string | null = null;
   let processed = 0;
   const publish = () => {
