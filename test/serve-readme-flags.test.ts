@@ -20,6 +20,7 @@
  * - `--max-gap` on a replay: ndpi__quic.pcap at --speed 100 gets past its year-long silence within
  *   a second or two with --max-gap 0.5, after about 5 s by default.
  * - `serve --read FILE --filter BPF`: only matching flows, exactly those the unfiltered replay has.
+ * - `serve --active-timeout 10`: long flows of a replay end in segments (active_timeout); none by default.
  */
 import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { createSocket } from "node:dgram";
@@ -486,4 +487,29 @@ test("serve --read FILE --filter udp: only the UDP flows, exactly those of the u
   // (times differ: each replay is stamped from its own start)
   const key = (f: Flow) => `${f.src_ip}:${f.src_port}>${f.dst_ip}:${f.dst_port} ${f.packets} ${f.bytes}`;
   expect(filtered.flows.map(key).sort()).toEqual(udpOfAll.flows.map(key).sort());
+});
+
+// ---- 9. --active-timeout ------------------------------------------------------------------------
+
+test("serve --active-timeout 10: long flows are reported in segments (end reason active_timeout) as the replay goes; none by default; no packet lost", async () => {
+  const KAKAO = `${PCAPS}ndpi__KakaoTalk_talk.pcap`; // two long UDP voice flows, long TCP ones
+  const [seg, dflt] = await Promise.all([
+    start(["--read", KAKAO, "--speed", "max", "--active-timeout", "10"]),
+    start(["--read", KAKAO, "--speed", "max"]),
+  ]);
+  const finished = (s: Served) =>
+    waitFor(async () => (await getJson<{ capture: { state: string } }>(`${s.url}/api/v1/health`)).capture.state === "finished", 20_000, `${s.url} replay finished`, 100);
+  await Promise.all([finished(seg), finished(dflt)]);
+  type Ended = Flow & { end_reason: string | null };
+  const a = (await flows(seg, "")).flows as Ended[], b = (await flows(dflt, "")).flows as Ended[];
+  const segments = a.filter((f) => f.end_reason === "active_timeout");
+  expect(segments.length).toBeGreaterThan(10);
+  expect(segments.some((f) => f.proto === "udp")).toBe(true);
+  expect(b.filter((f) => f.end_reason === "active_timeout")).toEqual([]);
+  // The same packets, split into more flows.
+  const packets = (xs: Flow[]) => xs.reduce((n, f) => n + f.packets, 0);
+  expect(packets(a)).toBe(packets(b));
+  expect(a.length).toBeGreaterThan(b.length);
+  expect(await setting(seg, "active-timeout")).toMatchObject({ value: 10, source: "flag --active-timeout" });
+  expect(await setting(dflt, "active-timeout")).toMatchObject({ value: 1800, source: "default" });
 });

@@ -108,7 +108,7 @@ export function serverFromConfig(loaded: LoadedConfig): { server: FlowmatrixServ
       : { kind: "live", interface: values.interface ?? defaultInterface(), snaplen: values.snaplen, bufferSizeMiB: values["buffer-size"] };
   const server = new FlowmatrixServer({
     engine: {
-      source, filter: values.filter, maxFlows: values["max-flows"], idleTimeout: values["idle-timeout"],
+      source, filter: values.filter, maxFlows: values["max-flows"], idleTimeout: values["idle-timeout"], activeTimeout: values["active-timeout"],
       exportIpfix: values["export-ipfix"] ? { ...parseHostPort(values["export-ipfix"]), domainId: values["ipfix-domain"] ?? 1 } : undefined,
       collect,
       geoipDb: values["geoip-db"],

@@ -36,6 +36,7 @@ export const SERVE = defineVerb({
     port: { type: "string", short: "p", default: "3000", value: "PORT", doc: "HTTP port (0: any free port)" },
     "max-flows": { type: "string", value: "N", doc: "flow table capacity; the least recently active flows are evicted when full [default: 1000000]" },
     "idle-timeout": { type: "string", value: "S", doc: "seconds without a packet before a flow ends [default: 60]" },
+    "active-timeout": { type: "string", value: "S", doc: "seconds after which a long flow is reported and starts a new segment [default: 1800]" },
     transport: { type: "string", default: "ws", value: "ws|sse", choices: ["ws", "sse"], doc: "live updates to the browser over WebSocket or server-sent events" },
     "data-dir": { type: "string", value: "DIR", doc: "history database directory [default: ./data in a checkout; the binary: $XDG_DATA_HOME/flowmatrix, else /var/lib/flowmatrix as root, else ~/.local/share/flowmatrix]" },
     "no-store": { type: "boolean", doc: "keep everything in memory only (no history across restarts)" },

@@ -170,6 +170,7 @@ const FLAG_PARSERS = {
   port,
   "max-flows": numberAtLeast(16, true),
   "idle-timeout": numberAtLeast(1),
+  "active-timeout": numberAtLeast(1),
   transport: choice(["ws", "sse"]),
   "data-dir": nonEmpty,
   "no-store": bool,
@@ -203,6 +204,7 @@ const FLAG_PARSERS = {
 const DEFAULTS: Partial<Record<FlagKey, { value: Value; text?: string }>> = {
   "max-flows": { value: 1_000_000 },
   "idle-timeout": { value: 60 },
+  "active-timeout": { value: 1800 },
   "data-dir": { value: "", text: "./data in a checkout; the binary: $XDG_DATA_HOME/flowmatrix, /var/lib/flowmatrix as root, else ~/.local/share/flowmatrix" },
 };
 
