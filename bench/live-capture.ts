@@ -6,7 +6,10 @@
  * UDP flood to `--flows` addresses in 127.64.0.0/10 (loopback only; bounded in time and count).
  * Run by `npm run bench` (bench/run.ts, skip with --skip-live) or alone:
  *
- *   bun bench/live-capture.ts [--rounds 5] [--seconds 10] [--warm 10] [--rate 200000] [--flows 100000]
+ *   bun bench/live-capture.ts [--rounds 5] [--seconds 10] [--warm 10] [--rate 200000] [--flows 100000] [--export]
+ *
+ * `--export`: instead, the IPFIX exporter's cost on live capture (benchLiveExport: ours alone,
+ * without and with --export-ipfix, flows ending by active timeout during the flood).
  *
  * One measurement, identical for both sides: start the capture (C: `limit live lo S FILTER`;
  * ours: `serve --interface lo --filter FILTER`, history store in a temp dir) and let it settle;
@@ -88,6 +91,8 @@ export interface LiveRun {
   flows: number;
   kpps: number;
   sent: number;
+  /** ours: the ended-flow sinks at the end of the measured flood (flows taken, dropped). */
+  sinks?: { name: string; flows: number; dropped_flows: number }[];
 }
 
 export interface LiveResult {
@@ -145,6 +150,8 @@ interface Phase {
   packets?: number;
   dropped?: number;
   flows?: number;
+  /** The ended-flow sinks' counters (history store, IPFIX): flows taken and dropped. */
+  sinks?: { name: string; flows: number; dropped_flows: number }[];
 }
 
 async function sample(pid: number, url?: string): Promise<Phase> {
@@ -152,7 +159,7 @@ async function sample(pid: number, url?: string): Promise<Phase> {
   const threads = threadCpu(pid);
   if (!url) return { cpu, threads };
   const h = await health(url);
-  return { cpu, threads, packets: h.capture.packets, dropped: h.capture.dropped, flows: h.flows.active };
+  return { cpu, threads, packets: h.capture.packets, dropped: h.capture.dropped, flows: h.flows.active, sinks: h.sinks };
 }
 
 /**
@@ -217,9 +224,9 @@ interface ServeProc {
   stop: () => Promise<void>;
 }
 
-async function startServe(): Promise<ServeProc> {
+async function startServe(extra: string[] = []): Promise<ServeProc> {
   const dataDir = mkdtempSync(join(tmpdir(), "flowmatrix-live-bench-"));
-  const p = Bun.spawn([BUN, "src/main.ts", "serve", "--interface", "lo", "--filter", LIVE_FILTER, "--port", "0", "--quiet", "--data-dir", dataDir], {
+  const p = Bun.spawn([BUN, "src/main.ts", "serve", "--interface", "lo", "--filter", LIVE_FILTER, "--port", "0", "--quiet", "--data-dir", dataDir, ...extra], {
     cwd: SERVE_ROOT, stdout: "pipe", stderr: "pipe",
   });
   children.add(p);
@@ -263,6 +270,7 @@ async function startServe(): Promise<ServeProc> {
 interface Health {
   capture: { packets: number; dropped: number; state: string };
   flows: { active: number };
+  sinks?: { name: string; flows: number; dropped_flows: number }[];
 }
 
 async function health(url: string): Promise<Health> {
@@ -292,8 +300,8 @@ function threadCpu(pid: number): Map<string, { name: string; ns: number }> {
   return m;
 }
 
-async function runOurs(o: LiveOptions): Promise<LiveRun> {
-  const serve = await startServe();
+async function runOurs(o: LiveOptions, extra: string[] = []): Promise<LiveRun> {
+  const serve = await startServe(extra);
   try {
     const { s, warmSent, sent } = await phases(serve.pid, o, serve.url);
     const [s0, s1, s2] = s as [Phase, Phase, Phase];
@@ -304,7 +312,7 @@ async function runOurs(o: LiveOptions): Promise<LiveRun> {
       packets, cpuSeconds: cpu, usPerPacket: (cpu * 1e6) / packets, threadUsPerPacket: busiestNs / 1e3 / packets, threads: byName,
       coldUsPerPacket: ((s2.cpu - s0.cpu) * 1e6) / (s2.packets! - s0.packets!),
       dropped: s2.dropped! - s0.dropped!, flows: s2.flows!, kpps: sent / o.seconds / 1000, sent,
-      expectedPackets: warmSent + sent, capturedPackets: s2.packets! - s0.packets!,
+      expectedPackets: warmSent + sent, capturedPackets: s2.packets! - s0.packets!, sinks: s2.sinks,
     };
   } finally {
     await serve.stop();
@@ -411,6 +419,52 @@ export async function benchLive(o: LiveOptions): Promise<LiveResult> {
   };
 }
 
+/**
+ * The IPFIX exporter's cost on live capture (`--export`): ours alone, alternating per round without
+ * and with `--export-ipfix` to a UDP socket of this process on 127.0.0.1 (it reads and discards),
+ * both with `--active-timeout ACTIVE` so flows end while the flood runs (100 k flows of 2 packets/s
+ * each, active timeout 5 s: ~20 k flows end and are exported per second) and the history store on
+ * in both (the default serve). CPU per captured packet, whole process and engine thread.
+ */
+export async function benchLiveExport(o: LiveOptions, active = 5): Promise<void> {
+  const { createSocket } = await import("node:dgram");
+  const sock = createSocket("udp4");
+  let datagrams = 0;
+  sock.on("message", () => void datagrams++);
+  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+  const common = ["--active-timeout", String(active)];
+  const runs: { plain: LiveRun[]; exp: LiveRun[] } = { plain: [], exp: [] };
+  const load0 = loadavg()[0]!;
+  try {
+    for (let round = 0; round < o.rounds; round++) {
+      for (const which of round % 2 === 0 ? (["plain", "exp"] as const) : (["exp", "plain"] as const)) {
+        const extra = which === "exp" ? [...common, "--export-ipfix", `127.0.0.1:${sock.address().port}`] : common;
+        const r = await runOurs(o, extra);
+        runs[which].push(r);
+        o.log(`[live export] round ${round + 1}/${o.rounds} ${which}: ${r.usPerPacket.toFixed(3)} µs/pkt, engine thread ${r.threadUsPerPacket!.toFixed(3)} ` +
+          `(${r.kpps.toFixed(0)} kpps, drops ${r.dropped}, captured ${r.capturedPackets} of ${r.expectedPackets}; ` +
+          `sinks ${(r.sinks ?? []).map((k) => `${k.name} ${k.flows} taken, ${k.dropped_flows} dropped`).join(", ")})`);
+      }
+    }
+  } finally {
+    sock.close();
+  }
+  const m = (xs: LiveRun[], k: "usPerPacket" | "threadUsPerPacket") => median(xs.map((x) => x[k]!));
+  const pct = (a: number, b: number) => `${b >= a ? "+" : ""}${((b / a - 1) * 100).toFixed(1)} %`;
+  console.log(`\n== IPFIX export on live capture (lo, ${o.flows.toLocaleString()} flows, ${o.rate.toLocaleString()} datagrams/s, --active-timeout ${active}, ` +
+    `history store on; ${o.rounds} round(s) alternating; load ${load0.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}; target ≤ 5 %)`);
+  for (const k of ["usPerPacket", "threadUsPerPacket"] as const) {
+    const a = m(runs.plain, k), b = m(runs.exp, k);
+    console.log(`   ${k === "usPerPacket" ? "whole process" : "engine thread"}: without export ${a.toFixed(3)} µs/pkt, with ${b.toFixed(3)}: ${pct(a, b)}  ` +
+      `(rounds ${runs.plain.map((x) => x[k]!.toFixed(3)).join(" ")} | ${runs.exp.map((x) => x[k]!.toFixed(3)).join(" ")})`);
+  }
+  const drops = [...runs.plain, ...runs.exp].reduce((n, x) => n + x.dropped, 0);
+  const sink = (name: string) => runs.exp.flatMap((x) => x.sinks ?? []).filter((k) => k.name === name);
+  const taken = sink("ipfix").reduce((n, k) => n + k.flows, 0), lost = sink("ipfix").reduce((n, k) => n + k.dropped_flows, 0);
+  console.log(`   kernel drops: ${drops}; exporter: ${taken.toLocaleString()} flows taken, ${lost.toLocaleString()} dropped (ring full); ` +
+    `${datagrams.toLocaleString()} IPFIX datagrams received (UDP beyond this process's socket buffer is lost)`);
+}
+
 export function printLive(r: LiveResult): void {
   const o = r.options;
   const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined ? "-" : x.toFixed(d));
@@ -469,9 +523,17 @@ if (import.meta.main) {
       "idle-seconds": { type: "string", default: "10" },
       probes: { type: "string", default: "10" },
       json: { type: "boolean", default: false },
+      export: { type: "boolean", default: false },
     },
     strict: true,
   });
+  if (values.export) {
+    await benchLiveExport({
+      rounds: Number(values.rounds), seconds: Number(values.seconds), warmSeconds: Number(values.warm), rate: Number(values.rate), flows: Number(values.flows),
+      idleSeconds: 0, latencyProbes: 0, cacheDir: join(ROOT, "bench", ".cache"), log: (l) => console.error(l),
+    });
+    process.exit(0);
+  }
   const r = await benchLive({
     rounds: Number(values.rounds), seconds: Number(values.seconds), warmSeconds: Number(values.warm), rate: Number(values.rate), flows: Number(values.flows),
     idleSeconds: Number(values["idle-seconds"]), latencyProbes: Number(values.probes),

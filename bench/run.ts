@@ -19,7 +19,7 @@ import { dirname, join, resolve } from "node:path";
 import { captureSpecs, ensureCapture, ensureLimit, fmtBytes, warmPageCache, type CaptureSpec } from "./captures.ts";
 import { limitTableBytes, median, parseLimit, parseOurs, tail, type Figures } from "./procs.ts";
 import { printCapture, printSummary, type CaptureResult, type FormatResult, type SideResult, type SideRun } from "./report.ts";
-import { benchLive, printLive, type LiveResult } from "./live-capture.ts";
+import { benchLive, benchLiveExport, printLive, type LiveResult } from "./live-capture.ts";
 
 const ROOT = resolve(dirname(import.meta.path), "..");
 const CACHE = join(ROOT, "bench", ".cache");
@@ -116,7 +116,16 @@ async function main(): Promise<number> {
     });
     printLive(liveResult);
   }
-  if (!values["skip-interop"]) await benchInterop(files[0], files[specs.findIndex((s) => s.name === "mixed-snap128")]);
+  if (!values["skip-interop"]) {
+    await benchInterop(files[0], files[specs.findIndex((s) => s.name === "mixed-snap128")]);
+    // The exporter on live capture (needs the same capture rights as the live part).
+    if (live) {
+      await benchLiveExport({
+        rounds: values.quick ? 1 : 3, seconds: values.quick ? 3 : 10, warmSeconds: values.quick ? 2 : 10,
+        rate: 200_000, flows: 100_000, idleSeconds: 0, latencyProbes: 0, cacheDir: CACHE, log,
+      });
+    }
+  }
   if (!values["skip-store"]) await benchStore(Number(values["store-rows"]));
   env.loadavgEnd = loadavg().map((x) => Number(x.toFixed(2)));
 
@@ -130,7 +139,7 @@ async function main(): Promise<number> {
 
 /**
  * Flow interop (issue 12): the collector's records/s on one core, and the IPFIX exporter's cost on
- * the capture rate in three configurations: `flows --read` with every flow ending at the end of
+ * the capture rate (then, with the live part, on live capture: live-capture.ts benchLiveExport) in three configurations: `flows --read` with every flow ending at the end of
  * the file, `flows --read --idle-timeout 2` (flows end during the read, as on a live link), and
  * `serve` with the history store on (the default sensor: the store is an ended-flow sink too, so
  * the batcher's per-flow work is paid without export as well and the figure is export's own),
