@@ -14,10 +14,10 @@
  * (a Worker, a socket, a disk) that behaviour with a queue of at most `maxBatches`.
  *
  * Ownership: each sink gets its own batch (the last sink the original, the others a copy), so a
- * sink may transfer the buffers to a Worker. A sink that gets them back (the IPFIX exporter's
- * Worker transfers them back once sent) hands them to the batcher (`setRecycler`), which fills
- * them again instead of allocating ~850 KB per batch (fresh memory: page faults on the capture
- * thread). Cost per ended flow: one 104-byte copy into the batch, plus one copy per additional
+ * sink may transfer the buffers to a Worker (the history store's port). A sink done with them (the
+ * IPFIX exporter, which copies each batch into its shared ring during offer()) hands them back to
+ * the batcher (`setRecycler`), which fills them again instead of allocating ~850 KB per batch
+ * (fresh memory: page faults on the capture thread; reused memory is also still in its cache). Cost per ended flow: one 104-byte copy into the batch, plus one copy per additional
  * sink; nothing when no sink is configured.
  *
  * Extras: a sink declares what it reads (`extras`: "all", the default — the history store; or
