@@ -8,6 +8,7 @@
  * Everything that can fail at start (flags, the file, the BPF filter, libpcap) is checked before
  * the first byte goes to stdout, so an error leaves stdout empty.
  */
+import { statSync } from "node:fs";
 import { preflightFile } from "../capture/preflight.ts";
 import { isRegularFile, openFileSource } from "../capture/open-file.ts";
 import type { PacketSink } from "../capture/packet.ts";
@@ -62,6 +63,7 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
     sinks,
     firstFlowId: store ? store.maxFlowId() + 1 : 1,
     ...flowsTableConfig(values),
+    reserveSlots: reserveFor(path),
   });
   // Application protocol, server names, passive DNS, country and AS (src/l7): the inspector is the
   // engine's packet hook; rows read the extras through the resolver it sets. Country and AS only
@@ -202,6 +204,21 @@ function storedLine(store: FlowStore): string {
 }
 
 /** The flow table settings of `flows` from its flags (also used by the output tests' reference). */
+/**
+ * Column slots to reserve for a capture file: one per 64 bytes of file (a record is at least a
+ * 16-byte header and a 42-byte frame, so never fewer slots than flows), capped by the table at
+ * maxFlows. Only the slots the flows use become resident; the reserve spares the copies of
+ * doubling (a scan of 950 k flows copied ~200 MB of columns: ~0.1 s). A pipe reserves nothing.
+ */
+function reserveFor(path: string): number {
+  try {
+    const st = statSync(path);
+    return st.isFile() ? Math.floor(st.size / 64) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export function flowsTableConfig(values: OptionValues<typeof FLOWS.options>) {
   return {
     idleTimeout: numberFlag("idle-timeout", values["idle-timeout"], 0),

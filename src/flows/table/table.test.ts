@@ -174,6 +174,30 @@ describe("FlowTable", () => {
     expect(new Set(log.a.filter((l) => l.startsWith("end")).map((l) => l.split(" ")[2]))).toEqual(new Set(["1", "2", "3"]));
   });
 
+  test("reserved slots: the columns are never copied, the index doubles with the live flows, every flow is found", () => {
+    const t = new FlowTable({ initialCapacity: 1024, reserveSlots: 100_000, maxFlows: 200_000 });
+    const key = t.cols.key, f64 = t.cols.f64;
+    expect(t.cols.capacity).toBe(131_072);
+    const index0 = t.byteSize() - t.hwm * BYTES_PER_SLOT;
+    expect(index0).toBe(2048 * 4); // the index starts small: 2 entries per initial slot
+    const slots: number[] = [];
+    for (let n = 0; n < 50_000; n++) slots.push(t.add(pkt(`10.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`, 1000, "10.255.0.1", 80, 17), n / 1e4, 60));
+    expect(t.cols.key).toBe(key); // same arrays: nothing was copied
+    expect(t.cols.f64).toBe(f64);
+    expect(t.count).toBe(50_000);
+    // The index grew to keep at most one live flow per two entries; every flow is still found.
+    expect(t.byteSize() - t.hwm * BYTES_PER_SLOT).toBe(131_072 * 4);
+    for (let n = 0; n < 50_000; n += 7) {
+      expect(t.add(pkt(`10.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`, 1000, "10.255.0.1", 80, 17), 6, 60)).toBe(slots[n]!);
+    }
+    expect(t.count).toBe(50_000);
+    // Past the reserve the columns grow as before (copied), up to maxFlows.
+    for (let n = 50_000; n < 150_000; n++) t.add(pkt(`10.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`, 1000, "10.255.0.1", 80, 17), 7, 60);
+    expect(t.count).toBe(150_000);
+    expect(t.cols.capacity).toBe(262_144);
+    expect(t.add(pkt("10.0.0.0", 1000, "10.255.0.1", 80, 17), 8, 60)).toBe(slots[0]!);
+  });
+
   test("bytes per flow slot is at most 128", () => {
     expect(FlowTable.bytesPerSlot()).toBeLessThanOrEqual(128);
     const c = new FlowColumns(1024);

@@ -41,6 +41,14 @@ export interface FlowTableConfig {
   firstFlowId?: number;
   /** Initial slots (default 65,536; grows by doubling up to maxFlows). */
   initialCapacity?: number;
+  /**
+   * Column slots to allocate at once (default: initialCapacity), up to maxFlows: memory that is
+   * only made resident as slots are used (typed arrays are zero pages until written), so the
+   * columns never have to be copied into larger ones (`flows --read` sizes it from the file). The
+   * index still starts at initialCapacity and doubles with the live flows, so lookups stay in a
+   * cache-sized array when the flows are few.
+   */
+  reserveSlots?: number;
   /** Count bytes/packets per one-second tick for rates and talkers (default true). */
   ticks?: boolean;
 }
@@ -114,7 +122,8 @@ export class FlowTable {
     this.noExpire = config.noExpire ?? false;
     this.ticks = config.ticks ?? true;
     const cap = Math.min(nextPow2(config.initialCapacity ?? 65536), nextPow2(this.maxFlows));
-    this.cols = new FlowColumns(cap);
+    this.cols = new FlowColumns(Math.min(nextPow2(Math.max(cap, config.reserveSlots ?? 0)), nextPow2(this.maxFlows)));
+    // The index holds at most half as many live flows as entries (linear probing stays short).
     this.index = new Int32Array(cap * 2);
     this.mask = cap * 2 - 1;
   }
@@ -123,9 +132,12 @@ export class FlowTable {
     this.listeners.push(listener);
   }
 
-  /** Bytes held by the table (columns + index + free list). */
+  /**
+   * Bytes held by the table: the columns of the slots used so far (slots beyond are zero pages that
+   * were never written) and the index.
+   */
   byteSize(): number {
-    return this.cols.byteSize() + this.index.byteLength;
+    return this.hwm * BYTES_PER_SLOT + this.index.byteLength;
   }
 
   /** Bytes per flow slot, by construction (columns + index share). */
@@ -345,9 +357,10 @@ export class FlowTable {
       i = this.freeHead - 1;
       this.freeHead = this.cols.key[i * KEY_WORDS]!;
     } else {
-      if (this.hwm === this.cols.capacity) this.grow();
+      if (this.hwm === this.cols.capacity) this.growColumns();
       i = this.hwm++;
     }
+    if ((this.count + 1) * 2 > this.index.length) this.growIndex();
     const cols = this.cols;
     const k = this.k, key = cols.key, o = i * KEY_WORDS;
     key[o] = k[0]!; key[o + 1] = k[1]!; key[o + 2] = k[2]!; key[o + 3] = k[3]!; key[o + 4] = k[4]!;
@@ -372,12 +385,18 @@ export class FlowTable {
     return i;
   }
 
-  private grow(): void {
+  /** Columns of twice the slots (the live ones copied), up to maxFlows. */
+  private growColumns(): void {
     const cap = Math.min(this.cols.capacity * 2, nextPow2(this.maxFlows));
     if (cap <= this.cols.capacity) throw new Error("flow table cannot grow past maxFlows");
     this.cols.grow(cap);
-    this.index = new Int32Array(cap * 2);
-    this.mask = cap * 2 - 1;
+  }
+
+  /** An index of twice the entries, rebuilt from the live slots. */
+  private growIndex(): void {
+    const size = this.index.length * 2;
+    this.index = new Int32Array(size);
+    this.mask = size - 1;
     this.reindex();
   }
 
