@@ -153,7 +153,7 @@ export class FlowInspector {
   /** Bytes held: the per-slot words, the server names, the record pool, reassembly buffers in use. */
   byteSize(): number {
     // Per-slot words of the slots used so far (beyond, zero pages never written).
-    let s = Math.min(this.cap, this.table.hwm) * FlowInspector.bytesPerSlot + this.nameBytes + this.maxInspected * FlowInspector.bytesPerRecord;
+    let s = Math.min(this.cap, this.table.slotsUsed) * FlowInspector.bytesPerSlot + this.nameBytes + this.maxInspected * FlowInspector.bytesPerRecord;
     for (const v of this.streams.values()) s += v instanceof TlsStream ? v.buf.length : 2 * 8192;
     return s;
   }

@@ -178,7 +178,7 @@ describe("FlowTable", () => {
     const t = new FlowTable({ initialCapacity: 1024, reserveSlots: 100_000, maxFlows: 200_000 });
     const key = t.cols.key, f64 = t.cols.f64;
     expect(t.cols.capacity).toBe(131_072);
-    const index0 = t.byteSize() - t.hwm * (BYTES_PER_SLOT + 4);
+    const index0 = t.byteSize() - t.slotsUsed * (BYTES_PER_SLOT + 4);
     expect(index0).toBe(2048 * 4); // the index starts small: 2 entries per initial slot
     const slots: number[] = [];
     for (let n = 0; n < 50_000; n++) slots.push(t.add(pkt(`10.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`, 1000, "10.255.0.1", 80, 17), n / 1e4, 60));
@@ -186,7 +186,7 @@ describe("FlowTable", () => {
     expect(t.cols.f64).toBe(f64);
     expect(t.count).toBe(50_000);
     // The index grew to keep at most one live flow per two entries; every flow is still found.
-    expect(t.byteSize() - t.hwm * (BYTES_PER_SLOT + 4)).toBe(131_072 * 4);
+    expect(t.byteSize() - t.slotsUsed * (BYTES_PER_SLOT + 4)).toBe(131_072 * 4);
     for (let n = 0; n < 50_000; n += 7) {
       expect(t.add(pkt(`10.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`, 1000, "10.255.0.1", 80, 17), 6, 60)).toBe(slots[n]!);
     }
@@ -196,6 +196,13 @@ describe("FlowTable", () => {
     expect(t.count).toBe(150_000);
     expect(t.cols.capacity).toBe(262_144);
     expect(t.add(pkt("10.0.0.0", 1000, "10.255.0.1", 80, 17), 8, 60)).toBe(slots[0]!);
+    // The bytes held count the slots ever used, also once every flow has ended.
+    expect(t.slotsUsed).toBe(150_000);
+    const held = t.byteSize();
+    expect(held).toBe(150_000 * (BYTES_PER_SLOT + 4) + 524_288 * 4); // the index: 2 entries per flow, a power of two
+    t.flushAll();
+    expect(t.hwm).toBe(0);
+    expect(t.byteSize()).toBe(held);
   });
 
   test("bytes per flow slot is at most 128", () => {

@@ -102,6 +102,8 @@ export class FlowTable {
   private freeHead = 0;
   /** Slots [0, hwm) have been used at least once. */
   hwm = 0;
+  /** The most slots ever in use (hwm before any flushAll): their pages are resident, the rest never written. */
+  slotsUsed = 0;
   /** Live flows. */
   count = 0;
   private nextId = 1;
@@ -140,11 +142,11 @@ export class FlowTable {
   }
 
   /**
-   * Bytes held by the table: the columns and kept hashes of the slots used so far (slots beyond
-   * are zero pages that were never written) and the index.
+   * Bytes held by the table: the columns and kept hashes of the most slots ever used (slots
+   * beyond are zero pages that were never written) and the index.
    */
   byteSize(): number {
-    return this.hwm * (BYTES_PER_SLOT + 4) + this.index.byteLength;
+    return this.slotsUsed * (BYTES_PER_SLOT + 4) + this.index.byteLength;
   }
 
   /** Bytes per flow slot, by construction (columns, the kept hash, the index's share). */
@@ -366,6 +368,7 @@ export class FlowTable {
     } else {
       if (this.hwm === this.cols.capacity) this.growColumns();
       i = this.hwm++;
+      if (this.hwm > this.slotsUsed) this.slotsUsed = this.hwm;
     }
     if ((this.count + 1) * 2 > this.index.length) this.growIndex();
     const cols = this.cols;
