@@ -104,51 +104,38 @@ export class NameInterner {
    * (when another sink reads all extras): each null when no flow has one.
    */
   intern(batch: { side?: FlowSideData; names?: BatchNames }, count: number): { apps: Uint8Array | null; names: Int32Array | null } {
+    // side: SIDE_STRS strings per flow, app at 0 and server name at 2.
+    const b = batch.names, s = batch.side?.strs;
+    if (b === undefined && s === undefined) return { apps: null, names: null };
     // The table restarts between batches only (the ids of one batch all name one table).
     if (this.ids.size + count > MAX_NAMES) this.restart();
-    let apps: Uint8Array | null = null, names: Int32Array | null = null;
-    // The previous flow's server name and id: runs of one name skip the Map.
-    let lastName = "", lastNameId = 0;
-    const b = batch.names;
+    let apps: Uint8Array | null = null;
     if (b !== undefined) {
-      const app = b.app, server = b.server;
+      // Already ids: copied when any is set (the batcher reuses its array).
+      if (b.app.subarray(0, count).some((x) => x !== 0)) apps = b.app.slice(0, count);
+    } else {
+      let lastApp = "", lastAppId = 0;
       for (let j = 0; j < count; j++) {
-        if (app[j] !== 0) {
-          apps = app.slice(0, count); // the batcher reuses its array
-          break;
-        }
-      }
-      for (let j = 0; j < count; j++) {
-        const name = server[j];
-        if (!name) continue;
-        if (name !== lastName) {
-          lastName = name;
-          lastNameId = this.id(name);
-        }
-        (names ??= new Int32Array(count))[j] = lastNameId;
-      }
-      return { apps, names };
-    }
-    // side: SIDE_STRS strings per flow, app at 0 and server name at 2.
-    const s = batch.side?.strs;
-    if (s === undefined) return { apps, names };
-    let lastApp = "", lastAppId = 0;
-    for (let j = 0; j < count; j++) {
-      const app = s[j * SIDE_STRS], name = s[j * SIDE_STRS + 2];
-      if (app) {
+        const app = s![j * SIDE_STRS];
+        if (!app) continue;
         if (app !== lastApp) {
           lastApp = app;
           lastAppId = appIdOf(app);
         }
         if (lastAppId !== 0) (apps ??= new Uint8Array(count))[j] = lastAppId;
       }
-      if (name) {
-        if (name !== lastName) {
-          lastName = name;
-          lastNameId = this.id(name);
-        }
-        (names ??= new Int32Array(count))[j] = lastNameId;
+    }
+    // Server names: the previous flow's name and id, so runs of one name skip the Map.
+    let names: Int32Array | null = null;
+    let lastName = "", lastNameId = 0;
+    for (let j = 0; j < count; j++) {
+      const name = b !== undefined ? b.server[j] : s![j * SIDE_STRS + 2];
+      if (!name) continue;
+      if (name !== lastName) {
+        lastName = name;
+        lastNameId = this.id(name);
       }
+      (names ??= new Int32Array(count))[j] = lastNameId;
     }
     return { apps, names };
   }

@@ -175,7 +175,8 @@ export class IpfixSink implements EndedFlowSink {
     const { apps, names } = this.names.intern(batch, batch.count);
     const taken = this.names.take();
     try {
-      for (let from = 0; from === 0 || from < batch.count;) {
+      let from = 0;
+      do {
         // Up to the ring's end (the rest of the batch wraps to its start in the next message).
         const at = this.offered % cap;
         const n = Math.min(batch.count - from, cap - at);
@@ -192,8 +193,7 @@ export class IpfixSink implements EndedFlowSink {
         port.postMessage(msg);
         this.offered += n;
         from += n;
-        if (n === 0) break;
-      }
+      } while (from < batch.count);
     } catch (e) {
       this.names.restart(); // the strings just taken may not have reached the Worker
       throw e;

@@ -16,6 +16,7 @@ import type { CaptureStatus } from "../capture/capture-runner.ts";
 import { FlowEngine } from "../flows/engine.ts";
 import { GeoLookup } from "../l7/geo.ts";
 import { FlowInspector } from "../l7/inspector.ts";
+import { appIdOf } from "../l7/apps.ts";
 import type { TickSummary } from "./protocol.ts";
 import { APP_TOP, APP_WINDOW, SUMMARY_WAIT_MS, TickSummaryBuilder } from "./tick-summary.ts";
 
@@ -176,15 +177,23 @@ describe("a summary built in pieces equals one built at once", () => {
   });
 });
 
-describe("apps summed by application id equal apps summed by name", () => {
+describe("apps summed by appId equal apps summed from result()'s names", () => {
   for (const path of [PCAP, join(import.meta.dir, "../../../shared/pcaps/ndpi__gnutella.pcap")]) {
     test(path.split("/").at(-1)!, () => {
       const geo = new GeoLookup();
       let byId: TickSummaryBuilder | null = null, byName: TickSummaryBuilder | null = null;
       let compared = 0, withApps = 0;
       replaySliced(path, (engine, ins) => {
-        // The same inspector seen without appId: the pass then takes resultInto's names.
-        const named = { result: (s: number) => ins.result(s), resultInto: ins.resultInto.bind(ins), passiveDns: ins.passiveDns };
+        // The same inspector seen through result()'s strings: the ids derived from the names.
+        const named = {
+          appByPort: false,
+          appId(slot: number): number {
+            const r = ins.result(slot);
+            this.appByPort = r.app_source === "port";
+            return appIdOf(r.app);
+          },
+          passiveDns: ins.passiveDns,
+        };
         byId ??= new TickSummaryBuilder(engine, (fn) => fn(), { l7: ins, geo });
         byName ??= new TickSummaryBuilder(engine, (fn) => fn(), { l7: named, geo });
         const a = byId.build(STATUS, null), b = byName.build(STATUS, null);

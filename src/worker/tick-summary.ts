@@ -17,8 +17,8 @@
  * - `apps`: the pass that finds the fastest flows (already one walk of the table per summary)
  *   also folds each live flow that carried bytes in the last engine second (rate > 0) into its
  *   application (collected NetFlow/IPFIX flows count as "unknown", as their records carry no app): `rate` bytes (bytes/s over that second) under `app_source` payload or port. One
- *   `resultInto(slot)` per such flow (a few loads, no object; `result` for sources without it) and
- *   a Map look-up only when the app differs from the previous such flow's; flows
+ *   `appId(slot)` per such flow (a few loads: no string, no look-up) into sums per application id,
+ *   named once when the summary finishes; flows
  *   without traffic in that second cost nothing more than today's check. The per-summary sums go
  *   into a ring of APP_WINDOW (60) summaries; `apps` is the top APP_TOP (10) of the ring's sum
  *   (≤ 60 × number of apps additions). Nothing is folded while the engine clock stands still, so
@@ -46,15 +46,12 @@ export const UNKNOWN_APP = "unknown";
 
 /** What the summary needs of the FlowInspector (src/l7/inspector.ts): a flow slot's decision, passive DNS. */
 export interface AppSourceLike {
-  result(slot: number): { app: string | null; app_source: "payload" | "port" | null };
-  /** result(slot) written into `out` (optional: saves an object per flow in the summary's pass). */
-  resultInto?(slot: number, out: { app: string | null; app_source: "payload" | "port" | null; server_name: string | null }): void;
   /**
-   * The app as its APP_NAMES id (0: none) and, in `appByPort` after the call, whether it was decided
-   * by port (optional: the summary's pass then sums per id, no string and no server-name look-up).
+   * A flow slot's app as its APP_NAMES id (0: none, reported as "unknown") and, in `appByPort`
+   * after the call, whether it was decided by port (else by payload).
    */
-  appId?(slot: number): number;
-  readonly appByPort?: boolean;
+  appId(slot: number): number;
+  readonly appByPort: boolean;
   readonly passiveDns?: { name(addr: string, now?: number): string | null } | undefined;
 }
 
@@ -69,7 +66,6 @@ export interface TickAnnotators {
   geo?: GeoSourceLike | null;
 }
 
-const NO_APP = { app: null, app_source: null } as const;
 
 /** Bytes per application in one summary: [payload, port] per name. */
 type AppSecond = Map<string, [number, number]>;
@@ -96,11 +92,9 @@ export interface SummaryJob {
   /** Next slot of the per-flow pass, and `engine.totals.closed` when the pass (re)started. */
   cursor: number;
   closed: number;
-  /** This summary's bytes per app (null: no inspector, or the clock stood still). */
-  second: AppSecond | null;
   /**
-   * With an inspector that gives app ids (AppSourceLike.appId): the pass's sums per id instead,
-   * [payload, port] at 2 × id (folded into `second` by finish()).
+   * This summary's bytes per app id, [payload, port] at 2 × id (null: no inspector, or the clock
+   * stood still); finish() names them for the ring.
    */
   sums: Float64Array | null;
   /** The TOP_FLOWS fastest so far: slots, rates and flow ids, fastest first. */
@@ -134,9 +128,6 @@ export class TickSummaryBuilder {
   /** The last APP_WINDOW summaries' bytes per app (ring; `appAt` is the next slot to write). */
   private readonly appRing: (AppSecond | null)[] = new Array<AppSecond | null>(APP_WINDOW).fill(null);
   private appAt = 0;
-  /** Reused by the per-flow pass when the inspector has resultInto (no object per flow). */
-  private readonly l7Out: { app: string | null; app_source: "payload" | "port" | null; server_name: string | null } =
-    { app: null, app_source: null, server_name: null };
 
   /**
    * `annotators`: the inspector and geo lookup, or a function returning them (read at every
@@ -200,8 +191,7 @@ export class TickSummaryBuilder {
       src, l7, moved,
       startedAt: performance.now(),
       cursor: 0, closed: engine.totals.closed,
-      second: l7 !== null && moved ? new Map() : null,
-      sums: l7 !== null && moved && l7.appId !== undefined ? new Float64Array(2 * APP_NAMES.length) : null,
+      sums: l7 !== null && moved ? new Float64Array(2 * APP_NAMES.length) : null,
       slots: [], rates: [], ids: [],
     };
   }
@@ -217,7 +207,6 @@ export class TickSummaryBuilder {
         job.slots.length = 0;
         job.rates.length = 0;
         job.ids.length = 0;
-        job.second?.clear();
         job.sums?.fill(0);
       }
     }
@@ -231,15 +220,17 @@ export class TickSummaryBuilder {
   finish(job: SummaryJob): TickSummary {
     const engine = this.engine;
     const l7 = job.l7;
+    let second: AppSecond | null = null;
     if (l7 !== null) {
-      const sums = job.sums, second = job.second;
-      if (sums !== null && second !== null) {
+      const sums = job.sums;
+      if (sums !== null) {
+        second = new Map();
         for (let id = 0; id < APP_NAMES.length; id++) {
           const payload = sums[2 * id]!, port = sums[2 * id + 1]!;
           if (payload !== 0 || port !== 0) second.set(appName(id) ?? UNKNOWN_APP, [payload, port]);
         }
       }
-      this.appRing[this.appAt] = job.second;
+      this.appRing[this.appAt] = second;
       this.appAt = (this.appAt + 1) % APP_WINDOW;
     }
     const c = engine.table.cols;
@@ -248,7 +239,7 @@ export class TickSummaryBuilder {
     return {
       ...head,
       talkers: this.annotate(talkers, job.src),
-      apps: l7 !== null ? this.topApps(job.second) : [],
+      apps: l7 !== null ? this.topApps(second) : [],
       // A fast flow that ended after the pass saw it (its slot freed or taken by another flow) is left out.
       top_flows: job.slots.filter((i, k) => c.isLive(i) && c.id(i) === job.ids[k]).map((i) => toRecord(c, i)),
       scans: this.latestScans(),
@@ -332,39 +323,17 @@ export class TickSummaryBuilder {
     const n = TOP_FLOWS;
     const c = this.engine.table.cols;
     const u32 = c.u32;
-    const { slots, rates, ids, second, sums } = job;
+    const { slots, rates, ids, sums } = job;
     const l7 = job.l7;
-    const into = l7?.resultInto !== undefined ? l7 : null;
-    const out = this.l7Out;
-    let lastApp: string | null = null;
-    let acc: [number, number] | undefined;
     for (let i = from; i < to; i++) {
       const o = i * REC_U32;
       const rate = u32[o + U_RATE]!;
       if (rate === 0 || !((u32[o + U_FLAGS]! >>> 16) & META_LIVE)) continue;
       if (sums !== null) {
-        // By id: unknown (0) and port-decided apps under port, as result()'s app_source says.
-        // Collected (NetFlow/IPFIX) flows were never inspected: no app, as in their records.
-        const id = c.origin(i) !== 0 ? 0 : l7!.appId!(i);
+        // Unknown (0) and port-decided apps under port, as result()'s app_source says. Collected
+        // (NetFlow/IPFIX) flows were never inspected: no app, as in their records.
+        const id = c.origin(i) !== 0 ? 0 : l7!.appId(i);
         sums[2 * id + (id !== 0 && !l7!.appByPort ? 0 : 1)]! += rate;
-      } else if (second !== null) {
-        // Collected (NetFlow/IPFIX) flows were never inspected: no app, as in their records.
-        let r: { app: string | null; app_source: "payload" | "port" | null };
-        if (c.origin(i) !== 0) r = NO_APP;
-        else if (into !== null) {
-          into.resultInto!(i, out);
-          r = out;
-        } else r = l7!.result(i);
-        const app = r.app ?? UNKNOWN_APP;
-        if (app !== lastApp || acc === undefined) {
-          acc = second.get(app);
-          if (acc === undefined) {
-            acc = [0, 0];
-            second.set(app, acc);
-          }
-          lastApp = app;
-        }
-        acc[r.app_source === "payload" ? 0 : 1] += rate;
       }
       if (slots.length === n && rate <= rates[n - 1]!) continue;
       let j = slots.length < n ? slots.length : n - 1;

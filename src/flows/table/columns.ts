@@ -105,8 +105,8 @@ export class FlowColumns {
 
   /**
    * A view over existing storage in this layout: `key` holds capacity × KEY_WORDS words, `rec`
-   * capacity × 64 bytes. Used for ended-flow batches handed to sinks (and across Workers, where
-   * the two buffers are transferred, not copied).
+   * capacity × 64 bytes (either may be shared). Used for ended-flow batches handed to sinks, the
+   * history store's Worker (buffers transferred) and the IPFIX exporter's shared ring.
    */
   static wrap(key: Int32Array, rec: ArrayBufferLike): FlowColumns {
     const capacity = key.length / KEY_WORDS;
