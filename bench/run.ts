@@ -13,7 +13,7 @@
  * printed but do not change the exit code.
  */
 import { parseArgs } from "node:util";
-import { existsSync, mkdirSync, openSync, closeSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { captureSpecs, ensureCapture, ensureLimit, fmtBytes, warmPageCache, type CaptureSpec } from "./captures.ts";
@@ -73,6 +73,7 @@ if (specs.length === 0 && !live) throw new Error(`--only matched nothing (names:
 const bun = existsSync(LOCAL_BUN) ? LOCAL_BUN : process.execPath;
 const oursCmd = (file: string, format: string) => [bun, "src/main.ts", "flows", "--read", file, "--format", format];
 const OUT_FILE = join(CACHE, "out.tmp");
+const OUT_FIFO = join(CACHE, "out.fifo");
 
 async function main(): Promise<number> {
   mkdirSync(CACHE, { recursive: true });
@@ -292,15 +293,29 @@ interface Finished {
 async function runProcess(cmd: string[], to: Sink): Promise<Finished | { error: string }> {
   let timedOut = false;
   let fd = -1;
+  let readFd = -1;
   if (to === "file") fd = openSync(OUT_FILE, "w");
+  if (to === "pipe") {
+    // A real pipe, as `flowmatrix flows … | consumer` gives (Bun.spawn's stdout "pipe" is a
+    // socketpair, whose buffers differ): a FIFO opened for reading (non-blocking, so the write
+    // side's open does not wait) and then for writing, the write end handed to the child.
+    rmSync(OUT_FIFO, { force: true });
+    if (Bun.spawnSync(["mkfifo", "-m", "600", OUT_FIFO]).exitCode !== 0) return { error: `mkfifo ${OUT_FIFO} failed` };
+    readFd = openSync(OUT_FIFO, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(OUT_FIFO, constants.O_WRONLY);
+  }
   try {
     const t0 = performance.now();
     const p = Bun.spawn(cmd, {
       cwd: ROOT,
       stdin: "ignore",
-      stdout: to === "pipe" ? "pipe" : to === "null" ? "ignore" : fd,
+      stdout: to === "null" ? "ignore" : fd,
       stderr: "pipe",
     });
+    if (to === "pipe") {
+      closeSync(fd); // the child holds the write end: end of file when it exits
+      fd = -1;
+    }
     const timer = setTimeout(() => {
       timedOut = true;
       p.kill("SIGKILL");
@@ -309,7 +324,7 @@ async function runProcess(cmd: string[], to: Sink): Promise<Finished | { error: 
     let outTail = "";
     const drain = async () => {
       if (to !== "pipe") return;
-      const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
+      const reader = (Bun.file(readFd).stream() as ReadableStream<Uint8Array>).getReader();
       const dec = new TextDecoder();
       let last: Uint8Array[] = [];
       let lastBytes = 0;
@@ -351,6 +366,14 @@ async function runProcess(cmd: string[], to: Sink): Promise<Finished | { error: 
     return { error: `spawn failed: ${(e as Error).message}` };
   } finally {
     if (fd >= 0) closeSync(fd);
+    if (readFd >= 0) {
+      try {
+        closeSync(readFd);
+      } catch {
+        // the stream may have closed it at its end
+      }
+      rmSync(OUT_FIFO, { force: true });
+    }
   }
 }
 

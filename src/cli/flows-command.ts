@@ -23,6 +23,7 @@ import { formatTableHeader } from "./table-format.ts";
 import { FLOWS, type FlowFormat } from "./flows-options.ts";
 import { parseVerb, verbHelp, type OptionValues } from "./options.ts";
 import { OutputWriter, printOut } from "./output.ts";
+import { widenOutputBuffer } from "./output-buffer.ts";
 import type { IpfixSink } from "../export/ipfix-sink.ts";
 import { ProgressSink } from "./progress.ts";
 import { join } from "node:path";
@@ -88,6 +89,8 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   }
 
   const out = io.out ?? new OutputWriter(1);
+  // Rows to a pipe or socket: a 1 MiB kernel buffer instead of 64 KiB (output-buffer.ts).
+  if (io.out === undefined && format !== "summary") widenOutputBuffer(1);
   if (format === "json") out.write('{"flows":[');
   else if (format === "csv") out.write(csvHeader());
   else if (format === "table") out.write(formatTableHeader());
