@@ -200,3 +200,29 @@ test("no collector listening: flows --read exits 0, every flow encoded, refused 
   expect(m![4]).toContain("ECONNREFUSED");
   expect(err).not.toContain("NOT exported");
 });
+
+test("flows --format summary inspects payloads only for a reader: alone none (no hook_bytes), with --export-ipfix the records carry json's apps and names", async () => {
+  const file = L7 + "ndpi__chrome.pcap";
+  expect(existsSync(file)).toBe(true);
+  const cli = async (args: string[]) => {
+    const p = Bun.spawn([process.execPath, MAIN, "flows", "--read", file, ...args], { stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expect(code).toBe(0);
+    return { out, err };
+  };
+  const alone = JSON.parse((await cli(["--format", "summary"])).out) as { flows: number; hook_bytes?: number };
+  expect(alone.hook_bytes).toBeUndefined();
+  const json = JSON.parse((await cli(["--format", "json"])).out) as { flows: { community_id: string; app: string | null; server_name: string | null }[]; stats: { flows: number; hook_bytes?: number } };
+  expect(json.stats.hook_bytes).toBeGreaterThan(0);
+  expect(json.stats.flows).toBe(alone.flows);
+  rx.got.length = 0;
+  const exp = await cli(["--format", "summary", "--export-ipfix", `127.0.0.1:${rx.port}`]);
+  const withExport = JSON.parse(exp.out) as { flows: number; hook_bytes?: number };
+  expect(withExport.hook_bytes).toBeGreaterThan(0);
+  expect(exp.err).toContain(`ipfix: ${alone.flows} flows in `);
+  for (let i = 0; i < 50 && rx.got.flatMap(records).length < alone.flows; i++) await Bun.sleep(20);
+  const got = rx.got.flatMap(records).sort((a, b) => a.cid.localeCompare(b.cid));
+  const want = json.flows.map((f) => ({ cid: f.community_id, app: f.app ?? "", name: f.server_name ?? "" })).sort((a, b) => a.cid.localeCompare(b.cid));
+  expect(got).toEqual(want);
+  expect(got.filter((g) => g.app === "tls" && g.name !== "").length).toBeGreaterThan(5);
+});
