@@ -68,13 +68,15 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   });
   // Application protocol, server names, passive DNS, country and AS (src/l7): the inspector is the
   // engine's packet hook; rows read the extras through the resolver it sets. Only when something
-  // reads them: rows, the store, the IPFIX exporter (application and server name), or a database
-  // named on the command line (checked at start). `--format summary` alone prints totals only, so
-  // it inspects no payload: on the bench's captures inspection was ~25 % of such a run (snaplen
-  // 128: 0.69 → 0.53 s wall). Country and AS likewise (not for the exporter, which carries no geo
-  // fields): the lookups cost ~0.5 µs per ended flow, and the AS table's load at the first.
+  // reads them: json/ndjson/csv rows, the store, the IPFIX exporter (application and server name),
+  // or a database named on the command line (checked at start). `--format summary` prints totals
+  // only and `table` no extras, so alone they inspect no payload: on the bench's captures
+  // inspection was ~25 % of a summary run (snaplen 128: 0.69 → 0.53 s wall; if the table ever
+  // shows an extra, test/cli-output-bytes.test.ts fails). Country and AS likewise (not for the
+  // exporter, which carries no geo fields): ~0.5 µs per ended flow, and the AS table's load.
   const dbNamed = values["geoip-db"] !== undefined || values["asn-db"] !== undefined;
-  const geo = format !== "summary" || store !== null || dbNamed;
+  const rowsReadExtras = format === "json" || format === "ndjson" || format === "csv";
+  const geo = rowsReadExtras || store !== null || dbNamed;
   const annotator = geo || ipfix !== null ? openAnnotator(engine, values["geoip-db"], values["asn-db"], geo) : null;
   // Open and check before writing anything: the file and its header, or libpcap + the filter.
   let source;
