@@ -367,11 +367,7 @@ async function runProcess(cmd: string[], to: Sink): Promise<Finished | { error: 
   } finally {
     if (fd >= 0) closeSync(fd);
     if (readFd >= 0) {
-      try {
-        closeSync(readFd);
-      } catch {
-        // the stream may have closed it at its end
-      }
+      closeSync(readFd); // Bun.file(fd).stream() leaves the descriptor open at its end
       rmSync(OUT_FIFO, { force: true });
     }
   }

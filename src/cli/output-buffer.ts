@@ -15,6 +15,7 @@
  * pipe-buffer quota (EPERM) keep their buffer and nothing is reported. Cost: one fstat, and one
  * dlopen of libc (≈ 0.2 ms) when stdout is a pipe or socket.
  */
+import { dlopen, FFIType } from "bun:ffi";
 import { fstatSync, readFileSync } from "node:fs";
 
 /** What `widenOutputBuffer` asks for, in bytes. */
@@ -37,7 +38,6 @@ function loadLibc(): Libc | null {
   libc = null;
   if (process.platform !== "linux") return libc;
   try {
-    const { dlopen, FFIType } = require("bun:ffi") as typeof import("bun:ffi");
     const { i32, u32, ptr } = FFIType;
     const lib = dlopen("libc.so.6", {
       fcntl: { args: [i32, i32, i32], returns: i32 },
@@ -46,7 +46,7 @@ function loadLibc(): Libc | null {
     });
     libc = lib.symbols as unknown as Libc;
   } catch {
-    // Not glibc (or no FFI): keep the default buffers.
+    // Not glibc: keep the default buffers.
   }
   return libc;
 }
