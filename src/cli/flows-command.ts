@@ -68,16 +68,12 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   });
   // Application protocol, server names, passive DNS, country and AS (src/l7): the inspector is the
   // engine's packet hook; rows read the extras through the resolver it sets. Only when something
-  // reads them: json/ndjson/csv rows, the store, the IPFIX exporter (application and server name),
-  // or a database named on the command line (checked at start). `--format summary` prints totals
-  // only and `table` no extras, so alone they inspect no payload: on the bench's captures
-  // inspection was ~25 % of a summary run (snaplen 128: 0.69 → 0.53 s wall; if the table ever
-  // shows an extra, test/cli-output-bytes.test.ts fails). Country and AS likewise (not for the
-  // exporter, which carries no geo fields): ~0.5 µs per ended flow, and the AS table's load.
+  // reads them (extrasNeeded): `--format summary` and `table` alone inspect no payload; on the
+  // bench's captures inspection was ~25 % of a summary run (snaplen 128: 0.69 → 0.53 s wall).
+  // Country and AS lookups cost ~0.5 µs per ended flow, and the AS table's load at the first.
   const dbNamed = values["geoip-db"] !== undefined || values["asn-db"] !== undefined;
-  const rowsReadExtras = format === "json" || format === "ndjson" || format === "csv";
-  const geo = rowsReadExtras || store !== null || dbNamed;
-  const annotator = geo || ipfix !== null ? openAnnotator(engine, values["geoip-db"], values["asn-db"], geo) : null;
+  const { annotate, geo } = extrasNeeded(format, store !== null, ipfix !== null, dbNamed);
+  const annotator = annotate ? openAnnotator(engine, values["geoip-db"], values["asn-db"], geo) : null;
   // Open and check before writing anything: the file and its header, or libpcap + the filter.
   let source;
   try {
@@ -150,6 +146,18 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   if (storeNote !== null) note(storeNote);
   if (ipfix) note(ipfixLine(ipfix, engine.sinkStats().find((x) => x.name === ipfix.name)?.dropped_flows ?? 0));
   return 0;
+}
+
+/**
+ * What `flows` must compute per flow: `annotate` (payload inspection for application and server
+ * name, passive DNS) when anything reads extras, `geo` (country and AS lookups) when anything
+ * reads those. json/ndjson/csv rows print every extra; summary and table rows none; the store
+ * keeps them all; the IPFIX exporter carries application and server name only; a database named
+ * on the command line is opened (and so checked) whatever the format.
+ */
+export function extrasNeeded(format: FlowFormat, store: boolean, ipfix: boolean, dbNamed: boolean): { annotate: boolean; geo: boolean } {
+  const geo = format === "json" || format === "ndjson" || format === "csv" || store || dbNamed;
+  return { annotate: geo || ipfix, geo };
 }
 
 /** The FlowAnnotator of `flows` (a database named by a flag that cannot be read is a usage error). */
