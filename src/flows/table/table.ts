@@ -499,11 +499,7 @@ export class FlowTable {
     const end = Math.min(to, this.hwm);
     for (let i = from; i < end; i++) {
       if (!((u32[i * REC_U32 + U_FLAGS]! >>> 16) & META_LIVE)) continue;
-      const reason = this.expiry(i, now);
-      if (reason !== 0) {
-        this.end(i, reason);
-        n++;
-      }
+      n += this.expireSlot(i, now);
     }
     return n;
   }
@@ -513,21 +509,12 @@ export class FlowTable {
    * reset them; `visit` sees each flow that carried packets.
    */
   rateTick(dt: number, visit?: (cols: FlowColumns, i: number) => void, from = 0, to = this.hwm): void {
-    const cols = this.cols;
-    const u32 = cols.u32;
+    const u32 = this.cols.u32;
     const f = dt > 0 ? 1 / dt : 0;
     const end = Math.min(to, this.hwm);
     for (let i = from; i < end; i++) {
-      const o = i * REC_U32;
-      if (!((u32[o + U_FLAGS]! >>> 16) & META_LIVE)) continue;
-      if (u32[o + U_TICK_PKTS] === 0) {
-        if (u32[o + U_RATE] !== 0) u32[o + U_RATE] = 0;
-        continue;
-      }
-      if (visit !== undefined) visit(cols, i);
-      u32[o + U_RATE] = Math.min(0xffffffff, Math.round(u32[o + U_TICK_BYTES]! * f));
-      u32[o + U_TICK_BYTES] = 0;
-      u32[o + U_TICK_PKTS] = 0;
+      if (!((u32[i * REC_U32 + U_FLAGS]! >>> 16) & META_LIVE)) continue;
+      this.rateSlot(i, f, visit);
     }
   }
 
@@ -541,29 +528,38 @@ export class FlowTable {
       this.rateTick(dt, visit, from, to);
       return 0;
     }
-    const cols = this.cols;
-    const u32 = cols.u32;
+    const u32 = this.cols.u32;
     const f = dt > 0 ? 1 / dt : 0;
     const end = Math.min(to, this.hwm);
     let n = 0;
     for (let i = from; i < end; i++) {
-      const o = i * REC_U32;
-      if (!((u32[o + U_FLAGS]! >>> 16) & META_LIVE)) continue;
-      if (u32[o + U_TICK_PKTS] === 0) {
-        if (u32[o + U_RATE] !== 0) u32[o + U_RATE] = 0;
-      } else {
-        if (visit !== undefined) visit(cols, i);
-        u32[o + U_RATE] = Math.min(0xffffffff, Math.round(u32[o + U_TICK_BYTES]! * f));
-        u32[o + U_TICK_BYTES] = 0;
-        u32[o + U_TICK_PKTS] = 0;
-      }
-      const reason = this.expiry(i, now);
-      if (reason !== 0) {
-        this.end(i, reason);
-        n++;
-      }
+      if (!((u32[i * REC_U32 + U_FLAGS]! >>> 16) & META_LIVE)) continue;
+      this.rateSlot(i, f, visit);
+      n += this.expireSlot(i, now);
     }
     return n;
+  }
+
+  /** Live slot i's rate from its tick counters (× f = 1 / dt), then the counters reset; `visit` first if it carried packets. */
+  private rateSlot(i: number, f: number, visit: ((cols: FlowColumns, i: number) => void) | undefined): void {
+    const u32 = this.cols.u32;
+    const o = i * REC_U32;
+    if (u32[o + U_TICK_PKTS] === 0) {
+      if (u32[o + U_RATE] !== 0) u32[o + U_RATE] = 0;
+      return;
+    }
+    if (visit !== undefined) visit(this.cols, i);
+    u32[o + U_RATE] = Math.min(0xffffffff, Math.round(u32[o + U_TICK_BYTES]! * f));
+    u32[o + U_TICK_BYTES] = 0;
+    u32[o + U_TICK_PKTS] = 0;
+  }
+
+  /** Ends live slot i if it timed out at `now`: 1 if it ended, else 0. */
+  private expireSlot(i: number, now: number): number {
+    const reason = this.expiry(i, now);
+    if (reason === 0) return 0;
+    this.end(i, reason);
+    return 1;
   }
 
   /**
