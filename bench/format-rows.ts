@@ -10,7 +10,10 @@
  * that pass is what `flows` pays); later passes are steady state (min and median reported).
  *
  *   bun bench/format-rows.ts [--pcap FILE] [--passes N] [--only json,csv,table,...]
- *                            [--addresses as-read|public|public-4k]
+ *                            [--addresses as-read|public|public-4k] [--dfg]
+ *
+ * `--dfg` keeps the writers in JSC's DFG tier, as `flows` does when it prints fewer than
+ * ROWS_FOR_FTL rows (rows.ts limitRowTier); without it they may reach FTL, as in the server.
  *
  * `--addresses public` moves every IPv4 address of the table's keys (after the read, before the
  * passes) into global unicast /8s, keeping its low 24 bits (the scan's 950 k private clients become
@@ -32,7 +35,7 @@ import { FlowEngine } from "../src/flows/engine.ts";
 import { FlowAnnotator } from "../src/l7/annotate.ts";
 import { openFileSource } from "../src/capture/open-file.ts";
 import { extrasOf, NO_EXTRAS } from "../src/flows/table/extras.ts";
-import { putCsvRow, putJsonRow, putTableRow, MAX_COLUMN_ROW } from "../src/flows/format/rows.ts";
+import { limitRowTier, putCsvRow, putJsonRow, putTableRow, MAX_COLUMN_ROW } from "../src/flows/format/rows.ts";
 import { putCommunityId } from "../src/flows/table/community-id.ts";
 import type { FlowColumns } from "../src/flows/table/columns.ts";
 
@@ -43,9 +46,12 @@ const { values } = parseArgs({
     passes: { type: "string", default: "3" },
     only: { type: "string" },
     addresses: { type: "string", default: "as-read" },
+    dfg: { type: "boolean", default: false },
   },
 });
 const passes = Number(values.passes);
+// --dfg: the writers as `flows` runs them when it prints fewer than ROWS_FOR_FTL rows (JSC's DFG tier).
+if (values.dfg) limitRowTier(0);
 
 const engine = new FlowEngine({});
 const annotator = new FlowAnnotator(engine, { ring: false });

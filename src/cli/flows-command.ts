@@ -16,7 +16,7 @@ import { PcapError } from "../capture/pcap-error.ts";
 import { FlowEngine } from "../flows/engine.ts";
 import type { FlowColumns } from "../flows/table/columns.ts";
 import { csvHeader } from "../flows/format/csv.ts";
-import { putCsvRow, putJsonRow, putTableRow } from "../flows/format/rows.ts";
+import { limitRowTier, putCsvRow, putJsonRow, putTableRow } from "../flows/format/rows.ts";
 import { UsageError } from "./usage-error.ts";
 import { numberFlag } from "./flags.ts";
 import { formatTableHeader } from "./table-format.ts";
@@ -127,6 +127,9 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   } finally {
     progress?.finish();
   }
+  // Every flow still in the table becomes a row now: the row writers' JIT tier is chosen by how
+  // many rows this run prints in all (rows.ts, ROWS_FOR_FTL).
+  if (format !== "summary") limitRowTier(engine.table.ended + engine.table.count);
   engine.finish();
   annotator?.detach();
   await ipfix?.close();

@@ -136,8 +136,8 @@ const C_CAPTURE = fragment("capture,,");
  * so a row with every extra stays far below MAX_COLUMN_ROW. Strings are escaped as they are written
  * (one pass over the characters). Measured on the scan capture (bench/format-rows.ts): a cache of
  * the last encoded string per field saved ≈ 40 ns per JSON row once the writer runs in JSC's top
- * tier, and nothing measurable in `flows` itself, where the row writers stay in the DFG tier
- * (noFTL below), so it is not kept.
+ * tier, and nothing measurable in `flows` itself on 200 k rows, where the row writers stay in the DFG
+ * tier (limitRowTier below), so it is not kept.
  */
 function putJsonStrOrNull(buf: Uint8Array, p: number, dv: DataView, s: string | null): number {
   return s === null ? J_NULL(dv, p) : putJsonString(buf, p, s);
@@ -487,11 +487,36 @@ function putAddr(buf: Uint8Array, dv: DataView, p: number, key: Int32Array, off:
 
 export type ColumnRowWriter = (c: FlowColumns, i: number, buf: Uint8Array, p: number) => number;
 import { noFTL } from "bun:jsc";
-// The row writers stay in JSC's DFG tier. In the top tier (FTL) a JSON row is ≈ 0.1 µs faster
-// (bench/format-rows.ts), but compiling these large functions with everything they inline costs
-// the JIT threads ≈ 0.1-0.4 s, which the CPU ratio counts; measured side by side (2026-12-02,
-// load ≈ 9, median of 3, process CPU s): snaplen-128 json 1.75 here vs 1.89 with FTL, csv 1.65 vs
-// 1.79; scan (950 k rows) json 2.19 vs 2.13, csv 2.09 vs 1.97 — a wash on the largest output, a
-// loss on 200 k rows. The appended-fields writers likewise (A/B with bench/prioritised.sh, load
-// ≈ 6, median of 4: snaplen-128 csv 1.40 vs 1.45 s, json 1.51 vs 1.52; scan unchanged).
-noFTL(putJsonRow); noFTL(putCsvRow); noFTL(putTableRow); noFTL(putJsonExtras); noFTL(putCsvExtras);
+
+/**
+ * Below this many rows in one run, `flows` keeps the row writers in JSC's DFG tier (noFTL).
+ *
+ * The trade: FTL, JSC's top tier, writes a row about twice as fast once it has compiled the
+ * writers (bench/format-rows.ts on the scan's 950 k flows, steady state, 2 × AMD EPYC, 2026-12-02:
+ * JSON 1,403 → 619 ns/row, CSV 1,212 → 628), but compiling these large functions with everything
+ * they inline costs the JIT threads ≈ 0.3 s of CPU, and on 200 k rows it is done too late to pay
+ * for itself. `flows --read … | cat > /dev/null`, alternated, medians (setsid bench/prioritised.sh):
+ * - snaplen 128, 200 k JSON rows (3 runs each): DFG 1.61 s wall / 2.24 s CPU, FTL 1.68 s / 2.53 s;
+ * - the scan, 950 k rows (5 runs each), always DFG before → this choice: JSON 2.45 → 2.03 s wall,
+ *   2.89 → 2.53 s CPU; NDJSON 2.73 → 2.17 s, 3.03 → 2.67 s; CSV and table unchanged (CSV 1.93 →
+ *   1.86 s wall, 2.30 → 2.38 s CPU: its rows are shorter, FTL arrives when most are written).
+ * The threshold sits between the two measured sizes. The server never calls limitRowTier: a
+ * long-running process compiles the writers once and exports with them for its whole life.
+ */
+export const ROWS_FOR_FTL = 500_000;
+
+let tierLimited = false;
+
+/**
+ * Called by a one-shot run (`flows`) once it knows how many rows it prints in all: under
+ * ROWS_FOR_FTL the writers stay in the DFG tier for the rest of the process. Returns whether they
+ * do. Has no effect on a writer FTL compiled already (JSC keeps that code).
+ */
+export function limitRowTier(rows: number): boolean {
+  if (rows >= ROWS_FOR_FTL) return tierLimited;
+  if (!tierLimited) {
+    noFTL(putJsonRow); noFTL(putCsvRow); noFTL(putTableRow); noFTL(putJsonExtras); noFTL(putCsvExtras);
+    tierLimited = true;
+  }
+  return true;
+}
