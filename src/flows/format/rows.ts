@@ -498,8 +498,10 @@ import { noFTL } from "bun:jsc";
  * for itself. `flows --read … | cat > /dev/null`, alternated, medians (setsid bench/prioritised.sh):
  * - snaplen 128, 200 k JSON rows (3 runs each): DFG 1.61 s wall / 2.24 s CPU, FTL 1.68 s / 2.53 s;
  * - the scan, 950 k rows (5 runs each), always DFG before → this choice: JSON 2.45 → 2.03 s wall,
- *   2.89 → 2.53 s CPU; NDJSON 2.73 → 2.17 s, 3.03 → 2.67 s; CSV and table unchanged (CSV 1.93 →
- *   1.86 s wall, 2.30 → 2.38 s CPU: its rows are shorter, FTL arrives when most are written).
+ *   2.89 → 2.53 s CPU; NDJSON 2.73 → 2.17 s, 3.03 → 2.67 s; CSV and table unchanged within the
+ *   noise (CSV 1.93 → 1.86 s wall, 2.30 → 2.38 s CPU).
+ * On the 2 × Xeon of earlier measurements FTL rows were only ≈ 0.1 µs faster and the scan a wash
+ * (JSON 2.19 s CPU in DFG, 2.13 in FTL), so there the choice changes little either way.
  * The threshold sits between the two measured sizes. The server never calls limitRowTier: a
  * long-running process compiles the writers once and exports with them for its whole life.
  */
