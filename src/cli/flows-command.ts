@@ -90,8 +90,10 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   }
 
   const out = io.out ?? new OutputWriter(1);
+  /** Every format but summary prints one row per flow. */
+  const printsRows = format !== "summary";
   // Rows to a pipe or socket: a 1 MiB kernel buffer instead of 64 KiB (output-buffer.ts).
-  if (io.out === undefined && format !== "summary") widenOutputBuffer(1);
+  if (io.out === undefined && printsRows) widenOutputBuffer(1);
   if (format === "json") out.write('{"flows":[');
   else if (format === "csv") out.write(csvHeader());
   else if (format === "table") out.write(formatTableHeader());
@@ -105,7 +107,7 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
       return putJsonRow(c, i, buf, p + 1);
     };
     engine.onEnded((cols, i) => out.row(sep, cols, i));
-  } else if (format !== "summary") {
+  } else if (printsRows) {
     const row = format === "ndjson" ? ndjsonRow : format === "csv" ? putCsvRow : putTableRow;
     engine.onEnded((cols, i) => out.row(row, cols, i));
   }
@@ -129,7 +131,7 @@ export async function flowsCommand(argv: string[], io: FlowsIo = {}): Promise<nu
   }
   // Every flow still in the table becomes a row now: the row writers' JIT tier is chosen by how
   // many rows this run prints in all (rows.ts, ROWS_FOR_FTL).
-  if (format !== "summary") limitRowTier(engine.table.ended + engine.table.count);
+  if (printsRows) limitRowTier(engine.table.ended + engine.table.count);
   engine.finish();
   annotator?.detach();
   await ipfix?.close();

@@ -11,6 +11,7 @@ import {
   END_REASON_NAMES, F_BYTES, F_FIRST, F_ID, F_LAST, KEY_WORDS, KW_PORTS, KW_PROTO, META_INIT_B, PW_ORIGIN_MASK, PW_ORIGIN_SHIFT, PW_PROTO,
   PW_V6, PW_VLAN, PW_VLAN_SHIFT, REC_F64, REC_U32, U_FLAGS, U_PKTS, U_RATE, type FlowColumns,
 } from "../table/columns.ts";
+import { noFTL } from "bun:jsc";
 import { protoName } from "../table/protocols.ts";
 import { putCommunityId } from "../table/community-id.ts";
 import { extrasOf, type FlowExtras } from "../table/extras.ts";
@@ -486,7 +487,6 @@ function putAddr(buf: Uint8Array, dv: DataView, p: number, key: Int32Array, off:
 }
 
 export type ColumnRowWriter = (c: FlowColumns, i: number, buf: Uint8Array, p: number) => number;
-import { noFTL } from "bun:jsc";
 
 /**
  * Below this many rows in one run, `flows` keeps the row writers in JSC's DFG tier (noFTL).
